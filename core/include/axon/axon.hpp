@@ -1,0 +1,11 @@
+#pragma once
+// Everything: #include <axon/axon.hpp>
+#include <axon/autograd.hpp>
+#include <axon/device.hpp>
+#include <axon/dtype.hpp>
+#include <axon/error.hpp>
+#include <axon/ops.hpp>
+#include <axon/random.hpp>
+#include <axon/shape.hpp>
+#include <axon/storage.hpp>
+#include <axon/tensor.hpp>

@@ -1,0 +1,36 @@
+#pragma once
+// The per-device CUDA context: one stream (every launch of the device goes on it), the cuBLAS and
+// cuBLASLt handles with their workspace, the cuDNN handle (created on first use) and the
+// stream-ordered memory pool. Handles are opaque here so that this header needs no CUDA headers.
+#include <cstddef>
+
+#include <axon/device.hpp>
+
+typedef struct CUstream_st* cudaStream_t;
+struct cublasContext;
+struct cublasLtContext;
+struct cudnnContext;
+
+namespace axon::cuda {
+
+struct Context {
+  int device = 0;
+  cudaStream_t stream = nullptr;
+  cublasContext* cublas = nullptr;        // cublasHandle_t
+  cublasLtContext* cublas_lt = nullptr;   // cublasLtHandle_t
+  void* workspace = nullptr;              // for cuBLAS / cuBLASLt
+  std::size_t workspace_bytes = 0;
+  cudnnContext* cudnn() ;                 // cudnnHandle_t, created on first use
+  int sm_count = 0;
+  int cc_major = 0, cc_minor = 0;
+
+ private:
+  cudnnContext* cudnn_ = nullptr;
+};
+
+// The context of cuda:index, created on first use. Throws axon::Error when the build has no CUDA
+// or no such device is present.
+Context& context(int index = 0);
+inline cudaStream_t stream(int index = 0) { return context(index).stream; }
+
+}  // namespace axon::cuda

@@ -1,0 +1,193 @@
+// The tape (see axon/autograd.hpp for the model).
+#include <unordered_map>
+
+#include <axon/autograd.hpp>
+#include <axon/ops.hpp>
+
+namespace axon::autograd {
+
+namespace {
+
+struct Node {
+  const char* op;
+  std::vector<int64_t> in_ids;  // -1: no gradient flows to this input
+  std::vector<Shape> in_shapes;
+  std::vector<DType> in_dtypes;
+  std::vector<int64_t> out_ids;
+  std::vector<Tensor> outs;     // keeps outputs (and their TensorImpl addresses) alive
+  BackwardFn backward;
+};
+
+class Tape {
+ public:
+  int64_t id_of(const Tensor& t) const {
+    auto it = ids_.find(t.impl_ptr().get());
+    return it == ids_.end() ? -1 : it->second;
+  }
+  int64_t watch(const Tensor& t) {
+    int64_t id = id_of(t);
+    if (id >= 0) return id;
+    id = next_id_++;
+    ids_.emplace(t.impl_ptr().get(), id);
+    alive_.push_back(t);
+    return id;
+  }
+  void add(Node&& n) { nodes_.push_back(std::move(n)); }
+  int64_t size() const { return next_id_; }
+  std::vector<Node>& nodes() { return nodes_; }
+
+ private:
+  std::unordered_map<const TensorImpl*, int64_t> ids_;
+  std::vector<Tensor> alive_;  // watched leaves: their addresses must stay valid
+  std::vector<Node> nodes_;
+  int64_t next_id_ = 0;
+};
+
+// The active tapes of this thread, innermost last. nullptr entries are no_grad barriers.
+thread_local std::vector<Tape*> tl_tapes;
+
+struct TapeScope {
+  Tape* tape;
+  explicit TapeScope(Tape* t) : tape(t) { tl_tapes.push_back(t); }
+  void pop() {
+    if (tape) {
+      // Normally the top; after an exception or misuse, remove wherever it is.
+      for (size_t i = tl_tapes.size(); i-- > 0;) {
+        if (tl_tapes[i] == tape) {
+          tl_tapes.erase(tl_tapes.begin() + static_cast<std::ptrdiff_t>(i));
+          break;
+        }
+      }
+      tape = nullptr;
+    }
+  }
+  ~TapeScope() { pop(); }
+};
+
+}  // namespace
+
+namespace detail {
+
+bool recording() { return !tl_tapes.empty() && tl_tapes.back() != nullptr; }
+
+void record(const char* op, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
+            BackwardFn backward) {
+  // Record on every active tape (above the innermost no_grad) that tracks one of the inputs.
+  for (size_t t = tl_tapes.size(); t-- > 0;) {
+    Tape* tape = tl_tapes[t];
+    if (!tape) break;
+    Node n;
+    bool any = false;
+    n.in_ids.reserve(inputs.size());
+    for (const Tensor& x : inputs) {
+      int64_t id = x.defined() && is_floating(x.dtype()) ? tape->id_of(x) : -1;
+      any |= id >= 0;
+      n.in_ids.push_back(id);
+    }
+    if (!any) continue;
+    n.op = op;
+    for (const Tensor& x : inputs) {
+      n.in_shapes.push_back(x.defined() ? x.shape() : Shape{});
+      n.in_dtypes.push_back(x.defined() ? x.dtype() : DType::f32);
+    }
+    for (const Tensor& y : outputs) {
+      // Integer outputs (argmax, comparisons) carry no gradient.
+      n.out_ids.push_back(y.defined() && is_floating(y.dtype()) ? tape->watch(y) : -1);
+      n.outs.push_back(y);
+    }
+    n.backward = backward;
+    tape->add(std::move(n));
+  }
+}
+
+}  // namespace detail
+
+NoGrad::NoGrad() { tl_tapes.push_back(nullptr); }
+NoGrad::~NoGrad() {
+  for (size_t i = tl_tapes.size(); i-- > 0;) {
+    if (tl_tapes[i] == nullptr) {
+      tl_tapes.erase(tl_tapes.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+}
+
+Tensor stop_gradient(const Tensor& x) {
+  if (!x.defined()) return x;
+  auto impl = std::make_shared<TensorImpl>(x.impl());  // same storage, a new identity
+  return Tensor(std::move(impl));
+}
+
+std::pair<Tensor, std::vector<Tensor>> value_and_grad_flat(
+    const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& params,
+    const Tensor& output_grad) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    AXON_CHECK(params[i].defined(), "grad", "parameter {} is an undefined tensor", i);
+    AXON_CHECK(is_floating(params[i].dtype()), "grad",
+               "cannot differentiate with respect to parameter {} of integer type ({})", i, describe(params[i]));
+  }
+  Tape tape;
+  std::vector<int64_t> param_ids;
+  param_ids.reserve(params.size());
+  for (const Tensor& p : params) param_ids.push_back(tape.watch(p));
+
+  TapeScope scope(&tape);
+  Tensor out = f(params);
+  scope.pop();  // the sweep's own ops are recorded on enclosing tapes only
+
+  AXON_CHECK(out.defined(), "grad", "the function returned an undefined tensor");
+  Tensor seed;
+  if (output_grad.defined()) {
+    AXON_CHECK(output_grad.shape() == out.shape(), "vjp", "output gradient {} does not match the output {}",
+               describe(output_grad), describe(out));
+    seed = output_grad;
+  } else {
+    AXON_CHECK(out.numel() == 1, "grad",
+               "the function must return a scalar to be differentiated, got {}; pass an output gradient (vjp)",
+               describe(out));
+    AXON_CHECK(is_floating(out.dtype()), "grad", "the function returned a non-float tensor {}", describe(out));
+    seed = ones_like(out);
+  }
+
+  std::vector<Tensor> grads(static_cast<size_t>(tape.size()));
+  int64_t out_id = tape.id_of(out);
+  if (out_id >= 0) grads[out_id] = seed;
+
+  auto& nodes = tape.nodes();
+  for (size_t k = nodes.size(); k-- > 0;) {
+    Node& n = nodes[k];
+    bool any = false;
+    for (int64_t id : n.out_ids) any |= id >= 0 && grads[id].defined();
+    if (any) {
+      Grads gout(n.out_ids.size());
+      for (size_t j = 0; j < n.out_ids.size(); ++j) {
+        int64_t id = n.out_ids[j];
+        gout[j] = id >= 0 && grads[id].defined() ? grads[id] : zeros_like(n.outs[j]);
+        if (id >= 0 && id != out_id) grads[id] = Tensor();  // consumed: free it early
+      }
+      Grads gin = n.backward(gout);
+      AXON_CHECK(gin.size() == n.in_ids.size(), "grad", "backward of '{}' returned {} gradients for {} inputs",
+                 n.op, gin.size(), n.in_ids.size());
+      for (size_t j = 0; j < gin.size(); ++j) {
+        int64_t id = n.in_ids[j];
+        if (id < 0 || !gin[j].defined()) continue;
+        Tensor g = gin[j];
+        if (g.shape() != n.in_shapes[j]) g = sum_to(g, n.in_shapes[j]);
+        if (g.dtype() != n.in_dtypes[j]) g = cast(g, n.in_dtypes[j]);
+        grads[id] = grads[id].defined() ? add(grads[id], g) : g;
+      }
+    }
+    n.backward = nullptr;  // release saved tensors as the sweep passes
+    n.outs.clear();
+  }
+
+  std::vector<Tensor> result;
+  result.reserve(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& g = grads[param_ids[i]];
+    result.push_back(g.defined() ? g : zeros_like(params[i]));
+  }
+  return {out, result};
+}
+
+}  // namespace axon::autograd

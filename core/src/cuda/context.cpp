@@ -1,0 +1,90 @@
+// The per-device CUDA context (see axon/cuda_context.hpp).
+#include <axon/cuda_context.hpp>
+#include <axon/error.hpp>
+
+#ifdef AXON_HAS_CUDA
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#ifdef AXON_HAS_CUDNN
+#include <cudnn.h>
+#endif
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <axon/kernels/cuda_check.hpp>
+
+namespace axon::cuda {
+
+namespace {
+constexpr std::size_t kWorkspaceBytes = 32u << 20;  // cuBLASLt wants >= 32 MiB on Hopper
+
+std::unique_ptr<Context> make_context(int index) {
+  auto c = std::make_unique<Context>();
+  c->device = index;
+  AXON_CUDA_CHECK(cudaSetDevice(index), "cuda context");
+  AXON_CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cuda context");
+  // Keep freed blocks in the pool: no cudaMalloc/cudaFree round trips in a training loop.
+  cudaMemPool_t pool;
+  AXON_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, index), "cuda context");
+  uint64_t threshold = UINT64_MAX;
+  AXON_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold), "cuda context");
+  cublasHandle_t h;
+  AXON_CUBLAS_CHECK(cublasCreate(&h), "cuda context");
+  c->cublas = h;
+  AXON_CUBLAS_CHECK(cublasSetStream(h, c->stream), "cuda context");
+  cublasLtHandle_t lt;
+  AXON_CUBLAS_CHECK(cublasLtCreate(&lt), "cuda context");
+  c->cublas_lt = lt;
+  AXON_CUDA_CHECK(cudaMalloc(&c->workspace, kWorkspaceBytes), "cuda context");
+  c->workspace_bytes = kWorkspaceBytes;
+  AXON_CUBLAS_CHECK(cublasSetWorkspace(h, c->workspace, kWorkspaceBytes), "cuda context");
+  cudaDeviceProp prop{};
+  AXON_CUDA_CHECK(cudaGetDeviceProperties(&prop, index), "cuda context");
+  c->sm_count = prop.multiProcessorCount;
+  c->cc_major = prop.major;
+  c->cc_minor = prop.minor;
+  return c;
+}
+}  // namespace
+
+cudnnContext* Context::cudnn() {
+#ifdef AXON_HAS_CUDNN
+  if (!cudnn_) {
+    cudnnHandle_t h;
+    AXON_CUDNN_CHECK(cudnnCreate(&h), "cudnn");
+    AXON_CUDNN_CHECK(cudnnSetStream(h, stream), "cudnn");
+    cudnn_ = h;
+  }
+  return cudnn_;
+#else
+  AXON_FAIL("cudnn", "axon was built without cuDNN");
+#endif
+}
+
+Context& context(int index) {
+  static std::mutex mu;
+  static std::vector<std::unique_ptr<Context>> contexts;
+  int n = cuda_device_count();
+  AXON_CHECK(n > 0, "cuda", "cuda:{} requested but no CUDA device is available", index);
+  AXON_CHECK(index >= 0 && index < n, "cuda", "cuda:{} requested but only {} CUDA device(s) are present", index, n);
+  std::lock_guard<std::mutex> lock(mu);
+  if (contexts.empty()) contexts.resize(n);
+  if (!contexts[index]) contexts[index] = make_context(index);
+  return *contexts[index];
+}
+
+}  // namespace axon::cuda
+
+#else  // CPU-only build
+
+namespace axon::cuda {
+cudnnContext* Context::cudnn() { AXON_FAIL("cudnn", "axon was built without CUDA"); }
+Context& context(int index) {
+  AXON_FAIL("cuda", "cuda:{} requested but axon was built without CUDA (configure with -DAXON_CUDA=ON)", index);
+}
+}  // namespace axon::cuda
+
+#endif

@@ -1,0 +1,116 @@
+// Allocation: 64-byte aligned host buffers; on CUDA the device's stream-ordered pool
+// (cudaMallocAsync on the context stream). Both keep statistics.
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+
+#include <axon/cuda_context.hpp>
+#include <axon/error.hpp>
+#include <axon/storage.hpp>
+
+#ifdef AXON_HAS_CUDA
+#include <cuda_runtime_api.h>
+
+#include <axon/kernels/cuda_check.hpp>
+#endif
+
+namespace axon {
+
+namespace {
+struct Counters {
+  std::atomic<std::size_t> in_use{0}, peak{0}, allocations{0};
+  void add(std::size_t n) {
+    std::size_t now = in_use.fetch_add(n) + n;
+    std::size_t p = peak.load();
+    while (now > p && !peak.compare_exchange_weak(p, now)) {
+    }
+    allocations.fetch_add(1);
+  }
+  void sub(std::size_t n) { in_use.fetch_sub(n); }
+};
+constexpr int kMaxCudaDevices = 16;
+Counters& counters(Device d) {
+  static Counters cpu;
+  static Counters gpu[kMaxCudaDevices];
+  return d.is_cpu() ? cpu : gpu[d.index % kMaxCudaDevices];
+}
+}  // namespace
+
+Storage::~Storage() {
+  if (deleter && data) deleter(data);
+}
+
+std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
+  auto s = std::make_shared<Storage>();
+  s->nbytes = nbytes;
+  s->device = device;
+  std::size_t n = nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64;
+  if (device.is_cpu()) {
+    s->data = std::aligned_alloc(64, n);
+    AXON_CHECK(s->data, "allocate", "out of host memory allocating {} bytes", nbytes);
+    counters(device).add(n);
+    s->deleter = [n](void* p) {
+      std::free(p);
+      counters(Device::cpu()).sub(n);
+    };
+    return s;
+  }
+#ifdef AXON_HAS_CUDA
+  auto& ctx = cuda::context(device.index);
+  int cur = 0;
+  cudaGetDevice(&cur);
+  if (cur != device.index) AXON_CUDA_CHECK(cudaSetDevice(device.index), "allocate");
+  cudaError_t e = cudaMallocAsync(&s->data, n, ctx.stream);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    AXON_FAIL("allocate", "out of memory on {} allocating {} bytes ({} in use)", device.str(), nbytes,
+              counters(device).in_use.load());
+  }
+  counters(device).add(n);
+  cudaStream_t stream = ctx.stream;
+  s->deleter = [n, stream, device](void* p) {
+    cudaFreeAsync(p, stream);  // stream-ordered: safe while queued kernels still use p
+    counters(device).sub(n);
+  };
+  return s;
+#else
+  cuda::context(device.index);  // throws: built without CUDA
+  return nullptr;
+#endif
+}
+
+std::shared_ptr<Storage> Storage::wrap(void* data, std::size_t nbytes, Device device,
+                                       std::function<void(void*)> deleter) {
+  auto s = std::make_shared<Storage>();
+  s->data = data;
+  s->nbytes = nbytes;
+  s->device = device;
+  s->deleter = std::move(deleter);
+  return s;
+}
+
+MemoryStats memory_stats(Device device) {
+  auto& c = counters(device);
+  MemoryStats m;
+  m.in_use = c.in_use.load();
+  m.peak = c.peak.load();
+  m.allocations = c.allocations.load();
+  m.reserved = m.in_use;
+#ifdef AXON_HAS_CUDA
+  if (device.is_cuda() && cuda_available()) {
+    cudaMemPool_t pool;
+    if (cudaDeviceGetDefaultMemPool(&pool, device.index) == cudaSuccess) {
+      uint64_t r = 0;
+      if (cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &r) == cudaSuccess) m.reserved = r;
+    }
+  }
+#endif
+  return m;
+}
+
+void reset_peak_memory(Device device) {
+  auto& c = counters(device);
+  c.peak.store(c.in_use.load());
+}
+
+}  // namespace axon

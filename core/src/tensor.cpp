@@ -1,0 +1,173 @@
+// The tensor handle: metadata, copies between devices and dtypes, element access.
+#include <cstring>
+
+#include <axon/kernels/copy.hpp>
+#include <axon/tensor.hpp>
+
+#include "ops/internal.hpp"
+
+#ifdef AXON_HAS_CUDA
+#include <cuda_runtime_api.h>
+
+#include <axon/kernels/cuda_check.hpp>
+#endif
+
+namespace axon {
+
+Tensor::Tensor(const Shape& shape, DType dtype, Device device) {
+  for (auto d : shape) AXON_CHECK(d >= 0, "empty", "negative dimension in shape {}", to_string(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = Storage::allocate(static_cast<std::size_t>(axon::numel(shape)) * axon::itemsize(dtype), device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  impl_ = std::move(impl);
+}
+
+TensorImpl& Tensor::impl() const {
+  if (!impl_) [[unlikely]]
+    throw Error("tensor: use of an undefined tensor", __FILE__, __LINE__);
+  return *impl_;
+}
+
+int64_t Tensor::size(int64_t axis) const { return shape()[normalize_axis(axis, dim(), "size")]; }
+
+bool Tensor::is_contiguous() const {
+  const auto& sh = shape();
+  const auto& st = strides();
+  int64_t expect = 1;
+  for (size_t i = sh.size(); i-- > 0;) {
+    if (sh[i] != 1 && st[i] != expect) return false;
+    expect *= sh[i];
+  }
+  return true;
+}
+
+void* Tensor::data_ptr() const {
+  auto& im = impl();
+  return static_cast<char*>(im.storage->data) + im.offset * static_cast<int64_t>(axon::itemsize(im.dtype));
+}
+
+std::string describe(const Tensor& t) {
+  if (!t.defined()) return "undefined";
+  return fmt::format("{}{} on {}", dtype_name(t.dtype()), to_string(t.shape()), t.device().str());
+}
+
+// ---- copies
+
+namespace {
+// Copies src (any layout) into the contiguous tensor dst of the same shape on the same device,
+// converting the dtype.
+void copy_into(const Tensor& src, const Tensor& dst) {
+  auto ix = detail::make_indexer(src);
+  AXON_ON_DEVICE(src.device(),
+                 kernels::cpu::copy_cast(src.dtype(), src.data_ptr(), ix, dst.dtype(), dst.data_ptr(), src.numel()),
+                 kernels::cuda::copy_cast(src.dtype(), src.data_ptr(), ix, dst.dtype(), dst.data_ptr(), src.numel(),
+                                          detail::stream_for(src.device())));
+}
+
+#ifdef AXON_HAS_CUDA
+// Contiguous bytes between host and device (or two devices), ordered on the device's stream.
+void memcpy_across(const Tensor& src, const Tensor& dst) {
+  std::size_t bytes = src.nbytes();
+  if (bytes == 0) return;
+  Device gpu = src.is_cuda() ? src.device() : dst.device();
+  cudaStream_t s = detail::stream_for(gpu);
+  if (src.is_cuda() && dst.is_cuda()) {
+    // Order after the source's pending work, then copy peer to peer.
+    AXON_CUDA_CHECK(cudaStreamSynchronize(detail::stream_for(src.device())), "to");
+    AXON_CUDA_CHECK(cudaMemcpyPeerAsync(dst.data_ptr(), dst.device().index, src.data_ptr(), src.device().index,
+                                        bytes, detail::stream_for(dst.device())), "to");
+    return;
+  }
+  AXON_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), bytes, cudaMemcpyDefault, s), "to");
+  // A host destination is read as soon as we return; a pageable host source must not change
+  // before the copy has read it.
+  AXON_CUDA_CHECK(cudaStreamSynchronize(s), "to");
+}
+#endif
+}  // namespace
+
+Tensor contiguous(const Tensor& x) {
+  detail::check_defined("contiguous", x);
+  if (x.is_contiguous()) return x;
+  Tensor y(x.shape(), x.dtype(), x.device());
+  copy_into(x, y);
+  autograd::record("contiguous", {x}, {y}, [](const autograd::Grads& g) { return autograd::Grads{g[0]}; });
+  return y;
+}
+Tensor Tensor::contiguous() const { return axon::contiguous(*this); }
+
+Tensor cast(const Tensor& x, DType dtype) {
+  detail::check_defined("cast", x);
+  if (x.dtype() == dtype) return x;
+  Tensor y(x.shape(), dtype, x.device());
+  copy_into(x, y);
+  if (is_floating(x.dtype()) && is_floating(dtype)) {
+    DType from = x.dtype();
+    autograd::record("cast", {x}, {y}, [from](const autograd::Grads& g) { return autograd::Grads{cast(g[0], from)}; });
+  }
+  return y;
+}
+Tensor Tensor::to(DType dtype) const { return cast(*this, dtype); }
+
+Tensor to_device(const Tensor& x, Device device) {
+  detail::check_defined("to", x);
+  if (x.device() == device) return x;
+  Tensor src = x.is_contiguous() ? x : contiguous(x);
+  Tensor y(x.shape(), x.dtype(), device);
+#ifdef AXON_HAS_CUDA
+  memcpy_across(src, y);
+#else
+  AXON_FAIL("to", "cannot move {} to {}: axon was built without CUDA", describe(x), device.str());
+#endif
+  Device from = x.device();
+  autograd::record("to", {x}, {y}, [from](const autograd::Grads& g) { return autograd::Grads{to_device(g[0], from)}; });
+  return y;
+}
+Tensor Tensor::to(Device device) const { return to_device(*this, device); }
+
+Tensor Tensor::clone() const {
+  Tensor y(shape(), dtype(), device());
+  copy_into(*this, y);
+  autograd::record("clone", {*this}, {y}, [](const autograd::Grads& g) { return autograd::Grads{g[0]}; });
+  return y;
+}
+
+// ---- element access
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  Tensor host = to_device(*this, Device::cpu());
+  Tensor c(shape(), dtype_v<T>, Device::cpu());
+  kernels::cpu::copy_cast(dtype(), host.data_ptr(), detail::make_indexer(host), dtype_v<T>, c.data_ptr(), numel());
+  const T* p = static_cast<const T*>(c.data_ptr());
+  return std::vector<T>(p, p + numel());  // element-wise: std::vector<bool> has no data()
+}
+
+template <class T>
+T Tensor::item() const {
+  AXON_CHECK(numel() == 1, "item", "item() needs a tensor with exactly one element, got {}", describe(*this));
+  return to_vector<T>()[0];
+}
+
+#define AXON_INSTANTIATE_ACCESS(T) \
+  template std::vector<T> Tensor::to_vector<T>() const; \
+  template T Tensor::item<T>() const;
+AXON_INSTANTIATE_ACCESS(float)
+AXON_INSTANTIATE_ACCESS(double)
+AXON_INSTANTIATE_ACCESS(bf16)
+AXON_INSTANTIATE_ACCESS(f16)
+AXON_INSTANTIATE_ACCESS(int32_t)
+AXON_INSTANTIATE_ACCESS(int64_t)
+AXON_INSTANTIATE_ACCESS(uint8_t)
+AXON_INSTANTIATE_ACCESS(bool)
+#undef AXON_INSTANTIATE_ACCESS
+
+void synchronize(Device device) {
+#ifdef AXON_HAS_CUDA
+  if (device.is_cuda()) AXON_CUDA_CHECK(cudaStreamSynchronize(detail::stream_for(device)), "synchronize");
+#endif
+}
+
+}  // namespace axon

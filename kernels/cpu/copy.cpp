@@ -1,0 +1,55 @@
+#include <axon/kernels/copy.hpp>
+#include <axon/kernels/scalar.hpp>
+
+namespace axon::kernels::cpu {
+
+namespace {
+template <class S, class D>
+void copy_typed(const S* x, const Indexer& ix, D* y, int64_t n) {
+  if (ix.contiguous()) {
+    for (int64_t i = 0; i < n; ++i) y[i] = convert<D>(x[i]);
+    return;
+  }
+  // Walk the index odometer instead of dividing per element.
+  int nd = ix.ndim;
+  int64_t idx[kMaxDims] = {};
+  int64_t off = 0;
+  int64_t inner = nd ? ix.sizes[nd - 1] : 1, inner_stride = nd ? ix.strides[nd - 1] : 0;
+  for (int64_t i = 0; i < n; i += inner) {
+    for (int64_t j = 0; j < inner; ++j) y[i + j] = convert<D>(x[off + j * inner_stride]);
+    for (int d = nd - 2; d >= 0; --d) {
+      off += ix.strides[d];
+      if (++idx[d] < ix.sizes[d]) break;
+      off -= ix.strides[d] * ix.sizes[d];
+      idx[d] = 0;
+    }
+  }
+}
+}  // namespace
+
+void copy_cast(DType src, const void* x, const Indexer& ix, DType dst, void* y, int64_t n, const Indexer* iy) {
+  if (n == 0) return;
+  bool out_contig = !iy || iy->contiguous();
+  AXON_DISPATCH_ALL(src, "copy", {
+    using S = scalar_t;
+    AXON_DISPATCH_ALL(dst, "copy", {
+      auto* yp = static_cast<scalar_t*>(y);
+      auto* xp = static_cast<const S*>(x);
+      if (out_contig) {
+        copy_typed(xp, ix, yp, n);
+      } else {
+        for (int64_t i = 0; i < n; ++i) yp[iy->offset(i)] = convert<scalar_t>(xp[ix.offset(i)]);
+      }
+    });
+  });
+}
+
+void fill(DType dt, void* y, int64_t n, double value) {
+  AXON_DISPATCH_ALL(dt, "fill", {
+    scalar_t v = convert<scalar_t>(value);
+    auto* p = static_cast<scalar_t*>(y);
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+  });
+}
+
+}  // namespace axon::kernels::cpu

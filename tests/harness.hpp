@@ -1,0 +1,55 @@
+#pragma once
+// The cross-device op harness. An op case is written once and run on every device present:
+//  - on the CPU, against a float64 reference the test computes independently;
+//  - on CUDA (when a GPU is present), against the same op on the CPU;
+//  - gradients against central finite differences in float64 on the CPU, and CUDA gradients
+//    against CPU gradients.
+// Tests that need a GPU are tagged [cuda] and skip, saying so, where none is present.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <axon/axon.hpp>
+
+#include "catch.hpp"
+
+namespace axon::test {
+
+// cpu, then cuda:0 when a GPU is present.
+std::vector<Device> devices();
+bool has_cuda();
+#define AXON_REQUIRE_CUDA()                                                        \
+  do {                                                                             \
+    if (!::axon::test::has_cuda()) AXON_SKIP("no CUDA device present: skipped");   \
+  } while (0)
+
+// Tolerances suited to a dtype's precision.
+struct Tol {
+  double rtol, atol;
+};
+Tol tol_for(DType dt);
+
+// Asserts |actual - expected| <= atol + rtol*|expected| elementwise (NaN matches NaN, infinities
+// must match exactly); on failure reports the first mismatches with their index. Also checks shape.
+void check_close(const Tensor& actual, const std::vector<double>& expected, const Shape& shape, Tol tol);
+void check_close(const Tensor& actual, const Tensor& expected, Tol tol);
+void check_equal(const Tensor& actual, const std::vector<double>& expected, const Shape& shape);
+
+// Deterministic test inputs: uniform in [lo, hi) from a seed (host-side, independent of axon's RNG).
+std::vector<double> random_values(int64_t n, double lo, double hi, uint64_t seed);
+Tensor random_tensor(const Shape& shape, DType dt, double lo = -1, double hi = 1, uint64_t seed = 1,
+                     Device device = Device::cpu());
+
+// Runs `op` on copies of `inputs` on every GPU present and compares with the CPU result.
+// No-op without a GPU (the CPU result is checked against the reference by the caller).
+void check_cuda_matches_cpu(const std::function<Tensor(const std::vector<Tensor>&)>& op,
+                            const std::vector<Tensor>& cpu_inputs, Tol tol);
+
+// Gradient check: f maps inputs to a tensor; the checker reduces it to a scalar with a fixed random
+// weighting, computes the gradient of every floating input by autograd in f64 on the CPU and by
+// central differences (step h), and compares. Then, when a GPU is present, it compares CUDA
+// gradients (in f32) to the CPU ones. Inputs are converted to f64 for the check.
+void check_grad(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
+                double h = 1e-6, Tol tol = {1e-5, 1e-6});
+
+}  // namespace axon::test
