@@ -23,6 +23,21 @@ bool has_cuda();
     if (!::axon::test::has_cuda()) AXON_SKIP("no CUDA device present: skipped");   \
   } while (0)
 
+// Asserts that `expr` throws axon::Error whose message contains `substr` (works on Catch2 v2 and v3).
+#define AXON_REQUIRE_THROWS_WITH(expr, substr)                                                  \
+  do {                                                                                          \
+    bool axon_threw_ = false;                                                                   \
+    try {                                                                                       \
+      (void)(expr);                                                                             \
+    } catch (const ::axon::Error& axon_e_) {                                                    \
+      axon_threw_ = true;                                                                       \
+      INFO("message: " << axon_e_.what());                                                      \
+      CHECK(std::string(axon_e_.what()).find(substr) != std::string::npos);                     \
+    }                                                                                           \
+    INFO(#expr " should throw axon::Error containing \"" << substr << "\"");                   \
+    CHECK(axon_threw_);                                                                         \
+  } while (0)
+
 // Tolerances suited to a dtype's precision.
 struct Tol {
   double rtol, atol;

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what axon builds against from Debian/Ubuntu packages (nothing is downloaded at build time).
+# The CUDA toolkit, cuBLAS and cuDNN are not installed here: they come with the machine when present.
+set -euo pipefail
+pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libfmt-dev catch2 git)
+# The Fashion-MNIST files for the training workloads, where the distribution packages them.
+optional=(dataset-fashion-mnist)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+for p in "${optional[@]}"; do
+  if ! dpkg -s "$p" >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 \
+      || echo "install-deps: optional package $p not available (training workloads need the Fashion-MNIST files)"
+  fi
+done
