@@ -2,7 +2,12 @@
 #include <stdexcept>
 #include <string>
 
+// nvcc cannot compile fmt's headers, so CUDA translation units (kernels/*.cu) see only the Error
+// class: they validate nothing themselves (front-ends do) and report library status codes through
+// the macros of <axon/kernels/cuda_check.hpp>.
+#if !defined(__CUDACC__)
 #include <fmt/format.h>
+#endif
 
 namespace axon {
 
@@ -22,6 +27,7 @@ class Error : public std::runtime_error {
 
 }  // namespace axon
 
+#if !defined(__CUDACC__)
 // AXON_CHECK(cond, "op", "fmt {}", args...) -> throws axon::Error("op: fmt ...").
 #define AXON_CHECK(cond, op, ...)                                                         \
   do {                                                                                    \
@@ -30,3 +36,4 @@ class Error : public std::runtime_error {
   } while (0)
 #define AXON_FAIL(op, ...) \
   throw ::axon::Error(std::string(op) + ": " + fmt::format(__VA_ARGS__), __FILE__, __LINE__)
+#endif

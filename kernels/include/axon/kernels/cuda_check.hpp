@@ -3,13 +3,20 @@
 // words. Only CUDA translation units include this.
 #include <cuda_runtime_api.h>
 
+#include <string>
+
 #include <axon/error.hpp>
 
 namespace axon::kernels::cuda_detail {
+// "op: <library> error NAME (text) in expr"
+[[noreturn]] inline void throw_status(const char* library, const char* name, const char* text, const char* op,
+                                      const char* expr, const char* file, int line) {
+  std::string msg = std::string(op) + ": " + library + " error " + name;
+  if (text && *text) msg += std::string(" (") + text + ")";
+  throw ::axon::Error(msg + " in " + expr, file, line);
+}
 [[noreturn]] inline void throw_cuda(cudaError_t e, const char* op, const char* expr, const char* file, int line) {
-  throw ::axon::Error(fmt::format("{}: CUDA error {} ({}) in {}", op, cudaGetErrorName(e),
-                                  cudaGetErrorString(e), expr),
-                      file, line);
+  throw_status("CUDA", cudaGetErrorName(e), cudaGetErrorString(e), op, expr, file, line);
 }
 }  // namespace axon::kernels::cuda_detail
 
@@ -26,17 +33,16 @@ namespace axon::kernels::cuda_detail {
   do {                                                                                          \
     auto axon_s_ = (expr);                                                                      \
     if (axon_s_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                          \
-      throw ::axon::Error(fmt::format("{}: cuBLAS error {} ({}) in {}", op,                     \
-                                      cublasGetStatusName(axon_s_), cublasGetStatusString(axon_s_), #expr), \
-                          __FILE__, __LINE__);                                                  \
+      ::axon::kernels::cuda_detail::throw_status("cuBLAS", cublasGetStatusName(axon_s_),        \
+                                                 cublasGetStatusString(axon_s_), op, #expr, __FILE__, __LINE__); \
   } while (0)
 
 #define AXON_CUDNN_CHECK(expr, op)                                                              \
   do {                                                                                          \
     auto axon_s_ = (expr);                                                                      \
     if (axon_s_ != CUDNN_STATUS_SUCCESS) [[unlikely]]                                           \
-      throw ::axon::Error(fmt::format("{}: cuDNN error {} in {}", op, cudnnGetErrorString(axon_s_), #expr), \
-                          __FILE__, __LINE__);                                                  \
+      ::axon::kernels::cuda_detail::throw_status("cuDNN", cudnnGetErrorString(axon_s_), "", op, #expr, \
+                                                 __FILE__, __LINE__);                           \
   } while (0)
 
 namespace axon::kernels {
