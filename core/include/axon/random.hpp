@@ -1,6 +1,9 @@
 #pragma once
-// Counter-based random numbers (Philox 4x32-10). Element i of a draw uses counter (offset + i/4)
-// under key `seed`, identically on CPU and CUDA, so a seed gives the same tensor on both devices.
+// Counter-based random numbers (Philox 4x32-10) keyed by the seed, identically on CPU and CUDA, so a
+// seed gives the same tensor on both devices. A draw reads consecutive 128-bit blocks from the
+// generator's offset (element i of a one-word draw uses block offset + i/4, lane i%4; f64 values and
+// wide randint ranges take two words each); the exact layout is in <axon/kernels/random.hpp>.
+// The state (seed, offset) lives on the host: a captured CUDA graph replays the same numbers.
 #include <cstdint>
 
 #include <axon/tensor.hpp>

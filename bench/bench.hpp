@@ -1,0 +1,75 @@
+#pragma once
+// axon-bench: the workloads of /work/shared/bench/WORKLOADS.md (W3 GEMM, W4 memory-bound kernels),
+// each figure timed after a warm-up over many repeats and printed beside its ceiling and PyTorch's.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <axon/axon.hpp>
+
+namespace axon::bench {
+
+struct Options {
+  std::string workload = "quick";  // w3 | w4 | autograd | all | quick
+  Device device = Device::cpu();
+  bool json = false;
+  int repeats = -1;  // -1: the workload's default for the device
+  int warmup = -1;
+  int64_t size = 0;  // 0: the workload's sizes; W3: matrix side n, W4: element count
+  bool quick() const { return workload == "quick"; }
+  int repeats_or(int dflt) const { return repeats > 0 ? repeats : dflt; }
+  int warmup_or(int dflt) const { return warmup >= 0 ? warmup : dflt; }
+};
+
+// Milliseconds per repeat, summarised.
+struct Stats {
+  double median_ms = 0, p10_ms = 0, p90_ms = 0, min_ms = 0, max_ms = 0;
+  int repeats = 0;
+};
+
+// Runs fn `warmup` times, then `repeats` times, each timed alone: with CUDA events on the device's
+// stream (axon::cuda::stream) for a GPU, with std::chrono::steady_clock on the CPU.
+Stats time_repeats(Device device, int warmup, int repeats, const std::function<void()>& fn);
+
+struct Figure {
+  std::string workload, op, dtype, shape;
+  int64_t n = 0;
+  Stats t;
+  double value = 0;  // from the median time
+  std::string unit;
+  std::optional<double> ceiling;  // same unit
+  std::string ceiling_what;
+  std::optional<double> peer;     // PyTorch on an H100, WORKLOADS.md
+  bool ok = true;                 // the result was checked against a float64 reference
+  std::string check;              // what the check found
+};
+
+// Prints figures as they come: an aligned table, or one JSON object a line with --json.
+class Reporter {
+ public:
+  explicit Reporter(const Options& opt);
+  void header();
+  void figure(const Figure& f);
+  void error(const std::string& workload, const std::string& what, const std::string& message);
+  void note(const std::string& text);  // a line of the table's footer (stderr with --json)
+  int failures() const { return failures_; }
+
+ private:
+  const Options& opt_;
+  std::string device_name_;
+  int failures_ = 0;
+};
+
+std::string device_name(Device d);
+const char* build_commit();
+
+void run_w3(const Options& opt, Reporter& out);
+void run_w4(const Options& opt, Reporter& out);
+void run_autograd(const Options& opt, Reporter& out);  // host cost of the tape (autograd.cpp)
+
+// Element `i` of a tensor, read back to the host as a double (for spot checks).
+double element(const Tensor& t, int64_t i);
+
+}  // namespace axon::bench

@@ -1,0 +1,79 @@
+// axon-bench [w3|w4|autograd|all|quick] [--device cpu|cuda[:i]] [--json] [--repeats N] [--warmup N] [--size N]
+#include <cstdlib>
+#include <string>
+
+#include "bench.hpp"
+
+namespace {
+void usage(std::FILE* to) {
+  fmt::print(to,
+             "usage: axon-bench [w3|w4|autograd|all|quick] [--device cpu|cuda] [--json] [--repeats N] [--warmup N] [--size N]\n"
+             "  w3     GEMM n = 4096, 8192: f32, TF32, bf16, f16 on a GPU (f32, f64 on the CPU), TFLOP/s\n"
+             "  w4     copy, add, gelu, sum on 2^28 f32 and row softmax of 16384x16384, GB/s\n"
+             "  autograd  host cost of the tape: 1000 small ops forward and backward, us per op\n"
+             "  all    w3 then w4\n"
+             "  quick  both at small sizes (default): W3 n = 512 on the CPU, 2048 on a GPU; W4 n = 2^22 / 2^24\n"
+             "  --size N   W3: the matrix side; W4: the element count (softmax on sqrt(N) x sqrt(N))\n"
+             "  the device defaults to cuda when a GPU is present, else cpu\n");
+}
+
+long parse_int(const std::string& flag, const char* v) {
+  char* end = nullptr;
+  long x = std::strtol(v, &end, 10);
+  if (!end || *end || x < 0) throw axon::Error(fmt::format("axon-bench: {} needs a non-negative integer, got '{}'", flag, v));
+  return x;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace axon;
+  bench::Options opt;
+  bool device_given = false;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      auto value = [&]() -> const char* {
+        if (i + 1 >= argc) throw Error(fmt::format("axon-bench: {} needs a value", a));
+        return argv[++i];
+      };
+      if (a == "-h" || a == "--help") {
+        usage(stdout);
+        return 0;
+      } else if (a == "w3" || a == "w4" || a == "autograd" || a == "all" || a == "quick") {
+        opt.workload = a;
+      } else if (a == "--device") {
+        opt.device = Device::parse(value());
+        device_given = true;
+      } else if (a == "--json") {
+        opt.json = true;
+      } else if (a == "--repeats") {
+        opt.repeats = static_cast<int>(parse_int(a, value()));
+      } else if (a == "--warmup") {
+        opt.warmup = static_cast<int>(parse_int(a, value()));
+      } else if (a == "--size") {
+        opt.size = parse_int(a, value());
+      } else {
+        throw Error(fmt::format("axon-bench: unknown argument '{}'", a));
+      }
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    usage(stderr);
+    return 2;
+  }
+  if (!device_given && cuda_available()) opt.device = Device::cuda(0);
+  if (opt.device.is_cuda() && !cuda_available()) {
+    fmt::print(stderr, "axon-bench: --device {}, but {}\n", opt.device.str(),
+               built_with_cuda() ? "no GPU is visible" : "axon was built without CUDA");
+    return 2;
+  }
+
+  bench::Reporter out(opt);
+  out.header();
+  const std::string& w = opt.workload;
+  if (w == "w3" || w == "all" || w == "quick") bench::run_w3(opt, out);
+  if (w == "w4" || w == "all" || w == "quick") bench::run_w4(opt, out);
+  if (w == "autograd") bench::run_autograd(opt, out);
+  if (out.failures()) fmt::print(stderr, "axon-bench: {} figure(s) failed or were wrong\n", out.failures());
+  return out.failures() ? 1 : 0;
+}
