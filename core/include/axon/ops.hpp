@@ -14,9 +14,10 @@ namespace axon {
 using Axes = std::vector<int64_t>;  // empty: every axis
 
 // ---- unary (floating inputs; integer inputs are promoted to f32 except where noted)
+// On bool inputs: neg is an error; abs, sign, square, relu, floor, ceil and round are the identity.
 Tensor neg(const Tensor& x);         // keeps integer dtypes
 Tensor abs(const Tensor& x);         // keeps integer dtypes
-Tensor sign(const Tensor& x);        // keeps integer dtypes
+Tensor sign(const Tensor& x);        // keeps integer dtypes; sign(NaN) is NaN
 Tensor exp(const Tensor& x);
 Tensor expm1(const Tensor& x);
 Tensor log(const Tensor& x);
@@ -36,14 +37,17 @@ Tensor reciprocal(const Tensor& x);
 Tensor square(const Tensor& x);      // keeps integer dtypes
 Tensor relu(const Tensor& x);        // keeps integer dtypes
 Tensor gelu(const Tensor& x, bool tanh_approximation = false);
-Tensor pow(const Tensor& x, Scalar exponent);
+Tensor pow(const Tensor& x, Scalar exponent);  // integer inputs give f32
 
 // ---- binary, with NumPy broadcasting and type promotion
+// bool op bool stays bool (PyTorch's rule): add and maximum are logical or, mul and minimum logical
+// and; sub of two bool tensors is an error (use logical_xor). maximum/minimum propagate NaN; their
+// gradient is split half and half between tied operands.
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);  // true division: integers give f32
-Tensor pow(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);  // integer operands give f32
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor add(const Tensor& a, Scalar b);
@@ -73,6 +77,8 @@ Tensor logical_not(const Tensor& a);
 // ---- ternary
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);  // cond must be bool
 Tensor where(const Tensor& cond, const Tensor& a, Scalar b);
+// clamp(x, lo, hi) = min(max(x, lo), hi) (so lo > hi gives hi; NaN passes through); at least one
+// bound must be given. Tensor bounds broadcast with x; an undefined Tensor is a missing bound.
 Tensor clamp(const Tensor& x, std::optional<Scalar> lo, std::optional<Scalar> hi);
 Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi);
 
