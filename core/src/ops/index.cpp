@@ -17,13 +17,7 @@ using autograd::Grads;
 
 // A view of t's storage with another shape and strides (for addressing only, never returned).
 Tensor strided_view(const Tensor& t, const Shape& shape, const Strides& strides) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = t.impl().storage;
-  impl->shape = shape;
-  impl->strides = strides;
-  impl->offset = t.offset();
-  impl->dtype = t.dtype();
-  return Tensor(std::move(impl));
+  return detail::make_view(t, shape, strides, t.offset());
 }
 
 void check_index_dtype(const char* op, const Tensor& index, const char* what = "index") {

@@ -46,6 +46,16 @@ std::vector<kernels::Indexer> make_indexers(const Shape& out, std::initializer_l
 
 kernels::Indexer make_indexer(const Tensor& t) { return make_indexers(t.shape(), {&t})[0]; }
 
+Tensor make_view(const Tensor& t, Shape shape, Strides strides, int64_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = t.impl().storage;
+  impl->shape = std::move(shape);
+  impl->strides = std::move(strides);
+  impl->offset = offset;
+  impl->dtype = t.dtype();
+  return Tensor(std::move(impl));
+}
+
 Device same_device(const char* op, std::initializer_list<const Tensor*> ts) {
   const Tensor* first = nullptr;
   for (const Tensor* t : ts) {

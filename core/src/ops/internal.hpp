@@ -16,6 +16,10 @@ namespace axon::detail {
 std::vector<kernels::Indexer> make_indexers(const Shape& out_shape, std::initializer_list<const Tensor*> operands);
 kernels::Indexer make_indexer(const Tensor& t);  // the tensor's own layout
 
+// A tensor over t's storage with another shape, strides and offset (element units). No tape entry:
+// callers use it for addressing (copying into a slab of an output) or record their own.
+Tensor make_view(const Tensor& t, Shape shape, Strides strides, int64_t offset);
+
 // Throws unless every defined tensor is on the same device; returns it.
 Device same_device(const char* op, std::initializer_list<const Tensor*> ts);
 // Throws naming the op when the tensor is undefined.
@@ -29,7 +33,9 @@ DType scalar_result_dtype(DType with, const Scalar& s);
 
 }  // namespace axon::detail
 
-// Runs the CPU statement or, in CUDA builds, the CUDA one for tensors on a GPU.
+// Runs the CPU statement or, in CUDA builds, the CUDA one for tensors on a GPU. A statement with a
+// top-level comma outside parentheses (a braced list `T x{a, b}`) must be wrapped in parentheses
+// or a lambda, as with any macro argument.
 #ifdef AXON_HAS_CUDA
 #define AXON_ON_DEVICE(dev, cpu_stmt, cuda_stmt) \
   do {                                          \

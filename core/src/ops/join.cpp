@@ -53,13 +53,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     starts.push_back(start);
     if (x.numel() > 0) {
       // The slab of `out` this input fills.
-      auto impl = std::make_shared<TensorImpl>();
-      impl->storage = out.impl().storage;
-      impl->shape = x.shape();
-      impl->strides = out.strides();
-      impl->offset = out.offset() + start * out.strides()[axis];
-      impl->dtype = dt;
-      Tensor dst(std::move(impl));
+      Tensor dst = detail::make_view(out, x.shape(), out.strides(), out.offset() + start * out.strides()[axis]);
       auto ix = detail::make_indexers(x.shape(), {&x, &dst});
       AXON_ON_DEVICE(dev,
                      kernels::cpu::copy_cast(x.dtype(), x.data_ptr(), ix[0], dt, dst.data_ptr(), x.numel(), &ix[1]),

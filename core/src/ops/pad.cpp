@@ -31,14 +31,9 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
   Tensor out = full(out_shape, value, x.dtype(), x.device());
   if (numel(block) > 0) {
     auto view = [&](const Tensor& t, const std::vector<int64_t>& start) {
-      auto impl = std::make_shared<TensorImpl>();
-      impl->storage = t.impl().storage;
-      impl->shape = block;
-      impl->strides = t.strides();
-      impl->offset = t.offset();
-      for (int64_t d = 0; d < rank; ++d) impl->offset += start[d] * t.strides()[d];
-      impl->dtype = t.dtype();
-      return Tensor(std::move(impl));
+      int64_t offset = t.offset();
+      for (int64_t d = 0; d < rank; ++d) offset += start[d] * t.strides()[d];
+      return detail::make_view(t, block, t.strides(), offset);
     };
     Tensor src = view(x, src_start), dst = view(out, dst_start);
     auto ix = detail::make_indexers(block, {&src, &dst});

@@ -11,15 +11,7 @@ namespace axon {
 namespace {
 using autograd::Grads;
 
-Tensor make_view(const Tensor& x, Shape shape, Strides strides, int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = x.impl().storage;
-  impl->shape = std::move(shape);
-  impl->strides = std::move(strides);
-  impl->offset = offset;
-  impl->dtype = x.dtype();
-  return Tensor(std::move(impl));
-}
+using detail::make_view;
 
 // Strides for viewing (shape, strides) as new_shape without copying, if possible
 // (the algorithm PyTorch's view uses: match chunks of contiguous dimensions).
