@@ -2,6 +2,7 @@
 # machine's packages.
 find_package(Threads REQUIRED)
 find_package(fmt REQUIRED)
+find_package(ZLIB REQUIRED)  # gzip-compressed IDX datasets (Fashion-MNIST)
 
 # ---- BLAS for CPU GEMM: OpenBLAS (cblas interface)
 find_package(OpenBLAS CONFIG QUIET)
