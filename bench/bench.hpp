@@ -12,7 +12,7 @@
 namespace axon::bench {
 
 struct Options {
-  std::string workload = "quick";  // w3 | w4 | autograd | all | quick
+  std::string workload = "quick";  // w3 | w4 | autograd | memory | all | quick
   Device device = Device::cpu();
   bool json = false;
   int repeats = -1;  // -1: the workload's default for the device
@@ -68,6 +68,7 @@ const char* build_commit();
 void run_w3(const Options& opt, Reporter& out);
 void run_w4(const Options& opt, Reporter& out);
 void run_autograd(const Options& opt, Reporter& out);  // host cost of the tape (autograd.cpp)
+void run_memory(const Options& opt, Reporter& out);    // fused activations' GB/s (memory.cpp)
 
 // Element `i` of a tensor, read back to the host as a double (for spot checks).
 double element(const Tensor& t, int64_t i);

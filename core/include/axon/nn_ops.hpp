@@ -1,0 +1,45 @@
+#pragma once
+// Fused neural-network ops: one kernel for the forward and one for the backward where the composite
+// of elementwise ops would cost several passes over memory. Their backward formulas use the fused
+// backward kernel, except while a tape records the backward itself (grad of grad), where they use
+// the equivalent composite formula so that the gradient stays differentiable.
+// Integer inputs are computed in f32.
+#include <axon/tensor.hpp>
+
+namespace axon {
+
+// log(1 + e^x), stable for any |x|.
+Tensor softplus(const Tensor& x);
+// log(sigmoid(x)) = -softplus(-x), stable for any |x|.
+Tensor log_sigmoid(const Tensor& x);
+// x * sigmoid(x)
+Tensor silu(const Tensor& x);
+// x * tanh(softplus(x))
+Tensor mish(const Tensor& x);
+// x > 0 ? x : alpha * (e^x - 1)
+Tensor elu(const Tensor& x, double alpha = 1.0);
+// x > 0 ? x : alpha * (e^(x / alpha) - 1); alpha must be nonzero
+Tensor celu(const Tensor& x, double alpha = 1.0);
+// gamma * elu(x, alpha)
+Tensor selu(const Tensor& x, double alpha = 1.6732632423543772848170429916717,
+            double gamma = 1.0507009873554804934193349852946);
+// gelu (erf form, or the tanh approximation) with the fused backward.
+Tensor gelu_fused(const Tensor& x, bool tanh_approximation = false);
+// clip(alpha x + beta, 0, 1); gradient alpha strictly inside (0, 1), 0 elsewhere
+Tensor hard_sigmoid(const Tensor& x, double alpha = 0.2, double beta = 0.5);
+// x * hard_sigmoid(x, alpha, beta)
+Tensor hard_silu(const Tensor& x, double alpha = 1.0 / 6.0, double beta = 0.5);
+// x > 0 ? x : alpha x
+Tensor leaky_relu(const Tensor& x, double alpha = 0.01);
+// x / (|x| + 1)
+Tensor softsign(const Tensor& x);
+
+// Softmax cross-entropy from logits along the last axis, one fused kernel forward and backward:
+// loss[...] = logsumexp(x[..., :]) * sum(y[..., :]) - sum(y[..., :] * x[..., :]) = -sum(y * log_softmax(x)).
+// `labels` has x's shape (dense, floating) and the result has x's shape without its last axis.
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
+// The same with integer class ids (i32/i64) of shape x.shape[:-1]: loss = -log_softmax(x)[label].
+// Ids outside [0, classes) are an error.
+Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
+
+}  // namespace axon
