@@ -1,0 +1,89 @@
+#include <cmath>
+#include <numbers>
+
+#include <axon/ops.hpp>
+#include <axon/optim/schedules.hpp>
+
+namespace axon::optim {
+
+Tensor Schedule::operator()(const Tensor& step, DType dtype) const {
+  if (on_device) return on_device(step, dtype);
+  // A user's host function: read the counter back (one host sync).
+  return scalar_tensor(fn(step.to(Device::cpu()).to(DType::i64).item<int64_t>()), dtype, step.device());
+}
+
+namespace schedules {
+namespace {
+Tensor as_float(const Tensor& step, DType dt) { return cast(step, dt); }
+}  // namespace
+
+Schedule constant(double init_value) {
+  return {[=](int64_t) { return init_value; },
+          [=](const Tensor& s, DType dt) { return scalar_tensor(init_value, dt, s.device()); }};
+}
+
+Schedule linear_decay(double init_value, int64_t warmup, int64_t steps) {
+  double w = double(std::max<int64_t>(1, warmup));
+  double k = double(std::max<int64_t>(1, steps - warmup));
+  auto host = [=](int64_t step) {
+    if (step < warmup) return init_value * double(step) / w;
+    return init_value * std::max(0.0, double(steps - step) / k);
+  };
+  auto dev = [=](const Tensor& s, DType dt) {
+    Tensor t = as_float(s, dt);
+    Tensor up = mul(t, init_value / w);
+    Tensor down = mul(clamp(rsub(double(steps), t), 0.0, std::nullopt), init_value / k);
+    return where(lt(s, Scalar(warmup)), up, down);
+  };
+  return {host, dev};
+}
+
+Schedule exponential_decay(double init_value, double decay_rate, int64_t transition_steps, int64_t transition_begin,
+                           bool staircase) {
+  double k = double(transition_steps);
+  auto host = [=](int64_t step) {
+    double t = double(step - transition_begin);
+    if (t <= 0) return init_value;
+    double e = t / k;
+    if (staircase) e = std::floor(e);
+    return init_value * std::pow(decay_rate, e);
+  };
+  auto dev = [=](const Tensor& s, DType dt) {
+    Tensor t = sub(as_float(s, dt), double(transition_begin));
+    Tensor e = div(t, k);
+    if (staircase) e = floor(e);
+    Tensor v = mul(exp(mul(e, std::log(decay_rate))), init_value);
+    return where(le(t, 0.0), scalar_tensor(init_value, dt, s.device()), v);
+  };
+  return {host, dev};
+}
+
+Schedule cosine_decay(double init_value, int64_t decay_steps, double alpha) {
+  double k = double(decay_steps);
+  auto host = [=](int64_t step) {
+    double th = std::numbers::pi * std::min(double(step), k) / k;
+    return init_value * ((std::cos(th) + 1) / 2 * (1 - alpha) + alpha);
+  };
+  auto dev = [=](const Tensor& s, DType dt) {
+    Tensor th = mul(clamp(as_float(s, dt), std::nullopt, k), std::numbers::pi / k);
+    return mul(add(mul(add(cos(th), 1.0), 0.5 * (1 - alpha)), alpha), init_value);
+  };
+  return {host, dev};
+}
+
+Schedule polynomial_decay(double init_value, double end_value, double power, int64_t transition_steps,
+                          int64_t transition_begin) {
+  double k = double(transition_steps);
+  auto host = [=](int64_t step) {
+    double c = std::clamp(double(step - transition_begin), 0.0, k);
+    return (init_value - end_value) * std::pow(1 - c / k, power) + end_value;
+  };
+  auto dev = [=](const Tensor& s, DType dt) {
+    Tensor c = clamp(sub(as_float(s, dt), double(transition_begin)), 0.0, k);
+    return add(mul(pow(rsub(1.0, div(c, k)), power), init_value - end_value), end_value);
+  };
+  return {host, dev};
+}
+
+}  // namespace schedules
+}  // namespace axon::optim
