@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include <axon/cuda_context.hpp>
 #include <axon/error.hpp>
@@ -29,6 +31,61 @@ struct Counters {
   void sub(std::size_t n) { in_use.fetch_sub(n); }
 };
 constexpr int kMaxCudaDevices = 16;
+
+// Host blocks are cached by size class instead of going back to the C library: large blocks come
+// from mmap there, and a training step's temporaries would page-fault afresh on every step.
+// Classes: 64-byte steps up to 4 KiB, then four per power of two (at most 25% slack).
+class HostCache {
+ public:
+  static constexpr std::size_t kLimit = std::size_t(2) << 30;  // cached (free) bytes kept at most
+
+  static std::size_t size_class(std::size_t n) {
+    if (n <= 4096) return n == 0 ? 64 : (n + 63) / 64 * 64;
+    std::size_t p = std::size_t(1) << (63 - __builtin_clzll(n));
+    std::size_t step = p / 4;
+    return (n + step - 1) / step * step;
+  }
+  void* take(std::size_t cls) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = free_.find(cls);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    cached_ -= cls;
+    return p;
+  }
+  void give(void* p, std::size_t cls) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cached_ + cls <= kLimit) {
+        free_[cls].push_back(p);
+        cached_ += cls;
+        return;
+      }
+    }
+    std::free(p);
+  }
+  void release_all() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [cls, v] : free_)
+      for (void* p : v) std::free(p);
+    free_.clear();
+    cached_ = 0;
+  }
+  std::size_t cached() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cached_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::size_t, std::vector<void*>> free_;
+  std::size_t cached_ = 0;
+};
+HostCache& host_cache() {
+  static HostCache* cache = new HostCache;  // never destroyed: storages may outlive static teardown
+  return *cache;
+}
 Counters& counters(Device d) {
   static Counters cpu;
   static Counters gpu[kMaxCudaDevices];
@@ -46,11 +103,17 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   s->device = device;
   std::size_t n = nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64;
   if (device.is_cpu()) {
-    s->data = std::aligned_alloc(64, n);
+    n = HostCache::size_class(nbytes);
+    s->data = host_cache().take(n);
+    if (!s->data) s->data = std::aligned_alloc(64, n);
+    if (!s->data) {  // give the cache back to the system and try once more
+      host_cache().release_all();
+      s->data = std::aligned_alloc(64, n);
+    }
     AXON_CHECK(s->data, "allocate", "out of host memory allocating {} bytes", nbytes);
     counters(device).add(n);
     s->deleter = [n](void* p) {
-      std::free(p);
+      host_cache().give(p, n);
       counters(Device::cpu()).sub(n);
     };
     return s;
@@ -95,7 +158,7 @@ MemoryStats memory_stats(Device device) {
   m.in_use = c.in_use.load();
   m.peak = c.peak.load();
   m.allocations = c.allocations.load();
-  m.reserved = m.in_use;
+  m.reserved = m.in_use + (device.is_cpu() ? host_cache().cached() : 0);
 #ifdef AXON_HAS_CUDA
   if (device.is_cuda() && cuda_available()) {
     cudaMemPool_t pool;
@@ -106,6 +169,20 @@ MemoryStats memory_stats(Device device) {
   }
 #endif
   return m;
+}
+
+void empty_cache(Device device) {
+  if (device.is_cpu()) host_cache().release_all();
+  // CUDA: the pool keeps freed blocks by design (release threshold); trim it to what is in use.
+#ifdef AXON_HAS_CUDA
+  if (device.is_cuda() && cuda_available()) {
+    cudaMemPool_t pool;
+    if (cudaDeviceGetDefaultMemPool(&pool, device.index) == cudaSuccess) {
+      cudaStreamSynchronize(cuda::stream(device.index));
+      cudaMemPoolTrimTo(pool, 0);
+    }
+  }
+#endif
 }
 
 void reset_peak_memory(Device device) {

@@ -29,10 +29,12 @@ struct Storage {
 struct MemoryStats {
   std::size_t in_use = 0;     // bytes held by live tensors
   std::size_t peak = 0;       // highest in_use since the last reset
-  std::size_t reserved = 0;   // bytes the pool holds from the driver (CUDA), == in_use on CPU
+  std::size_t reserved = 0;   // in_use plus freed blocks kept for reuse (CUDA pool / host cache)
   std::size_t allocations = 0;  // number of allocations made
 };
 MemoryStats memory_stats(Device device);
 void reset_peak_memory(Device device);
+// Returns cached free blocks to the system (host) or trims the device pool to what is in use.
+void empty_cache(Device device);
 
 }  // namespace axon
