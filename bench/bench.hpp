@@ -12,7 +12,7 @@
 namespace axon::bench {
 
 struct Options {
-  std::string workload = "quick";  // w3 | w4 | autograd | memory | all | quick
+  std::string workload = "quick";  // w3 | w4 | autograd | memory | optim | all | quick
   Device device = Device::cpu();
   bool json = false;
   int repeats = -1;  // -1: the workload's default for the device
@@ -69,6 +69,8 @@ void run_w3(const Options& opt, Reporter& out);
 void run_w4(const Options& opt, Reporter& out);
 void run_autograd(const Options& opt, Reporter& out);  // host cost of the tape (autograd.cpp)
 void run_memory(const Options& opt, Reporter& out);    // fused activations' GB/s (memory.cpp)
+void run_optim(const Options& opt, Reporter& out);     // AdamW update, fused and composite (optim.cpp)
+void run_conv(const Options& opt, Reporter& out);      // 3x3 NHWC convs fwd and fwd+bwd (conv.cpp)
 
 // Element `i` of a tensor, read back to the host as a double (for spot checks).
 double element(const Tensor& t, int64_t i);

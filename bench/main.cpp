@@ -1,4 +1,4 @@
-// axon-bench [w3|w4|autograd|memory|all|quick] [--device cpu|cuda[:i]] [--json] [--repeats N] [--warmup N] [--size N]
+// axon-bench [w3|w4|autograd|memory|optim|all|quick] [--device cpu|cuda[:i]] [--json] [--repeats N] [--warmup N] [--size N]
 #include <cstdlib>
 #include <string>
 
@@ -7,13 +7,16 @@
 namespace {
 void usage(std::FILE* to) {
   fmt::print(to,
-             "usage: axon-bench [w3|w4|autograd|memory|all|quick] [--device cpu|cuda] [--json] [--repeats N] [--warmup N] [--size N]\n"
+             "usage: axon-bench [w3|w4|autograd|memory|optim|all|quick] [--device cpu|cuda] [--json] [--repeats N] [--warmup N] [--size N]\n"
              "  w3     GEMM n = 4096, 8192: f32, TF32, bf16, f16 on a GPU (f32, f64 on the CPU), TFLOP/s\n"
-             "  w4     copy, add, gelu, sum on 2^28 f32 and row softmax of 16384x16384, GB/s\n"
+             "  w4     copy, add, gelu, sum on 2^28 f32; row softmax and layer norm of 16384x16384, GB/s\n"
              "  autograd  host cost of the tape: 1000 small ops forward and backward, us per op\n"
              "  memory the fused activations (softplus, log_sigmoid, silu, mish, elu, selu, gelu, hard_silu,\n"
              "         leaky_relu) forward and"
              " forward + backward on 2^28 f32 (2^22 on the CPU), GB/s\n"
+             "  optim  one AdamW update, fused and composite, over the W1 MLP's and (GPU) a 124M-parameter set, us and GB/s\n"
+             "  conv   ResNet-style 3x3 NHWC convs (GPU: f32, TF32, bf16; CPU: W2's two convs, f32), fwd and fwd+bwd,\n"
+             "         TFLOP/s (--size N: the batch)\n"
              "  all    w3 then w4\n"
              "  quick  both at small sizes (default): W3 n = 512 on the CPU, 2048 on a GPU; W4 n = 2^22 / 2^24\n"
              "  --size N   W3: the matrix side; W4: the element count (softmax on sqrt(N) x sqrt(N))\n"
@@ -42,7 +45,7 @@ int main(int argc, char** argv) {
       if (a == "-h" || a == "--help") {
         usage(stdout);
         return 0;
-      } else if (a == "w3" || a == "w4" || a == "autograd" || a == "memory" || a == "all" || a == "quick") {
+      } else if (a == "w3" || a == "w4" || a == "autograd" || a == "memory" || a == "optim" || a == "conv" || a == "all" || a == "quick") {
         opt.workload = a;
       } else if (a == "--device") {
         opt.device = Device::parse(value());
@@ -78,6 +81,8 @@ int main(int argc, char** argv) {
   if (w == "w4" || w == "all" || w == "quick") bench::run_w4(opt, out);
   if (w == "autograd") bench::run_autograd(opt, out);
   if (w == "memory") bench::run_memory(opt, out);
+  if (w == "optim") bench::run_optim(opt, out);
+  if (w == "conv") bench::run_conv(opt, out);
   if (out.failures()) fmt::print(stderr, "axon-bench: {} figure(s) failed or were wrong\n", out.failures());
   return out.failures() ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 // W4: memory-bound kernels on n f32 elements (2^28 by definition): copy, add (3 streams), gelu, sum, and
-// softmax over the rows of a sqrt(n) x sqrt(n) matrix (16384 x 16384). GB/s counts the bytes read and
-// written once, beside the measured device memcpy bandwidth (the ceiling) and PyTorch's figures.
+// softmax and layer norm over the rows of a sqrt(n) x sqrt(n) matrix (16384 x 16384). GB/s counts the
+// bytes read and written once, beside the measured device memcpy bandwidth (the ceiling) and PyTorch's
+// figures.
 #include <cmath>
 #include <cstring>
 
@@ -24,6 +25,7 @@ std::optional<double> torch_h100(const std::string& op) {
   if (op == "gelu") return 2938;
   if (op == "sum") return 2904;
   if (op == "softmax") return 2539;
+  if (op == "layer_norm") return 1848;
   return std::nullopt;
 }
 
@@ -144,6 +146,31 @@ void run_w4(const Options& opt, Reporter& out) {
             for (int64_t j = 0; j < side; ++j) {
               double want = std::exp(in[j] - mx) / tot;
               double err = std::fabs(got[j] - want) / (1e-5 * want + 1e-9);
+              if (!(err <= worst)) worst = err;
+            }
+          }
+          ok = worst <= 1;
+          return fmt::format("row err {:.2g} of tolerance", worst);
+        });
+    // Row layer norm (gamma, beta of the row's length) of the same matrix: one read, one write.
+    Tensor gamma = randn({side}, gen, DType::f32, opt.device), beta = randn({side}, gen, DType::f32, opt.device);
+    run("layer_norm", {side, side}, 2 * 4.0 * double(side) * double(side),
+        [&] { Tensor c = layer_norm_last(z, gamma, beta); },
+        [&](bool& ok) {
+          Tensor s = layer_norm_last(z, gamma, beta);
+          auto g = gamma.to_vector<double>(), b = beta.to_vector<double>();
+          double worst = 0;
+          for (int64_t r : {int64_t(0), side / 2, side - 1}) {
+            auto in = z.select(0, r).to_vector<double>();
+            auto got = s.select(0, r).to_vector<double>();
+            double m = 0, v = 0;
+            for (double e : in) m += e;
+            m /= double(side);
+            for (double e : in) v += (e - m) * (e - m);
+            double rs = 1 / std::sqrt(v / double(side) + 1e-5);
+            for (int64_t j = 0; j < side; ++j) {
+              double want = (in[j] - m) * rs * g[j] + b[j];
+              double err = std::fabs(got[j] - want) / (1e-4 * std::fabs(want) + 1e-4);
               if (!(err <= worst)) worst = err;
             }
           }

@@ -45,6 +45,8 @@ class Tape {
 
 // The active tapes of this thread, innermost last. nullptr entries are no_grad barriers.
 thread_local std::vector<Tape*> tl_tapes;
+// The input ids of the node whose backward runs now (see needs_input_grad).
+thread_local const std::vector<int64_t>* tl_current_inputs = nullptr;
 
 struct TapeScope {
   Tape* tape;
@@ -101,6 +103,10 @@ void record(const char* op, const std::vector<Tensor>& inputs, const std::vector
 }
 
 }  // namespace detail
+
+bool needs_input_grad(std::size_t i) {
+  return !tl_current_inputs || (i < tl_current_inputs->size() && (*tl_current_inputs)[i] >= 0);
+}
 
 NoGrad::NoGrad() { tl_tapes.push_back(nullptr); }
 NoGrad::~NoGrad() {
@@ -165,7 +171,16 @@ std::pair<Tensor, std::vector<Tensor>> value_and_grad_flat(
         gout[j] = id >= 0 && grads[id].defined() ? grads[id] : zeros_like(n.outs[j]);
         if (id >= 0 && id != out_id) grads[id] = Tensor();  // consumed: free it early
       }
-      Grads gin = n.backward(gout);
+      const std::vector<int64_t>* outer = tl_current_inputs;
+      tl_current_inputs = &n.in_ids;
+      Grads gin;
+      try {
+        gin = n.backward(gout);
+      } catch (...) {
+        tl_current_inputs = outer;
+        throw;
+      }
+      tl_current_inputs = outer;
       AXON_CHECK(gin.size() == n.in_ids.size(), "grad", "backward of '{}' returned {} gradients for {} inputs",
                  n.op, gin.size(), n.in_ids.size());
       for (size_t j = 0; j < gin.size(); ++j) {

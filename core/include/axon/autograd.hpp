@@ -30,6 +30,11 @@ void record(const char* op, const std::vector<Tensor>& inputs, const std::vector
             BackwardFn backward);
 }  // namespace detail
 
+// Inside a backward closure during the sweep: whether the tape needs the gradient of input i
+// (false for inputs that are constants to every tracking tape, so a fused backward can skip
+// computing them). True outside a sweep.
+bool needs_input_grad(std::size_t i);
+
 // Whether an op called now would be recorded. Front-ends test this before building a closure,
 // so untracked calls pay nothing for autograd.
 inline bool recording() { return detail::recording(); }

@@ -1,0 +1,71 @@
+#pragma once
+// N-d convolution (1-D, 2-D, 3-D) with Nx/XLA semantics, as Axon uses it (reference §0 and §1.3):
+// strides, padding (valid / same / explicit (lo, hi) per spatial dim, negative crops), input
+// dilation (zeros inserted between input pixels), kernel dilation and feature groups.
+//   channels last (default): input [N, D1..Dn, C], kernel [K1..Kn, C/G, Cout] (HWIO), output
+//                            [N, O1..On, Cout]
+//   channels first:          input [N, C, D1..Dn], kernel [Cout, C/G, K1..Kn] (OIHW), output
+//                            [N, Cout, O1..On]
+// Output size per dim: floor((Din' + lo + hi - K') / s) + 1 with Din' = (Din - 1) * input_dilation + 1
+// and K' = (K - 1) * kernel_dilation + 1. "same" gives ceil(Din' / s) outputs with Nx's split of the
+// padding (the odd cell on the high side): total = max((ceil(Din' / s) - 1) * s + K' - Din', 0),
+// lo = total / 2, hi = total - lo.
+// Output channel o belongs to group o / (Cout / G) and reads input channels of that group.
+// This is cross-correlation (the kernel is not flipped), as in Nx, PyTorch and TensorFlow.
+//
+// CPU: im2col + one OpenBLAS GEMM per group over the whole batch (1x1 unit-stride convs skip im2col;
+// depthwise convs run direct loops). CUDA: cuDNN (NHWC, f32 / TF32 only under allow_tf32() / bf16 /
+// f16, algorithm measured once per shape and cached) for 1-D, 2-D and 3-D convs without input
+// dilation and with non-negative padding (an asymmetric one becomes an explicit pad plus a symmetric
+// one); input dilation, negative padding, f64 and whatever cuDNN has no algorithm for run im2col
+// kernels and cuBLAS. Each call is one tape entry; its backward calls conv_backward_data and
+// conv_backward_filter, which are recorded ops themselves (their backward is written with conv and
+// each other), so gradients of gradients work.
+#include <axon/tensor.hpp>
+#include <cstdint>
+#include <initializer_list>
+#include <utility>
+#include <vector>
+
+namespace axon {
+
+enum class Channels { last, first };
+enum class PaddingMode { valid, same, explicit_pads };
+
+struct Padding {
+  PaddingMode mode = PaddingMode::valid;
+  std::vector<std::pair<int64_t, int64_t>> pads;  // (lo, hi) per spatial dim for explicit_pads
+
+  Padding() = default;
+  Padding(PaddingMode m) : mode(m) {}
+  Padding(std::vector<std::pair<int64_t, int64_t>> p)
+      : mode(PaddingMode::explicit_pads), pads(std::move(p)) {}
+  Padding(std::initializer_list<std::pair<int64_t, int64_t>> p) : mode(PaddingMode::explicit_pads), pads(p) {}
+  static Padding valid() { return Padding(PaddingMode::valid); }
+  static Padding same() { return Padding(PaddingMode::same); }
+};
+
+// Per-dim lists: empty means 1 everywhere, one value applies to every spatial dim, otherwise one
+// value per spatial dim.
+struct ConvOptions {
+  std::vector<int64_t> strides;
+  Padding padding;
+  std::vector<int64_t> input_dilation;
+  std::vector<int64_t> kernel_dilation;
+  int64_t feature_group_size = 1;
+  Channels channels = Channels::last;
+};
+
+// `op_name` names the caller in error messages (the layers pass their own name).
+Tensor conv(const Tensor& input, const Tensor& kernel, const ConvOptions& options = {},
+            const char* op_name = "conv");
+
+// The adjoints of conv, in the layout `options` names: the gradient of conv(x, w) with respect to x
+// for an output gradient `grad_output` (input_shape = x's shape), and with respect to w
+// (kernel_shape = w's shape). Both are linear in each argument and differentiable.
+Tensor conv_backward_data(const Tensor& grad_output, const Tensor& kernel, const Shape& input_shape,
+                          const ConvOptions& options = {});
+Tensor conv_backward_filter(const Tensor& input, const Tensor& grad_output, const Shape& kernel_shape,
+                            const ConvOptions& options = {});
+
+}  // namespace axon

@@ -1,0 +1,275 @@
+// Channels-last convolution arithmetic: im2col + GEMM (OpenBLAS on CPU, cuBLAS on CUDA) with one
+// GEMM per feature group over the whole batch, or cuDNN where it applies. The im2col buffer is
+// built for as many batch items at a time as fit a fixed budget.
+#include <algorithm>
+#include <optional>
+
+#include "conv_geometry.hpp"
+
+namespace axon::detail {
+
+namespace {
+
+using kernels::ColLayout;
+using kernels::ConvGeometry;
+
+constexpr int64_t kColBudgetBytes = int64_t(256) << 20;
+
+int64_t batch_chunk(const ConvGeometry& g, DType dt) {
+  const int64_t per_item =
+      g.out_pixels() * g.kernel_pixels() * g.channels * static_cast<int64_t>(itemsize(dt));
+  if (per_item == 0) return std::max<int64_t>(g.batch, 1);
+  return std::clamp<int64_t>(kColBudgetBytes / per_item, 1, std::max<int64_t>(g.batch, 1));
+}
+
+// A 1x1 kernel with unit strides, no padding and no dilation reads the input as it is.
+bool is_pointwise(const ConvGeometry& g) {
+  if (g.groups != 1) return false;
+  for (int d = 0; d < g.nd; ++d)
+    if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_lo[d] != 0 || g.pad_hi[d] != 0 || g.in_dil[d] != 1)
+      return false;
+  return true;
+}
+
+// Depthwise (one input channel per group, several groups): direct CPU loops. (A single-channel
+// input with one group runs faster through im2col and one GEMM.)
+bool use_depthwise(const Tensor& t, const ConvGeometry& g) {
+  return !t.is_cuda() && g.groups > 1 && g.channels == g.groups;
+}
+
+Shape in_shape_last(const ConvGeometry& g) {
+  Shape s{g.batch};
+  for (int d = 0; d < g.nd; ++d) s.push_back(g.in[d]);
+  s.push_back(g.channels);
+  return s;
+}
+Shape kernel_shape_last(const ConvGeometry& g) {
+  Shape s;
+  for (int d = 0; d < g.nd; ++d) s.push_back(g.kernel[d]);
+  s.push_back(g.channels / g.groups);
+  s.push_back(g.out_channels);
+  return s;
+}
+
+void im2col(const Tensor& x, const Tensor& col, const ConvGeometry& g, ColLayout l, int64_t n0, int64_t cnt) {
+  AXON_ON_DEVICE(
+      x.device(), kernels::cpu::im2col(x.dtype(), x.data_ptr(), col.data_ptr(), g, l, n0, cnt),
+      kernels::cuda::im2col(x.dtype(), x.data_ptr(), col.data_ptr(), g, l, n0, cnt, stream_for(x.device())));
+}
+void col2im(const Tensor& col, const Tensor& dx, const ConvGeometry& g, ColLayout l, int64_t n0,
+            int64_t cnt) {
+  AXON_ON_DEVICE(dx.device(), kernels::cpu::col2im(dx.dtype(), col.data_ptr(), dx.data_ptr(), g, l, n0, cnt),
+                 kernels::cuda::col2im(dx.dtype(), col.data_ptr(), dx.data_ptr(), g, l, n0, cnt,
+                                       stream_for(dx.device())));
+}
+
+#ifdef AXON_HAS_CUDNN
+// cuDNN workspaces come from the stream-ordered pool: freeing them after the enqueue is safe.
+struct WorkspaceKeep {
+  Device device;
+  std::vector<Tensor> keep;
+};
+kernels::cudnn::Workspace workspace_for(WorkspaceKeep& k) {
+  kernels::cudnn::Workspace ws;
+  ws.ctx = &k;
+  ws.alloc = [](void* ctx, std::size_t bytes) -> void* {
+    auto* keep = static_cast<WorkspaceKeep*>(ctx);
+    keep->keep.push_back(
+        empty({static_cast<int64_t>(std::max<std::size_t>(bytes, 1))}, DType::u8, keep->device));
+    return keep->keep.back().data_ptr();
+  };
+  return ws;
+}
+// cuDNN pads symmetrically: an asymmetric padding (lo, hi) runs as an explicit zero pad of the
+// difference on the input (cropped back off dx in the backward data) plus a symmetric min(lo, hi).
+struct CudnnProblem {
+  ConvGeometry g;
+  std::vector<std::pair<int64_t, int64_t>> extra;  // per axis of the channels-last input
+  bool padded = false;
+};
+std::optional<CudnnProblem> cudnn_problem(const Tensor& t, const ConvGeometry& g) {
+  if (!t.is_cuda()) return std::nullopt;
+  CudnnProblem p{g, {{0, 0}}, false};
+  for (int d = 0; d < g.nd; ++d) {
+    const int64_t lo = g.pad_lo[d], hi = g.pad_hi[d], sym = std::min(lo, hi);
+    if (sym < 0 || g.in_dil[d] != 1) return std::nullopt;
+    p.extra.emplace_back(lo - sym, hi - sym);
+    p.padded |= lo != hi;
+    p.g.in[d] += lo + hi - 2 * sym;
+    p.g.pad_lo[d] = p.g.pad_hi[d] = sym;
+  }
+  p.extra.emplace_back(0, 0);
+  if (!kernels::cudnn::supports(p.g, t.dtype())) return std::nullopt;
+  return p;
+}
+Shape padded_input_shape(const ConvGeometry& g) {
+  Shape s{g.batch};
+  for (int d = 0; d < g.nd; ++d) s.push_back(g.in[d]);
+  s.push_back(g.channels);
+  return s;
+}
+// HWIO [K..., C/G, Cout] <-> cuDNN's [Cout, K..., C/G].
+Tensor kernel_to_cudnn(const Tensor& w, int nd) {
+  std::vector<int64_t> order{nd + 1};
+  for (int64_t d = 0; d <= nd; ++d) order.push_back(d);
+  return w.permute(order).contiguous();
+}
+Tensor kernel_from_cudnn(const Tensor& w, int nd) {
+  std::vector<int64_t> order;
+  for (int64_t d = 1; d <= nd + 1; ++d) order.push_back(d);
+  order.push_back(0);
+  return w.permute(order).contiguous();
+}
+#endif
+
+}  // namespace
+
+Tensor conv_forward_last(const Tensor& x, const Tensor& w, const ConvGeometry& g) {
+  Shape out_shape = conv_output_shape(g, Channels::last);
+  const int64_t rows = g.batch * g.out_pixels();
+  const int64_t K = g.kernel_pixels(), Cg = g.channels / g.groups, Coutg = g.out_channels / g.groups;
+  if (numel(out_shape) == 0) return empty(out_shape, x.dtype(), x.device());
+  if (Cg == 0) return zeros(out_shape, x.dtype(), x.device());
+#ifdef AXON_HAS_CUDNN
+  // cuDNN where it has an algorithm for the problem, else the im2col path below.
+  if (auto p = cudnn_problem(x, g)) {
+    Tensor y = empty(out_shape, x.dtype(), x.device());
+    WorkspaceKeep keep{x.device(), {}};
+    cuda::Context& ctx = cuda::context(x.device().index);
+    Tensor wk = kernel_to_cudnn(w, g.nd);
+    Tensor xp = p->padded ? pad(x, p->extra) : x;
+    if (kernels::cudnn::forward(x.dtype(), xp.data_ptr(), wk.data_ptr(), y.data_ptr(), p->g, allow_tf32(),
+                                ctx.cudnn(), ctx.stream, workspace_for(keep)))
+      return y;
+  }
+#endif
+  if (is_pointwise(g))
+    return matmul(x.view({rows, g.channels}), w.view({g.channels, g.out_channels})).view(out_shape);
+  if (use_depthwise(x, g)) {
+    Tensor y = empty(out_shape, x.dtype(), x.device());
+    kernels::cpu::depthwise_forward(x.dtype(), x.data_ptr(), w.data_ptr(), y.data_ptr(), g);
+    return y;
+  }
+
+  const int64_t chunk = batch_chunk(g, x.dtype());
+  const ColLayout layout{K * g.channels, K * Cg};
+  std::vector<Tensor> parts;
+  for (int64_t n0 = 0; n0 < g.batch; n0 += chunk) {
+    const int64_t cnt = std::min(chunk, g.batch - n0);
+    const int64_t r = cnt * g.out_pixels();
+    Tensor col = empty({r, K * g.channels}, x.dtype(), x.device());
+    im2col(x, col, g, layout, n0, cnt);
+    if (g.groups == 1) {
+      parts.push_back(matmul(col, w.view({K * g.channels, g.out_channels})));
+    } else {
+      Tensor a = col.view({r, g.groups, K * Cg}).permute({1, 0, 2});
+      Tensor b = w.view({K * Cg, g.groups, Coutg}).permute({1, 0, 2});
+      parts.push_back(matmul(a, b).permute({1, 0, 2}).contiguous().view({r, g.out_channels}));
+    }
+  }
+  Tensor y = parts.size() == 1 ? parts[0] : concat(parts, 0);
+  return y.view(out_shape);
+}
+
+Tensor conv_backward_data_last(const Tensor& dy, const Tensor& w, const ConvGeometry& g) {
+  const Shape in_shape = in_shape_last(g);
+  const int64_t rows = g.batch * g.out_pixels();
+  const int64_t K = g.kernel_pixels(), Cg = g.channels / g.groups, Coutg = g.out_channels / g.groups;
+  if (numel(in_shape) == 0) return empty(in_shape, dy.dtype(), dy.device());
+  if (dy.numel() == 0) return zeros(in_shape, dy.dtype(), dy.device());
+#ifdef AXON_HAS_CUDNN
+  if (auto p = cudnn_problem(dy, g)) {
+    Tensor dx = empty(padded_input_shape(p->g), dy.dtype(), dy.device());
+    WorkspaceKeep keep{dy.device(), {}};
+    cuda::Context& ctx = cuda::context(dy.device().index);
+    Tensor wk = kernel_to_cudnn(w, g.nd);
+    if (kernels::cudnn::backward_data(dy.dtype(), dy.data_ptr(), wk.data_ptr(), dx.data_ptr(), p->g,
+                                      allow_tf32(), ctx.cudnn(), ctx.stream, workspace_for(keep))) {
+      if (!p->padded) return dx;
+      std::vector<std::pair<int64_t, int64_t>> crop;
+      for (auto [lo, hi] : p->extra) crop.emplace_back(-lo, -hi);
+      return pad(dx, crop);
+    }
+  }
+#endif
+  if (is_pointwise(g))
+    return matmul(dy.view({rows, g.out_channels}), w.view({g.channels, g.out_channels}).t()).view(in_shape);
+  if (use_depthwise(dy, g)) {
+    Tensor dx = empty(in_shape, dy.dtype(), dy.device());
+    kernels::cpu::depthwise_backward_data(dy.dtype(), dy.data_ptr(), w.data_ptr(), dx.data_ptr(), g);
+    return dx;
+  }
+
+  Tensor dx = empty(in_shape, dy.dtype(), dy.device());
+  const int64_t chunk = batch_chunk(g, dy.dtype());
+  const int64_t opx = g.out_pixels();
+  for (int64_t n0 = 0; n0 < g.batch; n0 += chunk) {
+    const int64_t cnt = std::min(chunk, g.batch - n0);
+    const int64_t r = cnt * opx;
+    Tensor dy2 = dy.view({rows, g.out_channels}).slice(0, n0 * opx, n0 * opx + r);
+    if (g.groups == 1) {
+      Tensor dcol = matmul(dy2, w.view({K * g.channels, g.out_channels}).t());
+      col2im(dcol, dx, g, ColLayout{K * g.channels, K * Cg}, n0, cnt);
+    } else {
+      // [G, r, K * Cg]: group g of row i at g * r * K * Cg + i * K * Cg.
+      Tensor a = dy2.view({r, g.groups, Coutg}).permute({1, 0, 2});
+      Tensor b = w.view({K * Cg, g.groups, Coutg}).permute({1, 2, 0});
+      Tensor dcol = matmul(a, b);
+      col2im(dcol, dx, g, ColLayout{K * Cg, r * K * Cg}, n0, cnt);
+    }
+  }
+  return dx;
+}
+
+Tensor conv_backward_filter_last(const Tensor& x, const Tensor& dy, const ConvGeometry& g) {
+  const Shape k_shape = kernel_shape_last(g);
+  const int64_t rows = g.batch * g.out_pixels();
+  const int64_t K = g.kernel_pixels(), Cg = g.channels / g.groups, Coutg = g.out_channels / g.groups;
+  if (numel(k_shape) == 0) return empty(k_shape, x.dtype(), x.device());
+  if (rows == 0) return zeros(k_shape, x.dtype(), x.device());
+#ifdef AXON_HAS_CUDNN
+  if (auto p = cudnn_problem(x, g)) {
+    Shape ck{g.out_channels};
+    for (int d = 0; d < g.nd; ++d) ck.push_back(g.kernel[d]);
+    ck.push_back(Cg);
+    Tensor dwk = empty(ck, x.dtype(), x.device());
+    WorkspaceKeep keep{x.device(), {}};
+    cuda::Context& ctx = cuda::context(x.device().index);
+    Tensor xp = p->padded ? pad(x, p->extra) : x;
+    if (kernels::cudnn::backward_filter(x.dtype(), xp.data_ptr(), dy.data_ptr(), dwk.data_ptr(), p->g,
+                                        allow_tf32(), ctx.cudnn(), ctx.stream, workspace_for(keep)))
+      return kernel_from_cudnn(dwk, g.nd);
+  }
+#endif
+  if (is_pointwise(g))
+    return matmul(x.view({rows, g.channels}).t(), dy.view({rows, g.out_channels})).view(k_shape);
+  if (use_depthwise(x, g)) {
+    Tensor dw = empty(k_shape, x.dtype(), x.device());
+    kernels::cpu::depthwise_backward_filter(x.dtype(), x.data_ptr(), dy.data_ptr(), dw.data_ptr(), g);
+    return dw;
+  }
+
+  const int64_t chunk = batch_chunk(g, x.dtype());
+  const int64_t opx = g.out_pixels();
+  const ColLayout layout{K * g.channels, K * Cg};
+  Tensor dw;
+  for (int64_t n0 = 0; n0 < g.batch; n0 += chunk) {
+    const int64_t cnt = std::min(chunk, g.batch - n0);
+    const int64_t r = cnt * opx;
+    Tensor col = empty({r, K * g.channels}, x.dtype(), x.device());
+    im2col(x, col, g, layout, n0, cnt);
+    Tensor dy2 = dy.view({rows, g.out_channels}).slice(0, n0 * opx, n0 * opx + r);
+    Tensor part;
+    if (g.groups == 1) {
+      part = matmul(col.t(), dy2);
+    } else {
+      Tensor a = col.view({r, g.groups, K * Cg}).permute({1, 2, 0});
+      Tensor b = dy2.view({r, g.groups, Coutg}).permute({1, 0, 2});
+      part = matmul(a, b).permute({1, 0, 2}).contiguous();
+    }
+    dw = dw.defined() ? add(dw, part) : part;
+  }
+  return dw.reshape(k_shape);
+}
+
+}  // namespace axon::detail

@@ -1,0 +1,26 @@
+#pragma once
+// Shape arithmetic and validation shared by the conv front-ends (not installed).
+#include <axon/conv.hpp>
+#include <axon/kernels/conv.hpp>
+
+#include "internal.hpp"
+
+namespace axon::detail {
+
+// Validates shapes and options (naming `op` and the shapes) and returns the channels-last geometry.
+kernels::ConvGeometry conv_geometry(const Shape& input, const Shape& kernel, const ConvOptions& o,
+                                    const char* op);
+// The output shape in the options' layout.
+Shape conv_output_shape(const kernels::ConvGeometry& g, Channels ch);
+// Layout changes between the options' layout and channels-last (views; identity for channels last).
+Tensor input_to_last(const Tensor& x, Channels ch);
+Tensor output_from_last(const Tensor& y, Channels ch);
+Tensor kernel_to_last(const Tensor& w, Channels ch);
+Tensor kernel_from_last(const Tensor& w, Channels ch);
+
+// Channels-last computations on contiguous tensors (no tape).
+Tensor conv_forward_last(const Tensor& x, const Tensor& w, const kernels::ConvGeometry& g);
+Tensor conv_backward_data_last(const Tensor& dy, const Tensor& w, const kernels::ConvGeometry& g);
+Tensor conv_backward_filter_last(const Tensor& x, const Tensor& dy, const kernels::ConvGeometry& g);
+
+}  // namespace axon::detail

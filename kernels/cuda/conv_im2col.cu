@@ -1,0 +1,143 @@
+// CUDA im2col / col2im for channels-last convolutions (see kernels/conv.hpp): one thread per col
+// element for im2col; one thread per input element for col2im, which gathers the taps that read it
+// (no atomics, deterministic, f32/f64 accumulation).
+#include <axon/kernels/conv.hpp>
+#include <axon/kernels/cuda_check.hpp>
+#include <axon/kernels/scalar.hpp>
+
+namespace axon::kernels::cuda {
+
+namespace {
+
+struct Geo3 {
+  int64_t in[3], out[3], k[3], s[3], lo[3], idil[3], kdil[3];
+  int64_t C, Cg, G, K, O;
+};
+
+Geo3 to3(const ConvGeometry& g) {
+  Geo3 r{};
+  const int pad = 3 - g.nd;
+  for (int d = 0; d < 3; ++d) {
+    const bool real = d >= pad;
+    const int s = d - pad;
+    r.in[d] = real ? g.in[s] : 1;
+    r.out[d] = real ? g.out[s] : 1;
+    r.k[d] = real ? g.kernel[s] : 1;
+    r.s[d] = real ? g.stride[s] : 1;
+    r.lo[d] = real ? g.pad_lo[s] : 0;
+    r.idil[d] = real ? g.in_dil[s] : 1;
+    r.kdil[d] = real ? g.k_dil[s] : 1;
+  }
+  r.C = g.channels;
+  r.G = g.groups;
+  r.Cg = g.channels / g.groups;
+  r.K = r.k[0] * r.k[1] * r.k[2];
+  r.O = r.out[0] * r.out[1] * r.out[2];
+  return r;
+}
+
+// col element t = ((row * G + g) * K + kk) * Cg + c.
+template <class T>
+__global__ void im2col_kernel(const T* __restrict__ x, T* __restrict__ col, Geo3 g, ColLayout l, int64_t n0,
+                              int64_t total) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    int64_t r = t;
+    const int64_t c = r % g.Cg;
+    r /= g.Cg;
+    int64_t kk = r % g.K;
+    r /= g.K;
+    const int64_t gi = r % g.G;
+    const int64_t row = r / g.G;
+    int64_t o = row % g.O;
+    const int64_t n = n0 + row / g.O;
+    int64_t idx[3];
+    bool valid = true;
+    for (int d = 2; d >= 0; --d) {
+      const int64_t od = o % g.out[d];
+      o /= g.out[d];
+      const int64_t kd = kk % g.k[d];
+      kk /= g.k[d];
+      int64_t p = od * g.s[d] + kd * g.kdil[d] - g.lo[d];
+      if (p < 0 || p % g.idil[d] != 0) valid = false;
+      p /= g.idil[d];
+      if (p >= g.in[d]) valid = false;
+      idx[d] = p;
+    }
+    T v = T(0.0f);
+    if (valid) v = x[(((n * g.in[0] + idx[0]) * g.in[1] + idx[1]) * g.in[2] + idx[2]) * g.C + gi * g.Cg + c];
+    const int64_t kflat = (t / g.Cg) % g.K;
+    col[row * l.row_stride + gi * l.group_stride + kflat * g.Cg + c] = v;
+  }
+}
+
+// dx element t = (((n - n0) * in-pixels + i) * C + ch).
+template <class T>
+__global__ void col2im_kernel(const T* __restrict__ col, T* __restrict__ dx, Geo3 g, ColLayout l, int64_t n0,
+                              int64_t total) {
+  using A = acc_t<T>;
+  const int64_t in_px = g.in[0] * g.in[1] * g.in[2];
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t ch = t % g.C;
+    int64_t p = (t / g.C) % in_px;
+    const int64_t nl = t / (g.C * in_px);
+    const int64_t gi = ch / g.Cg, c = ch % g.Cg;
+    int64_t i[3];
+    for (int d = 2; d >= 0; --d) {
+      i[d] = p % g.in[d];
+      p /= g.in[d];
+    }
+    A acc = A(0);
+    int64_t kk = 0;
+    for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
+      for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
+        for (int64_t k2 = 0; k2 < g.k[2]; ++k2, ++kk) {
+          const int64_t kd[3] = {k0, k1, k2};
+          int64_t o = 0;
+          bool valid = true;
+          for (int d = 0; d < 3; ++d) {
+            int64_t q = i[d] * g.idil[d] + g.lo[d] - kd[d] * g.kdil[d];
+            if (q < 0 || q % g.s[d] != 0 || q / g.s[d] >= g.out[d]) {
+              valid = false;
+              break;
+            }
+            o = o * g.out[d] + q / g.s[d];
+          }
+          if (!valid) continue;
+          const int64_t row = nl * g.O + o;
+          acc += convert<A>(col[row * l.row_stride + gi * l.group_stride + kk * g.Cg + c]);
+        }
+    dx[(n0 * in_px) * g.C + t] = convert<T>(acc);
+  }
+}
+
+}  // namespace
+
+void im2col(DType dt, const void* x, void* col, const ConvGeometry& geo, ColLayout l, int64_t n0,
+            int64_t count, cudaStream_t s) {
+  const Geo3 g = to3(geo);
+  const int64_t total = count * g.O * g.G * g.K * g.Cg;
+  if (total == 0) return;
+  constexpr int kBlock = 256;
+  AXON_DISPATCH_FLOAT(dt, "conv", {
+    im2col_kernel<<<grid_for(total, kBlock), kBlock, 0, s>>>(static_cast<const scalar_t*>(x),
+                                                             static_cast<scalar_t*>(col), g, l, n0, total);
+  });
+  AXON_CUDA_LAUNCH_CHECK("conv");
+}
+
+void col2im(DType dt, const void* col, void* dx, const ConvGeometry& geo, ColLayout l, int64_t n0,
+            int64_t count, cudaStream_t s) {
+  const Geo3 g = to3(geo);
+  const int64_t total = count * g.in[0] * g.in[1] * g.in[2] * g.C;
+  if (total == 0) return;
+  constexpr int kBlock = 256;
+  AXON_DISPATCH_FLOAT(dt, "conv", {
+    col2im_kernel<<<grid_for(total, kBlock), kBlock, 0, s>>>(static_cast<const scalar_t*>(col),
+                                                             static_cast<scalar_t*>(dx), g, l, n0, total);
+  });
+  AXON_CUDA_LAUNCH_CHECK("conv");
+}
+
+}  // namespace axon::kernels::cuda

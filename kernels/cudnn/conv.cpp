@@ -1,0 +1,243 @@
+// cuDNN convolutions (legacy descriptor API, still shipped in cuDNN 9): channels-last (NHWC/NDHWC)
+// tensors, the kernel as [Cout, K..., C/G] (cuDNN's NHWC filter layout; the front-end transposes
+// axon's HWIO kernel). 1-D problems run as 2-D with a unit height. The plan for a problem (its
+// descriptors and the algorithm of each direction, picked by cudnnFind*Ex on the first call, i.e.
+// measured once per shape like PyTorch's cudnn.benchmark) is cached for the process.
+// Without cuDNN (AXON_HAS_CUDNN unset) this file is empty and every CUDA conv takes the im2col path.
+#ifdef AXON_HAS_CUDNN
+#include <cudnn.h>
+
+#include <algorithm>
+#include <axon/kernels/conv.hpp>
+#include <axon/kernels/cuda_check.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+namespace axon::kernels::cudnn {
+
+namespace {
+
+constexpr std::size_t kFindWorkspaceBytes = std::size_t(256) << 20;
+constexpr int kMaxAlgos = 16;
+
+cudnnDataType_t data_type(DType dt) {
+  switch (dt) {
+    case DType::f32:
+      return CUDNN_DATA_FLOAT;
+    case DType::bf16:
+      return CUDNN_DATA_BFLOAT16;
+    case DType::f16:
+      return CUDNN_DATA_HALF;
+    default:
+      return CUDNN_DATA_DOUBLE;
+  }
+}
+
+struct Plan {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  // 0: not searched yet, 1: found, -1: cuDNN has no algorithm (the caller falls back to im2col).
+  int have_fwd = 0, have_bwd_data = 0, have_bwd_filter = 0;
+  cudnnConvolutionFwdAlgo_t fwd{};
+  cudnnConvolutionBwdDataAlgo_t bwd_data{};
+  cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
+  std::size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
+};
+
+std::vector<int64_t> plan_key(DType dt, const ConvGeometry& g, bool tf32, cudnnContext* handle) {
+  std::vector<int64_t> k{
+      static_cast<int64_t>(dt),         g.nd, g.batch, g.channels, g.groups, g.out_channels, tf32,
+      reinterpret_cast<int64_t>(handle)};
+  for (int d = 0; d < g.nd; ++d)
+    for (int64_t v : {g.in[d], g.kernel[d], g.stride[d], g.pad_lo[d], g.k_dil[d]}) k.push_back(v);
+  return k;
+}
+
+// Builds descriptors in cuDNN's NCHW dimension order with NHWC strides.
+std::unique_ptr<Plan> make_plan(DType dt, const ConvGeometry& g, bool tf32) {
+  const char* op = "conv (cuDNN)";
+  auto p = std::make_unique<Plan>();
+  const int nd = std::max(g.nd, 2);
+  const int lead = nd - g.nd;  // unit spatial dims in front for 1-D
+  std::vector<int> xd{int(g.batch), int(g.channels)}, yd{int(g.batch), int(g.out_channels)},
+      wd{int(g.out_channels), int(g.channels / g.groups)};
+  std::vector<int> pad, stride, dil;
+  for (int d = 0; d < nd; ++d) {
+    const bool real = d >= lead;
+    const int s = d - lead;
+    xd.push_back(real ? int(g.in[s]) : 1);
+    yd.push_back(real ? int(g.out[s]) : 1);
+    wd.push_back(real ? int(g.kernel[s]) : 1);
+    pad.push_back(real ? int(g.pad_lo[s]) : 0);
+    stride.push_back(real ? int(g.stride[s]) : 1);
+    dil.push_back(real ? int(g.k_dil[s]) : 1);
+  }
+  const cudnnDataType_t t = data_type(dt);
+  const cudnnDataType_t compute = dt == DType::f64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  AXON_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->x), op);
+  AXON_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y), op);
+  AXON_CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w), op);
+  AXON_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&p->conv), op);
+  // A problem cuDNN's descriptors reject goes to the im2col path (have_* = -1), as does one that
+  // cudnnFind*Ex finds no algorithm for.
+  bool ok = true;
+  ok &= cudnnSetTensorNdDescriptorEx(p->x, CUDNN_TENSOR_NHWC, t, nd + 2, xd.data()) == CUDNN_STATUS_SUCCESS;
+  ok &= cudnnSetTensorNdDescriptorEx(p->y, CUDNN_TENSOR_NHWC, t, nd + 2, yd.data()) == CUDNN_STATUS_SUCCESS;
+  ok &= cudnnSetFilterNdDescriptor(p->w, t, CUDNN_TENSOR_NHWC, nd + 2, wd.data()) == CUDNN_STATUS_SUCCESS;
+  ok &= cudnnSetConvolutionNdDescriptor(p->conv, nd, pad.data(), stride.data(), dil.data(),
+                                        CUDNN_CROSS_CORRELATION, compute) == CUDNN_STATUS_SUCCESS;
+  ok &= cudnnSetConvolutionGroupCount(p->conv, int(g.groups)) == CUDNN_STATUS_SUCCESS;
+  // f32: exact FMA math unless TF32 is allowed; 16-bit types: tensor cores with f32 accumulation.
+  const cudnnMathType_t math = dt == DType::f32 && !tf32 ? CUDNN_FMA_MATH
+                               : dt == DType::f64        ? CUDNN_DEFAULT_MATH
+                                                         : CUDNN_TENSOR_OP_MATH;
+  ok &= cudnnSetConvolutionMathType(p->conv, math) == CUDNN_STATUS_SUCCESS;
+  if (!ok) p->have_fwd = p->have_bwd_data = p->have_bwd_filter = -1;
+  return p;
+}
+
+std::mutex g_mutex;
+std::map<std::vector<int64_t>, std::unique_ptr<Plan>>& plans() {
+  static std::map<std::vector<int64_t>, std::unique_ptr<Plan>> m;
+  return m;
+}
+
+Plan& plan_for(DType dt, const ConvGeometry& g, bool tf32, cudnnContext* handle) {
+  auto key = plan_key(dt, g, tf32, handle);
+  auto& m = plans();
+  auto it = m.find(key);
+  if (it == m.end()) it = m.emplace(std::move(key), make_plan(dt, g, tf32)).first;
+  return *it->second;
+}
+
+// The fastest successful algorithm of a cudnnFind*Ex result list (sorted by time by cuDNN), or null.
+template <class Perf>
+const Perf* best(cudnnStatus_t status, const Perf* perfs, int n, const char* op) {
+  if (status != CUDNN_STATUS_SUCCESS) return nullptr;
+  for (int i = 0; i < n; ++i)
+    if (perfs[i].status == CUDNN_STATUS_SUCCESS) return &perfs[i];
+  return nullptr;
+}
+
+void* alloc(Workspace ws, std::size_t bytes) { return bytes == 0 ? nullptr : ws.alloc(ws.ctx, bytes); }
+
+template <class T>
+const T* one() {
+  static const T v = T(1);
+  return &v;
+}
+template <class T>
+const T* zero() {
+  static const T v = T(0);
+  return &v;
+}
+// Scaling factors: double for f64 problems, float otherwise.
+const void* alpha(DType dt) {
+  return dt == DType::f64 ? static_cast<const void*>(one<double>()) : one<float>();
+}
+const void* beta(DType dt) {
+  return dt == DType::f64 ? static_cast<const void*>(zero<double>()) : zero<float>();
+}
+
+}  // namespace
+
+bool supports(const ConvGeometry& g, DType dt) {
+  if (dt != DType::f32 && dt != DType::bf16 && dt != DType::f16) return false;
+  if (g.nd < 1 || g.nd > 3) return false;
+  for (int d = 0; d < g.nd; ++d)
+    if (g.in_dil[d] != 1 || g.pad_lo[d] != g.pad_hi[d] || g.pad_lo[d] < 0) return false;
+  // cuDNN's dimensions are ints.
+  const int64_t big = int64_t(1) << 31;
+  return g.batch * g.in_pixels() * g.channels < big && g.batch * g.out_pixels() * g.out_channels < big;
+}
+
+bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g, bool tf32,
+             cudnnContext* h, cudaStream_t s, Workspace ws) {
+  const char* op = "conv (cuDNN forward)";
+  std::lock_guard<std::mutex> lock(g_mutex);
+  AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
+  Plan& p = plan_for(dt, g, tf32, h);
+  if (p.have_fwd == 0) {
+    cudnnConvolutionFwdAlgoPerf_t perfs[kMaxAlgos];
+    int n = 0;
+    void* scratch = alloc(ws, kFindWorkspaceBytes);
+    const cudnnStatus_t st = cudnnFindConvolutionForwardAlgorithmEx(
+        h, p.x, x, p.w, w, p.conv, p.y, y, kMaxAlgos, &n, perfs, scratch, kFindWorkspaceBytes);
+    const auto* b = best(st, perfs, n, op);
+    p.have_fwd = b ? 1 : -1;
+    if (b) {
+      p.fwd = b->algo;
+      p.fwd_ws = b->memory;
+    }
+  }
+  if (p.have_fwd < 0) return false;
+  void* work = alloc(ws, p.fwd_ws);
+  AXON_CUDNN_CHECK(
+      cudnnConvolutionForward(h, alpha(dt), p.x, x, p.w, w, p.conv, p.fwd, work, p.fwd_ws, beta(dt), p.y, y),
+      op);
+  return true;
+}
+
+bool backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g, bool tf32,
+                   cudnnContext* h, cudaStream_t s, Workspace ws) {
+  const char* op = "conv (cuDNN backward data)";
+  std::lock_guard<std::mutex> lock(g_mutex);
+  AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
+  Plan& p = plan_for(dt, g, tf32, h);
+  if (p.have_bwd_data == 0) {
+    cudnnConvolutionBwdDataAlgoPerf_t perfs[kMaxAlgos];
+    int n = 0;
+    void* scratch = alloc(ws, kFindWorkspaceBytes);
+    const cudnnStatus_t st = cudnnFindConvolutionBackwardDataAlgorithmEx(
+        h, p.w, w, p.y, dy, p.conv, p.x, dx, kMaxAlgos, &n, perfs, scratch, kFindWorkspaceBytes);
+    const auto* b = best(st, perfs, n, op);
+    p.have_bwd_data = b ? 1 : -1;
+    if (b) {
+      p.bwd_data = b->algo;
+      p.bwd_data_ws = b->memory;
+    }
+  }
+  if (p.have_bwd_data < 0) return false;
+  void* work = alloc(ws, p.bwd_data_ws);
+  AXON_CUDNN_CHECK(cudnnConvolutionBackwardData(h, alpha(dt), p.w, w, p.y, dy, p.conv, p.bwd_data, work,
+                                                p.bwd_data_ws, beta(dt), p.x, dx),
+                   op);
+  return true;
+}
+
+bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g, bool tf32,
+                     cudnnContext* h, cudaStream_t s, Workspace ws) {
+  const char* op = "conv (cuDNN backward filter)";
+  std::lock_guard<std::mutex> lock(g_mutex);
+  AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
+  Plan& p = plan_for(dt, g, tf32, h);
+  if (p.have_bwd_filter == 0) {
+    cudnnConvolutionBwdFilterAlgoPerf_t perfs[kMaxAlgos];
+    int n = 0;
+    void* scratch = alloc(ws, kFindWorkspaceBytes);
+    const cudnnStatus_t st = cudnnFindConvolutionBackwardFilterAlgorithmEx(
+        h, p.x, x, p.y, dy, p.conv, p.w, dw, kMaxAlgos, &n, perfs, scratch, kFindWorkspaceBytes);
+    const auto* b = best(st, perfs, n, op);
+    p.have_bwd_filter = b ? 1 : -1;
+    if (b) {
+      p.bwd_filter = b->algo;
+      p.bwd_filter_ws = b->memory;
+    }
+  }
+  if (p.have_bwd_filter < 0) return false;
+  void* work = alloc(ws, p.bwd_filter_ws);
+  AXON_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, alpha(dt), p.x, x, p.y, dy, p.conv, p.bwd_filter, work,
+                                                  p.bwd_filter_ws, beta(dt), p.w, dw),
+                   op);
+  return true;
+}
+
+}  // namespace axon::kernels::cudnn
+
+#endif  // AXON_HAS_CUDNN

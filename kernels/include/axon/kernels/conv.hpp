@@ -1,0 +1,91 @@
+#pragma once
+// Convolution kernels on channels-last data: the input is a contiguous [N, D1..Dn, C] tensor, the
+// kernel [K1..Kn, C/G, Cout] (HWIO). im2col lays out, for every output pixel (row r = n * O + o,
+// O = prod(out)), the receptive field of each group g as K1..Kn x C/G values at
+//   col[r * row_stride + g * group_stride + kk * (C/G) + c]
+// so that each group is one GEMM against the kernel; padding, strides, input dilation (zeros
+// inserted between input pixels) and kernel dilation are all handled by the index arithmetic.
+// col2im is the adjoint: it gathers, for every input pixel, the col entries that read it (no
+// atomics, f32/f64 accumulation), and overwrites dx.
+#include <axon/kernels/common.hpp>
+#include <cstddef>
+
+struct cudnnContext;
+
+namespace axon::kernels {
+
+inline constexpr int kConvMaxDims = 3;
+
+struct ConvGeometry {
+  int nd = 0;  // spatial dims
+  int64_t batch = 0, channels = 0, groups = 1, out_channels = 0;
+  int64_t in[kConvMaxDims] = {}, out[kConvMaxDims] = {}, kernel[kConvMaxDims] = {};
+  int64_t stride[kConvMaxDims] = {}, pad_lo[kConvMaxDims] = {}, pad_hi[kConvMaxDims] = {};
+  int64_t in_dil[kConvMaxDims] = {}, k_dil[kConvMaxDims] = {};
+
+  int64_t out_pixels() const {
+    int64_t p = 1;
+    for (int d = 0; d < nd; ++d) p *= out[d];
+    return p;
+  }
+  int64_t in_pixels() const {
+    int64_t p = 1;
+    for (int d = 0; d < nd; ++d) p *= in[d];
+    return p;
+  }
+  int64_t kernel_pixels() const {
+    int64_t p = 1;
+    for (int d = 0; d < nd; ++d) p *= kernel[d];
+    return p;
+  }
+  int64_t group_channels() const { return channels / groups; }
+};
+
+// Where group g of row r starts in col (element units).
+struct ColLayout {
+  int64_t row_stride = 0, group_stride = 0;
+};
+
+namespace cpu {
+// Rows of batch items [n0, n0 + count) into col (row 0 of col = first output pixel of item n0).
+void im2col(DType dt, const void* x, void* col, const ConvGeometry& g, ColLayout l, int64_t n0,
+            int64_t count);
+// dx items [n0, n0 + count) from col rows laid out as im2col writes them.
+void col2im(DType dt, const void* col, void* dx, const ConvGeometry& g, ColLayout l, int64_t n0,
+            int64_t count);
+// Convolutions with one input channel per group (depthwise, any channel multiplier), channels last,
+// kernel [K..., 1, Cout]: direct loops, as im2col would run one tiny GEMM per channel. Outputs are
+// overwritten; accumulation in f32/f64.
+void depthwise_forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g);
+void depthwise_backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g);
+void depthwise_backward_filter(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g);
+}  // namespace cpu
+
+namespace cuda {
+void im2col(DType dt, const void* x, void* col, const ConvGeometry& g, ColLayout l, int64_t n0, int64_t count,
+            cudaStream_t s);
+void col2im(DType dt, const void* col, void* dx, const ConvGeometry& g, ColLayout l, int64_t n0,
+            int64_t count, cudaStream_t s);
+}  // namespace cuda
+
+// cuDNN (CUDA builds with cuDNN): 2-D and 3-D channels-last convolutions with symmetric padding and
+// no input dilation (1-D goes as a 2-D with height 1). f32 (TF32 when allowed), bf16/f16 with f32
+// accumulation. The kernel (w / dw) is in cuDNN's NHWC filter layout [Cout, K1..Kn, C/G]. The
+// algorithm is measured once per problem and cached. `workspace` is called with the bytes needed
+// and returns device memory that stays valid until the stream passes the call.
+// Each returns false (having written nothing) when cuDNN has no algorithm for the problem.
+namespace cudnn {
+struct Workspace {
+  void* (*alloc)(void* ctx, std::size_t bytes) = nullptr;
+  void* ctx = nullptr;
+};
+bool supports(const ConvGeometry& g, DType dt);
+bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g, bool allow_tf32,
+             cudnnContext* handle, cudaStream_t s, Workspace ws);
+bool backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g, bool allow_tf32,
+                   cudnnContext* handle, cudaStream_t s, Workspace ws);
+bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g,
+                     bool allow_tf32, cudnnContext* handle, cudaStream_t s, Workspace ws);
+}  // namespace cudnn
+
+}  // namespace axon::kernels

@@ -1,0 +1,18 @@
+#pragma once
+// Linear layers (Axon.Layers, reference §1.3): functional, differentiable in every tensor argument.
+#include <axon/tensor.hpp>
+
+namespace axon::layers {
+
+// y = x . kernel + bias: x [..., in] (rank >= 2), kernel [in, out], bias [out] or undefined.
+Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias = {});
+
+// y[..., o] = sum_ij x1[..., i] kernel[o, i, j] x2[..., j] + bias[o]: x1 [..., f1] and x2 [..., f2]
+// with the same leading axes, kernel [out, f1, f2], bias [out] or undefined (PyTorch's Bilinear).
+Tensor bilinear(const Tensor& x1, const Tensor& x2, const Tensor& kernel, const Tensor& bias = {});
+
+// kernel [vocab, dim] gathered by integer ids of any shape: out = ids.shape + [dim] (Nx.take).
+// Ids outside [0, vocab) are an error.
+Tensor embedding(const Tensor& ids, const Tensor& kernel);
+
+}  // namespace axon::layers

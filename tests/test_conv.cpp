@@ -1,0 +1,583 @@
+// Convolutions: axon::conv against a float64 loop reference over an option grid (1-D/2-D/3-D,
+// strides, valid/same/explicit/negative padding, input and kernel dilation, feature groups, channels
+// last and first, odd sizes, non-contiguous inputs, empty tensors), its adjoints, gradients (and
+// gradients of gradients) by finite differences, the layers (bias, conv_transpose, depthwise,
+// separable), CUDA against CPU and the errors.
+#include <algorithm>
+#include <string>
+
+#include "harness.hpp"
+
+using namespace axon;
+using test::random_tensor;
+
+namespace {
+
+struct Case {
+  Shape x;  // channels last [N, D..., C]
+  Shape k;  // spatial kernel dims
+  int64_t cout;
+  ConvOptions o;  // channels last
+};
+
+int64_t at(const std::vector<int64_t>& v, size_t d, int64_t dflt = 1) {
+  if (v.empty()) return dflt;
+  return v.size() == 1 ? v[0] : v[d];
+}
+
+Shape kernel_shape(const Case& c) {
+  Shape s = c.k;
+  s.push_back(c.x.back() / c.o.feature_group_size);
+  s.push_back(c.cout);
+  return s;
+}
+
+struct Ref {
+  std::vector<double> v;
+  Shape shape;
+};
+
+// Plain loops in float64 on channels-last values: Nx's conv definition, written from scratch.
+Ref ref_conv(const std::vector<double>& x, const Shape& xs, const std::vector<double>& w, const Shape& ws,
+             const ConvOptions& o) {
+  const size_t nd = xs.size() - 2;
+  const int64_t N = xs[0], C = xs.back(), G = o.feature_group_size, Cg = C / G, Cout = ws.back(),
+                Coutg = Cout / G;
+  int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, idil[3] = {1, 1, 1}, kdil[3] = {1, 1, 1},
+          lo[3] = {0, 0, 0}, out[3] = {1, 1, 1};
+  const size_t off = 3 - nd;
+  for (size_t d = 0; d < nd; ++d) {
+    in[off + d] = xs[1 + d];
+    k[off + d] = ws[d];
+    s[off + d] = at(o.strides, d);
+    idil[off + d] = at(o.input_dilation, d);
+    kdil[off + d] = at(o.kernel_dilation, d);
+    const int64_t din = (in[off + d] - 1) * idil[off + d] + 1, ke = (k[off + d] - 1) * kdil[off + d] + 1;
+    int64_t l = 0, h = 0;
+    if (o.padding.mode == PaddingMode::explicit_pads) {
+      l = o.padding.pads[d].first;
+      h = o.padding.pads[d].second;
+    } else if (o.padding.mode == PaddingMode::same) {
+      const int64_t outd = (din + s[off + d] - 1) / s[off + d];
+      const int64_t total = std::max<int64_t>(0, (outd - 1) * s[off + d] + ke - din);
+      l = total / 2;
+      h = total - l;
+    }
+    lo[off + d] = l;
+    out[off + d] = (din + l + h - ke) / s[off + d] + 1;
+  }
+  Ref r;
+  r.shape.push_back(N);
+  for (size_t d = 0; d < nd; ++d) r.shape.push_back(out[off + d]);
+  r.shape.push_back(Cout);
+  r.v.assign(static_cast<size_t>(numel(r.shape)), 0.0);
+  size_t idx = 0;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t a = 0; a < out[0]; ++a)
+      for (int64_t b = 0; b < out[1]; ++b)
+        for (int64_t c = 0; c < out[2]; ++c)
+          for (int64_t co = 0; co < Cout; ++co, ++idx) {
+            const int64_t g = co / Coutg;
+            double acc = 0;
+            const int64_t o3[3] = {a, b, c};
+            for (int64_t ka = 0; ka < k[0]; ++ka)
+              for (int64_t kb = 0; kb < k[1]; ++kb)
+                for (int64_t kc = 0; kc < k[2]; ++kc) {
+                  const int64_t k3[3] = {ka, kb, kc};
+                  int64_t p[3];
+                  bool ok = true;
+                  for (int d = 0; d < 3; ++d) {
+                    const int64_t q = o3[d] * s[d] + k3[d] * kdil[d] - lo[d];
+                    if (q < 0 || q % idil[d] != 0 || q / idil[d] >= in[d]) ok = false;
+                    p[d] = q / idil[d];
+                  }
+                  if (!ok) continue;
+                  for (int64_t ci = 0; ci < Cg; ++ci) {
+                    const double xv = x[static_cast<size_t>(
+                        (((n * in[0] + p[0]) * in[1] + p[1]) * in[2] + p[2]) * C + g * Cg + ci)];
+                    const double wv =
+                        w[static_cast<size_t>((((ka * k[1] + kb) * k[2] + kc) * Cg + ci) * Cout + co)];
+                    acc += xv * wv;
+                  }
+                }
+            r.v[idx] = acc;
+          }
+  return r;
+}
+
+std::vector<Case> grid() {
+  using P = Padding;
+  std::vector<Case> cs;
+  cs.push_back({{2, 7, 3}, {3}, 4, {}});
+  cs.push_back({{2, 8, 3}, {3}, 2, {.strides = {2}, .padding = P::same()}});
+  cs.push_back({{1, 9, 2}, {2}, 3, {.padding = {{2, 1}}, .input_dilation = {2}, .kernel_dilation = {3}}});
+  cs.push_back({{2, 5, 6, 3}, {3, 3}, 4, {}});
+  cs.push_back({{1, 7, 6, 4}, {3, 2}, 5, {.strides = {2, 1}, .padding = P::same()}});
+  cs.push_back({{2, 6, 7, 2}, {2, 3}, 3, {.padding = {{1, 2}, {0, 1}}, .kernel_dilation = {2}}});
+  cs.push_back(
+      {{1, 4, 5, 3}, {3, 3}, 2, {.strides = {2}, .padding = {{1, 1}, {2, 0}}, .input_dilation = {2}}});
+  cs.push_back({{2, 5, 5, 4}, {3, 3}, 6, {.padding = P::same(), .feature_group_size = 2}});
+  cs.push_back({{1, 6, 5, 3}, {2, 2}, 6, {.strides = {2}, .feature_group_size = 3}});
+  cs.push_back({{1, 4, 5, 3, 2}, {2, 3, 2}, 3, {.strides = {1, 2, 1}, .padding = P::same()}});
+  cs.push_back({{2, 5, 4, 4, 4},
+                {2, 2, 2},
+                4,
+                {.input_dilation = {1, 2, 1}, .kernel_dilation = {2, 1, 1}, .feature_group_size = 2}});
+  cs.push_back({{2, 3, 4, 5}, {1, 1}, 3, {}});
+  cs.push_back({{1, 7, 7, 2}, {2, 2}, 2, {.padding = {{-1, 0}, {0, -2}}}});
+  cs.push_back({{1, 10, 11, 3}, {4, 5}, 3, {.strides = {3}, .padding = P::same()}});
+  cs.push_back({{2, 5, 5, 3}, {1, 1}, 2, {.strides = {2}}});
+  cs.push_back({{1, 3, 3, 2}, {3, 3}, 1, {.padding = P::same(), .kernel_dilation = {2}}});
+  // Depthwise (one input channel per group), multiplier 1 and 3, with every option.
+  cs.push_back({{2, 5, 6, 4},
+                {3, 3},
+                4,
+                {.strides = {1, 2},
+                 .padding = {{2, 0}, {1, 1}},
+                 .input_dilation = {2, 1},
+                 .kernel_dilation = {1, 2},
+                 .feature_group_size = 4}});
+  cs.push_back({{3, 9, 2}, {4}, 6, {.padding = P::same(), .feature_group_size = 2}});
+  cs.push_back(
+      {{1, 3, 4, 3, 3}, {2, 2, 2}, 3, {.strides = {2, 1, 1}, .padding = P::same(), .feature_group_size = 3}});
+  return cs;
+}
+
+std::string describe_case(const Case& c) {
+  std::string s = "x " + to_string(c.x) + " k " + to_string(c.k) + " cout " + std::to_string(c.cout) +
+                  " groups " + std::to_string(c.o.feature_group_size) + " padding ";
+  if (c.o.padding.mode == PaddingMode::valid) s += "valid";
+  if (c.o.padding.mode == PaddingMode::same) s += "same";
+  for (auto [l, h] : c.o.padding.pads) s += "(" + std::to_string(l) + "," + std::to_string(h) + ")";
+  return s;
+}
+
+// Channels-last layouts to channels-first ones (views: the conv sees non-contiguous operands).
+Tensor first_input(const Tensor& x) {
+  std::vector<int64_t> order{0, x.dim() - 1};
+  for (int64_t d = 1; d < x.dim() - 1; ++d) order.push_back(d);
+  return x.permute(order);
+}
+Tensor last_output(const Tensor& y) {
+  std::vector<int64_t> order{0};
+  for (int64_t d = 2; d < y.dim(); ++d) order.push_back(d);
+  order.push_back(1);
+  return y.permute(order);
+}
+Tensor first_kernel(const Tensor& w) {
+  const int64_t nd = w.dim() - 2;
+  std::vector<int64_t> order{nd + 1, nd};
+  for (int64_t d = 0; d < nd; ++d) order.push_back(d);
+  return w.permute(order);
+}
+
+test::Tol conv_tol(DType dt) {
+  switch (dt) {
+    case DType::f64:
+      return {1e-10, 1e-12};
+    case DType::f32:
+      return {1e-4, 1e-5};
+    case DType::bf16:
+      return {2e-2, 2e-2};
+    default:
+      return {4e-3, 4e-3};
+  }
+}
+
+ConvOptions with_channels(ConvOptions o, Channels ch) {
+  o.channels = ch;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("conv matches a float64 loop reference across the option grid", "[layers][ops]") {
+  uint64_t seed = 100;
+  for (const Case& c : grid()) {
+    for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::f16}) {
+      INFO(describe_case(c) << " " << dtype_name(dt));
+      Tensor x = random_tensor(c.x, dt, -1, 1, ++seed);
+      Tensor w = random_tensor(kernel_shape(c), dt, -1, 1, ++seed);
+      Ref r = ref_conv(x.to_vector<double>(), x.shape(), w.to_vector<double>(), w.shape(), c.o);
+      test::check_close(conv(x, w, c.o), r.v, r.shape, conv_tol(dt));
+      // Channels first: permuted (non-contiguous) views of the same values.
+      Tensor yf = conv(first_input(x), first_kernel(w), with_channels(c.o, Channels::first));
+      test::check_close(last_output(yf), r.v, r.shape, conv_tol(dt));
+    }
+  }
+}
+
+TEST_CASE("conv on sliced and transposed inputs", "[layers][ops]") {
+  Tensor big = random_tensor({2, 9, 8, 5}, DType::f64, -1, 1, 7);
+  Tensor x = big.slice(1, 1, 8, 2).slice(3, 1, 4);                                // [2, 4, 8, 3], strided
+  Tensor xt = random_tensor({2, 8, 4, 3}, DType::f64, -1, 1, 8).transpose(1, 2);  // [2, 4, 8, 3]
+  Tensor w = random_tensor({3, 2, 3, 4}, DType::f64, -1, 1, 9);
+  ConvOptions o{.strides = {1, 2}, .padding = Padding::same()};
+  for (const Tensor& in : {x, xt}) {
+    Ref r = ref_conv(in.to_vector<double>(), in.shape(), w.to_vector<double>(), w.shape(), o);
+    test::check_close(conv(in, w, o), r.v, r.shape, conv_tol(DType::f64));
+  }
+  Tensor wt = random_tensor({4, 3, 2, 3}, DType::f64, -1, 1, 10).permute({1, 2, 3, 0});
+  Ref r = ref_conv(x.to_vector<double>(), x.shape(), wt.to_vector<double>(), wt.shape(), o);
+  test::check_close(conv(x, wt, o), r.v, r.shape, conv_tol(DType::f64));
+}
+
+TEST_CASE("conv with empty tensors", "[layers][ops]") {
+  Tensor w = random_tensor({3, 3, 2, 4}, DType::f32, -1, 1, 1);
+  Tensor y = conv(zeros({0, 5, 5, 2}), w);
+  CHECK(y.shape() == Shape{0, 3, 3, 4});
+  // No input channels: every output is an empty sum.
+  Tensor y0 = conv(ones({2, 4, 4, 0}), zeros({3, 3, 0, 5}));
+  test::check_close(y0, std::vector<double>(2 * 2 * 2 * 5, 0.0), {2, 2, 2, 5}, conv_tol(DType::f32));
+  Tensor y1 = conv(ones({2, 4, 4, 2}), zeros({3, 3, 2, 0}));
+  CHECK(y1.shape() == Shape{2, 2, 2, 0});
+  auto [v, gs] = value_and_grad([&](const std::vector<Tensor>& p) { return sum(conv(p[0], p[1])); },
+                                std::vector<Tensor>{zeros({0, 5, 5, 2}), w});
+  CHECK(gs[0].shape() == Shape{0, 5, 5, 2});
+  test::check_close(gs[1], std::vector<double>(3 * 3 * 2 * 4, 0.0), w.shape(), conv_tol(DType::f32));
+}
+
+TEST_CASE("conv adjoints: <conv(x w) dy> equals <x bwd_data(dy w)> and <w bwd_filter(x dy)>",
+          "[layers][ops]") {
+  uint64_t seed = 500;
+  for (const Case& c : grid()) {
+    for (Channels ch : {Channels::last, Channels::first}) {
+      INFO(describe_case(c) << (ch == Channels::first ? " channels first" : ""));
+      Tensor x = random_tensor(c.x, DType::f64, -1, 1, ++seed);
+      Tensor w = random_tensor(kernel_shape(c), DType::f64, -1, 1, ++seed);
+      if (ch == Channels::first) {
+        x = first_input(x).contiguous();
+        w = first_kernel(w).contiguous();
+      }
+      ConvOptions o = with_channels(c.o, ch);
+      Tensor y = conv(x, w, o);
+      Tensor dy = random_tensor(y.shape(), DType::f64, -1, 1, ++seed);
+      const double lhs = sum(mul(y, dy)).item<double>();
+      Tensor dx = conv_backward_data(dy, w, x.shape(), o);
+      Tensor dw = conv_backward_filter(x, dy, w.shape(), o);
+      REQUIRE(dx.shape() == x.shape());
+      REQUIRE(dw.shape() == w.shape());
+      CHECK(std::abs(sum(mul(x, dx)).item<double>() - lhs) <= 1e-9 * (1 + std::abs(lhs)));
+      CHECK(std::abs(sum(mul(w, dw)).item<double>() - lhs) <= 1e-9 * (1 + std::abs(lhs)));
+    }
+  }
+}
+
+TEST_CASE("conv gradients match finite differences", "[layers][autograd]") {
+  uint64_t seed = 900;
+  for (const Case& c : grid()) {
+    if (numel(c.x) > 300) continue;  // keep the finite differences small
+    for (Channels ch : {Channels::last, Channels::first}) {
+      INFO(describe_case(c) << (ch == Channels::first ? " channels first" : ""));
+      Tensor x = random_tensor(c.x, DType::f64, -1, 1, ++seed);
+      Tensor w = random_tensor(kernel_shape(c), DType::f64, -1, 1, ++seed);
+      if (ch == Channels::first) {
+        x = first_input(x).contiguous();
+        w = first_kernel(w).contiguous();
+      }
+      ConvOptions o = with_channels(c.o, ch);
+      test::check_grad([o](const std::vector<Tensor>& p) { return conv(p[0], p[1], o); }, {x, w});
+    }
+  }
+}
+
+TEST_CASE("conv gradients are differentiable again", "[layers][autograd]") {
+  const std::vector<ConvOptions> opts = {
+      {.strides = {2, 1}, .padding = Padding::same()},
+      {.padding = {{1, 0}, {0, 1}}, .input_dilation = {2, 1}, .kernel_dilation = {1, 2}},
+      {.feature_group_size = 2, .channels = Channels::first},
+  };
+  for (const ConvOptions& o : opts) {
+    const bool first = o.channels == Channels::first;
+    Shape xs = first ? Shape{1, 4, 4, 3} : Shape{1, 4, 3, 2};
+    Shape ws = first ? Shape{2, 2, 2, 2} : Shape{2, 2, 2, 3};
+    // d/dw sum(conv(x, w) * r), squared: second derivatives of conv in x and w.
+    auto dw_sq = [o](const std::vector<Tensor>& p) {
+      Tensor y = conv(p[0], p[1], o);
+      Tensor r = random_tensor(y.shape(), p[0].dtype(), 0.5, 1.5, 3, p[0].device());
+      Tensor g = grad([&](const Tensor& w) { return sum(mul(conv(p[0], w, o), r)); }, p[1]);
+      return mul(g, g);
+    };
+    auto dx_sq = [o](const std::vector<Tensor>& p) {
+      Tensor y = conv(p[0], p[1], o);
+      Tensor r = random_tensor(y.shape(), p[0].dtype(), 0.5, 1.5, 4, p[0].device());
+      Tensor g = grad([&](const Tensor& x) { return sum(mul(conv(x, p[1], o), r)); }, p[0]);
+      return mul(g, g);
+    };
+    Tensor x = random_tensor(xs, DType::f64, -1, 1, 11), w = random_tensor(ws, DType::f64, -1, 1, 12);
+    test::check_grad(dw_sq, {x, w});
+    test::check_grad(dx_sq, {x, w});
+  }
+}
+
+TEST_CASE("conv on CUDA matches the CPU across the option grid", "[layers][ops]") {
+  uint64_t seed = 1300;
+  for (const Case& c : grid()) {
+    for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::f16}) {
+      for (Channels ch : {Channels::last, Channels::first}) {
+        INFO(describe_case(c) << " " << dtype_name(dt));
+        Tensor x = random_tensor(c.x, dt, -1, 1, ++seed);
+        Tensor w = random_tensor(kernel_shape(c), dt, -1, 1, ++seed);
+        if (ch == Channels::first) {
+          x = first_input(x).contiguous();
+          w = first_kernel(w).contiguous();
+        }
+        ConvOptions o = with_channels(c.o, ch);
+        test::check_cuda_matches_cpu([o](const std::vector<Tensor>& p) { return conv(p[0], p[1], o); },
+                                     {x, w}, conv_tol(dt));
+        Tensor y = conv(x, w, o);
+        Tensor dy = random_tensor(y.shape(), dt, -1, 1, ++seed);
+        Shape xs = x.shape(), wsh = w.shape();
+        test::check_cuda_matches_cpu(
+            [o, xs](const std::vector<Tensor>& p) { return conv_backward_data(p[0], p[1], xs, o); }, {dy, w},
+            conv_tol(dt));
+        test::check_cuda_matches_cpu(
+            [o, wsh](const std::vector<Tensor>& p) { return conv_backward_filter(p[0], p[1], wsh, o); },
+            {x, dy}, test::Tol{conv_tol(dt).rtol * 4, conv_tol(dt).atol * 4});
+      }
+    }
+  }
+}
+
+TEST_CASE("conv on CUDA: ResNet-sized NHWC shapes through cuDNN in f32 TF32 and bf16", "[layers][cuda]") {
+  AXON_REQUIRE_CUDA();
+  for (DType dt : {DType::f32, DType::bf16}) {
+    for (bool tf32 : {false, true}) {
+      set_allow_tf32(tf32);
+      Tensor x = random_tensor({4, 14, 14, 64}, dt, -1, 1, 21);
+      Tensor w = random_tensor({3, 3, 64, 64}, dt, -0.1, 0.1, 22);
+      ConvOptions o{.padding = Padding::same()};
+      test::Tol tol = dt == DType::bf16 ? test::Tol{3e-2, 3e-2}
+                      : tf32            ? test::Tol{1e-2, 1e-2}
+                                        : test::Tol{1e-4, 1e-4};
+      test::check_cuda_matches_cpu([o](const std::vector<Tensor>& p) { return conv(p[0], p[1], o); }, {x, w},
+                                   tol);
+    }
+  }
+  set_allow_tf32(false);
+}
+
+TEST_CASE("conv layer adds the bias along the channel axis", "[layers]") {
+  Tensor x = random_tensor({2, 5, 4, 3}, DType::f64, -1, 1, 31);
+  Tensor w = random_tensor({3, 2, 3, 4}, DType::f64, -1, 1, 32);
+  Tensor b = random_tensor({4}, DType::f64, -1, 1, 33);
+  ConvOptions o{.padding = Padding::same()};
+  Ref r = ref_conv(x.to_vector<double>(), x.shape(), w.to_vector<double>(), w.shape(), o);
+  const auto bv = b.to_vector<double>();
+  for (size_t i = 0; i < r.v.size(); ++i) r.v[i] += bv[i % 4];
+  test::check_close(layers::conv(x, w, b, o), r.v, r.shape, conv_tol(DType::f64));
+  Tensor yf = layers::conv(first_input(x), first_kernel(w), b, with_channels(o, Channels::first));
+  test::check_close(last_output(yf), r.v, r.shape, conv_tol(DType::f64));
+  test::check_grad([o](const std::vector<Tensor>& p) { return layers::conv(p[0], p[1], p[2], o); },
+                   {x, w, b});
+}
+
+namespace {
+// Transposed convolution as a scatter (PyTorch's definition with the kernel flipped), 1-D or 2-D,
+// channels last: full[n, i * s + j * kd, co] += x[n, i, ci] * w[K - 1 - j, ci, co]; then the window
+// [crop, crop + out) of `full` is returned.
+Ref ref_conv_transpose(const Tensor& xt, const Tensor& wt, const std::vector<int64_t>& s,
+                       const std::vector<int64_t>& kd, const std::vector<int64_t>& crop, const Shape& out) {
+  const auto x = xt.to_vector<double>(), w = wt.to_vector<double>();
+  const Shape& xs = xt.shape();
+  const Shape& ws = wt.shape();
+  const bool two = xs.size() == 4;
+  const int64_t N = xs[0], H = xs[1], W = two ? xs[2] : 1, C = xs.back(), Co = ws.back();
+  const int64_t KH = ws[0], KW = two ? ws[1] : 1;
+  const int64_t sh = s[0], sw = two ? s[1] : 1, dh = kd[0], dw = two ? kd[1] : 1;
+  const int64_t FH = (H - 1) * sh + (KH - 1) * dh + 1 + 64, FW = (W - 1) * sw + (KW - 1) * dw + 1 + 64;
+  std::vector<double> full(static_cast<size_t>(N * FH * FW * Co), 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t j = 0; j < W; ++j)
+        for (int64_t a = 0; a < KH; ++a)
+          for (int64_t b = 0; b < KW; ++b)
+            for (int64_t ci = 0; ci < C; ++ci)
+              for (int64_t co = 0; co < Co; ++co) {
+                const double xv = x[static_cast<size_t>(((n * H + i) * W + j) * C + ci)];
+                const double wv =
+                    w[static_cast<size_t>((((KH - 1 - a) * KW + (KW - 1 - b)) * C + ci) * Co + co)];
+                full[static_cast<size_t>(((n * FH + i * sh + a * dh) * FW + j * sw + b * dw) * Co + co)] +=
+                    xv * wv;
+              }
+  Ref r;
+  r.shape = out;
+  const int64_t OH = out[1], OW = two ? out[2] : 1;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t i = 0; i < OH; ++i)
+      for (int64_t j = 0; j < OW; ++j)
+        for (int64_t co = 0; co < Co; ++co) {
+          const int64_t fi = i + crop[0], fj = j + (two ? crop[1] : 0);
+          r.v.push_back(fi < 0 || fj < 0 ? 0.0
+                                         : full[static_cast<size_t>(((n * FH + fi) * FW + fj) * Co + co)]);
+        }
+  return r;
+}
+}  // namespace
+
+TEST_CASE("conv_transpose follows Axon's padding rules and is a flipped-kernel transposed conv", "[layers]") {
+  struct T {
+    Shape x, k;
+    int64_t cout;
+    std::vector<int64_t> s, kd;
+  };
+  const std::vector<T> cases = {{{2, 5, 3}, {3}, 2, {2}, {1}},
+                                {{1, 4, 2}, {2}, 3, {3}, {1}},  // k < s
+                                {{1, 4, 2}, {3}, 2, {1}, {2}},
+                                {{2, 3, 4, 2}, {3, 2}, 3, {2, 1}, {1, 1}},
+                                {{1, 4, 3, 2}, {2, 3}, 2, {2, 3}, {2, 1}},
+                                {{1, 3, 3, 1}, {1, 1}, 2, {2, 2}, {1, 1}}};
+  uint64_t seed = 40;
+  for (const T& c : cases) {
+    for (PaddingMode mode : {PaddingMode::valid, PaddingMode::same}) {
+      INFO("x " << to_string(c.x) << " k " << to_string(c.k)
+                << (mode == PaddingMode::same ? " same" : " valid"));
+      Tensor x = random_tensor(c.x, DType::f64, -1, 1, ++seed);
+      Shape ks = c.k;
+      ks.push_back(c.x.back());
+      ks.push_back(c.cout);
+      Tensor w = random_tensor(ks, DType::f64, -1, 1, ++seed);
+      Shape out{c.x[0]};
+      std::vector<int64_t> crop;
+      for (size_t d = 0; d < c.k.size(); ++d) {
+        const int64_t k = (c.k[d] - 1) * c.kd[d] + 1, s = c.s[d];
+        // valid: output in * s + max(k - s, 0) starting at the full transposed conv's origin;
+        // same: output in * s, shifted by the difference of the low paddings.
+        if (mode == PaddingMode::valid) {
+          out.push_back(c.x[1 + d] * s + std::max<int64_t>(k - s, 0));
+          crop.push_back(0);
+        } else {
+          out.push_back(c.x[1 + d] * s);
+          const int64_t lo = s > k - 1 ? k - 1 : (k + s - 1) / 2;
+          crop.push_back(k - 1 - lo);
+        }
+      }
+      out.push_back(c.cout);
+      Ref r = ref_conv_transpose(x, w, c.s, c.kd, crop, out);
+      layers::ConvTransposeOptions o{.strides = c.s, .padding = Padding(mode), .kernel_dilation = c.kd};
+      test::check_close(layers::conv_transpose(x, w, Tensor(), o), r.v, r.shape, conv_tol(DType::f64));
+      o.channels = Channels::first;
+      Tensor yf = layers::conv_transpose(first_input(x), first_kernel(w), Tensor(), o);
+      test::check_close(last_output(yf), r.v, r.shape, conv_tol(DType::f64));
+    }
+  }
+  // Explicit padding goes to the conv as it is.
+  Tensor x = random_tensor({1, 4, 2}, DType::f64, -1, 1, 3),
+         w = random_tensor({3, 2, 2}, DType::f64, -1, 1, 4);
+  layers::ConvTransposeOptions o{.strides = {2}, .padding = {{1, 0}}};
+  ConvOptions co{.padding = {{1, 0}}, .input_dilation = {2}};
+  test::check_close(layers::conv_transpose(x, w, Tensor(), o), conv(x, w, co), conv_tol(DType::f64));
+  test::check_grad([o](const std::vector<Tensor>& p) { return layers::conv_transpose(p[0], p[1], p[2], o); },
+                   {x, w, random_tensor({2}, DType::f64, -1, 1, 5)});
+}
+
+TEST_CASE("depthwise_conv convolves each channel with its own filters", "[layers]") {
+  // Kernel [K..., 1, C * m]: output channel c * m + j reads input channel c only.
+  const int64_t C = 3, m = 2;
+  Tensor x = random_tensor({2, 6, 5, C}, DType::f64, -1, 1, 51);
+  Tensor w = random_tensor({3, 2, 1, C * m}, DType::f64, -1, 1, 52);
+  Tensor b = random_tensor({C * m}, DType::f64, -1, 1, 53);
+  const auto xv = x.to_vector<double>(), wv = w.to_vector<double>(), bv = b.to_vector<double>();
+  // strides 2, same padding: out = ceil(6/2) x ceil(5/2) = 3 x 3; pads: rows (1, 1)... computed below
+  const int64_t OH = 3, OW = 3, lo_h = 0,
+                lo_w = 0;  // total pad rows max((3-1)*2+3-6,0)=1 -> (0,1); cols (0,0)
+  std::vector<double> ref;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t i = 0; i < OH; ++i)
+      for (int64_t j = 0; j < OW; ++j)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t q = 0; q < m; ++q) {
+            double acc = bv[static_cast<size_t>(c * m + q)];
+            for (int64_t a = 0; a < 3; ++a)
+              for (int64_t e = 0; e < 2; ++e) {
+                const int64_t pi = i * 2 + a - lo_h, pj = j * 2 + e - lo_w;
+                if (pi < 0 || pi >= 6 || pj < 0 || pj >= 5) continue;
+                acc += xv[static_cast<size_t>(((n * 6 + pi) * 5 + pj) * C + c)] *
+                       wv[static_cast<size_t>((a * 2 + e) * C * m + c * m + q)];
+              }
+            ref.push_back(acc);
+          }
+  ConvOptions o{.strides = {2}, .padding = Padding::same()};
+  test::check_close(layers::depthwise_conv(x, w, b, o), ref, {2, OH, OW, C * m}, conv_tol(DType::f64));
+  Tensor yf = layers::depthwise_conv(first_input(x), first_kernel(w), b, with_channels(o, Channels::first));
+  test::check_close(last_output(yf), ref, {2, OH, OW, C * m}, conv_tol(DType::f64));
+  test::check_grad([o](const std::vector<Tensor>& p) { return layers::depthwise_conv(p[0], p[1], p[2], o); },
+                   {x.slice(1, 0, 3), w, b});
+}
+
+TEST_CASE("separable_conv2d and separable_conv3d are chained depthwise convs", "[layers]") {
+  Tensor x = random_tensor({1, 5, 6, 2}, DType::f64, -1, 1, 61);
+  Tensor k1 = random_tensor({3, 1, 1, 4}, DType::f64, -1, 1, 62),
+         b1 = random_tensor({4}, DType::f64, -1, 1, 63);
+  Tensor k2 = random_tensor({1, 3, 1, 8}, DType::f64, -1, 1, 64),
+         b2 = random_tensor({8}, DType::f64, -1, 1, 65);
+  ConvOptions o{.padding = Padding::same()};
+  ConvOptions g1 = o, g2 = o;
+  g1.feature_group_size = 2;
+  g2.feature_group_size = 4;
+  Ref r1 = ref_conv(x.to_vector<double>(), x.shape(), k1.to_vector<double>(), k1.shape(), g1);
+  for (size_t i = 0; i < r1.v.size(); ++i) r1.v[i] += b1.to_vector<double>()[i % 4];
+  Ref r2 = ref_conv(r1.v, r1.shape, k2.to_vector<double>(), k2.shape(), g2);
+  for (size_t i = 0; i < r2.v.size(); ++i) r2.v[i] += b2.to_vector<double>()[i % 8];
+  test::check_close(layers::separable_conv2d(x, k1, b1, k2, b2, o), r2.v, r2.shape, conv_tol(DType::f64));
+  test::check_grad(
+      [o](const std::vector<Tensor>& p) { return layers::separable_conv2d(p[0], p[1], p[2], p[3], p[4], o); },
+      {x, k1, b1, k2, b2});
+
+  Tensor x3 = random_tensor({1, 3, 4, 3, 1}, DType::f64, -1, 1, 71);
+  Tensor q1 = random_tensor({2, 1, 1, 1, 2}, DType::f64, -1, 1, 72),
+         c1 = random_tensor({2}, DType::f64, -1, 1, 73);
+  Tensor q2 = random_tensor({1, 2, 1, 1, 2}, DType::f64, -1, 1, 74),
+         c2 = random_tensor({2}, DType::f64, -1, 1, 75);
+  Tensor q3 = random_tensor({1, 1, 2, 1, 2}, DType::f64, -1, 1, 76),
+         c3 = random_tensor({2}, DType::f64, -1, 1, 77);
+  ConvOptions v3{};
+  Ref s1 = ref_conv(x3.to_vector<double>(), x3.shape(), q1.to_vector<double>(), q1.shape(), v3);
+  for (size_t i = 0; i < s1.v.size(); ++i) s1.v[i] += c1.to_vector<double>()[i % 2];
+  ConvOptions v3g = v3;
+  v3g.feature_group_size = 2;
+  Ref s2 = ref_conv(s1.v, s1.shape, q2.to_vector<double>(), q2.shape(), v3g);
+  for (size_t i = 0; i < s2.v.size(); ++i) s2.v[i] += c2.to_vector<double>()[i % 2];
+  Ref s3 = ref_conv(s2.v, s2.shape, q3.to_vector<double>(), q3.shape(), v3g);
+  for (size_t i = 0; i < s3.v.size(); ++i) s3.v[i] += c3.to_vector<double>()[i % 2];
+  test::check_close(layers::separable_conv3d(x3, q1, c1, q2, c2, q3, c3, v3), s3.v, s3.shape,
+                    conv_tol(DType::f64));
+}
+
+TEST_CASE("conv layers reject bad shapes and options with the layer's name", "[layers][errors]") {
+  Tensor x = zeros({2, 5, 5, 3});
+  AXON_REQUIRE_THROWS_WITH(layers::conv(x, zeros({3, 3, 2, 4})), "conv: input [2, 5, 5, 3] has 3 channels");
+  AXON_REQUIRE_THROWS_WITH(layers::conv(x, zeros({7, 3, 3, 4})), "larger than the padded input");
+  AXON_REQUIRE_THROWS_WITH(layers::conv(x, zeros({3, 3, 4})),
+                           "kernel [3, 3, 4] must have the input's rank 4");
+  AXON_REQUIRE_THROWS_WITH(layers::conv(zeros({5, 3}), zeros({3, 3})), "must have rank 3, 4 or 5");
+  AXON_REQUIRE_THROWS_WITH(
+      layers::conv(zeros({1, 4, 4, 4}), zeros({3, 3, 2, 3}), Tensor(), ConvOptions{.feature_group_size = 2}),
+      "feature_group_size 2 does not divide");
+  AXON_REQUIRE_THROWS_WITH(
+      layers::conv(x, zeros({3, 3, 1, 4}), Tensor(), ConvOptions{.feature_group_size = 2}),
+      "3 channels but kernel [3, 3, 1, 4] expects 2");
+  AXON_REQUIRE_THROWS_WITH(layers::conv(x, zeros({3, 3, 3, 4}), zeros({3})),
+                           "bias f32[3] on cpu must have shape [4]");
+  AXON_REQUIRE_THROWS_WITH(layers::conv(x, zeros({3, 3, 3, 4}, DType::f64)), "must have the same dtype");
+  AXON_REQUIRE_THROWS_WITH(layers::conv(zeros({2, 5, 5, 3}, DType::i32), zeros({3, 3, 3, 4}, DType::i32)),
+                           "must be floating point");
+  AXON_REQUIRE_THROWS_WITH(layers::conv(x, zeros({3, 3, 3, 4}), Tensor(), ConvOptions{.strides = {1, 2, 3}}),
+                           "strides has 3 values for 2 spatial dimensions");
+  AXON_REQUIRE_THROWS_WITH(
+      layers::conv(x, zeros({3, 3, 3, 4}), Tensor(), ConvOptions{.kernel_dilation = {0}}),
+      "kernel_dilation must be positive");
+  AXON_REQUIRE_THROWS_WITH(layers::conv(x, zeros({3, 3, 3, 4}), Tensor(), ConvOptions{.padding = {{1, 1}}}),
+                           "explicit padding has 1 (lo, hi) pairs");
+  AXON_REQUIRE_THROWS_WITH(
+      layers::conv(x, zeros({3, 3, 3, 4}), Tensor(), ConvOptions{.channels = Channels::first}),
+      "channels first");
+  AXON_REQUIRE_THROWS_WITH(layers::depthwise_conv(x, zeros({3, 3, 2, 6})),
+                           "depthwise_conv: input [2, 5, 5, 3] has 3");
+  AXON_REQUIRE_THROWS_WITH(layers::conv_transpose(x, zeros({3, 3, 4})), "conv_transpose: kernel");
+  AXON_REQUIRE_THROWS_WITH(
+      layers::separable_conv2d(zeros({1, 4, 2}), zeros({3, 1, 2}), Tensor(), zeros({1, 3, 2}), Tensor()),
+      "separable_conv2d: input f32[1, 4, 2] on cpu must have rank 4");
+  AXON_REQUIRE_THROWS_WITH(conv_backward_data(zeros({2, 2, 2, 4}), zeros({3, 3, 3, 4}), {2, 5, 5, 3}),
+                           "conv_backward_data: grad_output f32[2, 2, 2, 4] on cpu does not match");
+}
