@@ -41,6 +41,34 @@ struct ConvGeometry {
   int64_t group_channels() const { return channels / groups; }
 };
 
+// The geometry with leading unit dims, so that the im2col/col2im loops (CPU and CUDA) are 3-deep.
+struct Geo3 {
+  int64_t in[3], out[3], k[3], s[3], lo[3], idil[3], kdil[3];
+  int64_t C, Cg, G, K, O;
+};
+
+inline Geo3 to3(const ConvGeometry& g) {
+  Geo3 r{};
+  const int pad = 3 - g.nd;
+  for (int d = 0; d < 3; ++d) {
+    const bool real = d >= pad;
+    const int s = d - pad;
+    r.in[d] = real ? g.in[s] : 1;
+    r.out[d] = real ? g.out[s] : 1;
+    r.k[d] = real ? g.kernel[s] : 1;
+    r.s[d] = real ? g.stride[s] : 1;
+    r.lo[d] = real ? g.pad_lo[s] : 0;
+    r.idil[d] = real ? g.in_dil[s] : 1;
+    r.kdil[d] = real ? g.k_dil[s] : 1;
+  }
+  r.C = g.channels;
+  r.G = g.groups;
+  r.Cg = g.channels / g.groups;
+  r.K = r.k[0] * r.k[1] * r.k[2];
+  r.O = r.out[0] * r.out[1] * r.out[2];
+  return r;
+}
+
 // Where group g of row r starts in col (element units).
 struct ColLayout {
   int64_t row_stride = 0, group_stride = 0;
