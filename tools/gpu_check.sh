@@ -77,6 +77,28 @@ else
   all_rc=127
 fi
 
+step "axon-bench memory, optim, conv, autograd --device cuda --json"
+extra_rc=0
+if [ -x "$BENCH" ]; then
+  for w in memory optim conv autograd; do
+    "$BENCH" "$w" --device cuda --json >>"$DEST/bench_all.jsonl" 2>>"$DEST/bench_all.stderr" || extra_rc=1
+  done
+  tail -5 "$DEST/bench_all.stderr"
+fi
+
+# The Fashion-MNIST files do not exist on the GPU machine: carry them in data/fashion-mnist
+# (git-ignored; `mkdir -p data && cp -r /usr/share/datasets/fashion-mnist data/`).
+step "examples on cuda"
+examples_rc=0
+"$BUILD/examples/example_quickstart" >"$DEST/examples.txt" 2>&1 || examples_rc=1
+if [ -f "$ROOT/data/fashion-mnist/train-images-idx3-ubyte.gz" ]; then
+  "$BUILD/examples/example_mlp_fashion_mnist" --device cuda --epochs 2 --data "$ROOT/data/fashion-mnist" \
+    >>"$DEST/examples.txt" 2>&1 || examples_rc=1
+else
+  echo "no data/fashion-mnist: MLP example skipped" >>"$DEST/examples.txt"
+fi
+cat "$DEST/examples.txt"
+
 # ---- the summary, last
 step "summary"
 say "$(cat "$DEST/environment.txt")"
@@ -90,6 +112,7 @@ if grep -q "The following tests FAILED" "$DEST/ctest.log"; then
   say "failed tests:"
   sed -n '/The following tests FAILED/,$p' "$DEST/ctest.log" | grep -E "^\s+[0-9]+ - " | head -40 | tee -a "$SUMMARY"
 fi
+say "examples: $([ $examples_rc -eq 0 ] && echo ok || echo "FAILED (see examples.txt)"); extra bench workloads: exit $extra_rc"
 say "bench quick: exit $quick_rc; bench all: exit $all_rc ($(grep -c '"value"' "$DEST/bench_all.jsonl") figures, $(grep -c '"ok": false' "$DEST/bench_all.jsonl") wrong, $(grep -c '"error"' "$DEST/bench_all.jsonl") errors)"
 say ""
 say "axon-bench all --device cuda (median; % of PyTorch H100):"
@@ -117,5 +140,5 @@ fi
 say ""
 say "logs: $DEST/{configure,build,ctest}.log, bench_quick.txt, bench_all.jsonl, summary.txt"
 
-for rc in $configure_rc $build_rc $ctest_rc $quick_rc $all_rc; do [ "$rc" -ne 0 ] && status=1; done
+for rc in $configure_rc $build_rc $ctest_rc $quick_rc $all_rc $extra_rc $examples_rc; do [ "$rc" -ne 0 ] && status=1; done
 exit $status
