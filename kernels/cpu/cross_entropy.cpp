@@ -23,7 +23,7 @@ void fwd(const T* x, const void* labels, bool sparse, T* loss, acc_t<T>* lse, ac
     double s = 0;
     for (int64_t k = 0; k < c; ++k) s += std::exp(convert<double>(xr[k]) - m);
     double l = nan ? std::numeric_limits<double>::quiet_NaN() : m + std::log(s);
-    if (std::isinf(m)) l = m;  // every logit -inf (or one +inf): the limit, not inf - inf
+    if (!nan && std::isinf(m)) l = m;  // every logit -inf (or one +inf): the limit, not inf - inf; NaN wins
     double out, sy = 1;
     if (sparse) {
       out = l - convert<double>(xr[ids[r]]);

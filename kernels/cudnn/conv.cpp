@@ -48,6 +48,11 @@ struct Plan {
   cudnnConvolutionBwdDataAlgo_t bwd_data{};
   cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
   std::size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
+  // cudnnFind*Ex reports (algorithm, math type) pairs and each workspace size holds for its pair; the
+  // descriptor is searched with `search_math` and set to the found pair's math type before each run.
+  cudnnMathType_t search_math = CUDNN_DEFAULT_MATH;
+  cudnnMathType_t fwd_math = CUDNN_DEFAULT_MATH, bwd_data_math = CUDNN_DEFAULT_MATH,
+                  bwd_filter_math = CUDNN_DEFAULT_MATH;
 };
 
 std::vector<int64_t> plan_key(DType dt, const ConvGeometry& g, bool tf32, cudnnContext* handle) {
@@ -98,6 +103,7 @@ std::unique_ptr<Plan> make_plan(DType dt, const ConvGeometry& g, bool tf32) {
                                : dt == DType::f64        ? CUDNN_DEFAULT_MATH
                                                          : CUDNN_TENSOR_OP_MATH;
   ok &= cudnnSetConvolutionMathType(p->conv, math) == CUDNN_STATUS_SUCCESS;
+  p->search_math = math;
   if (!ok) p->have_fwd = p->have_bwd_data = p->have_bwd_filter = -1;
   return p;
 }
@@ -123,6 +129,12 @@ const Perf* best(cudnnStatus_t status, const Perf* perfs, int n, const char* op)
   for (int i = 0; i < n; ++i)
     if (perfs[i].status == CUDNN_STATUS_SUCCESS) return &perfs[i];
   return nullptr;
+}
+
+// The math type to run a found algorithm with: its own, except that exact f32 (FMA) stays FMA so that
+// TF32 never slips in when it is not allowed.
+cudnnMathType_t found_math(const Plan& p, cudnnMathType_t m) {
+  return p.search_math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : m;
 }
 
 void* alloc(Workspace ws, std::size_t bytes) { return bytes == 0 ? nullptr : ws.alloc(ws.ctx, bytes); }
@@ -167,6 +179,7 @@ bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry
     cudnnConvolutionFwdAlgoPerf_t perfs[kMaxAlgos];
     int n = 0;
     void* scratch = alloc(ws, kFindWorkspaceBytes);
+    AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.search_math), op);
     const cudnnStatus_t st = cudnnFindConvolutionForwardAlgorithmEx(
         h, p.x, x, p.w, w, p.conv, p.y, y, kMaxAlgos, &n, perfs, scratch, kFindWorkspaceBytes);
     const auto* b = best(st, perfs, n, op);
@@ -174,9 +187,11 @@ bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry
     if (b) {
       p.fwd = b->algo;
       p.fwd_ws = b->memory;
+      p.fwd_math = found_math(p, b->mathType);
     }
   }
   if (p.have_fwd < 0) return false;
+  AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.fwd_math), op);
   void* work = alloc(ws, p.fwd_ws);
   AXON_CUDNN_CHECK(
       cudnnConvolutionForward(h, alpha(dt), p.x, x, p.w, w, p.conv, p.fwd, work, p.fwd_ws, beta(dt), p.y, y),
@@ -194,6 +209,7 @@ bool backward_data(DType dt, const void* dy, const void* w, void* dx, const Conv
     cudnnConvolutionBwdDataAlgoPerf_t perfs[kMaxAlgos];
     int n = 0;
     void* scratch = alloc(ws, kFindWorkspaceBytes);
+    AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.search_math), op);
     const cudnnStatus_t st = cudnnFindConvolutionBackwardDataAlgorithmEx(
         h, p.w, w, p.y, dy, p.conv, p.x, dx, kMaxAlgos, &n, perfs, scratch, kFindWorkspaceBytes);
     const auto* b = best(st, perfs, n, op);
@@ -201,9 +217,11 @@ bool backward_data(DType dt, const void* dy, const void* w, void* dx, const Conv
     if (b) {
       p.bwd_data = b->algo;
       p.bwd_data_ws = b->memory;
+      p.bwd_data_math = found_math(p, b->mathType);
     }
   }
   if (p.have_bwd_data < 0) return false;
+  AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.bwd_data_math), op);
   void* work = alloc(ws, p.bwd_data_ws);
   AXON_CUDNN_CHECK(cudnnConvolutionBackwardData(h, alpha(dt), p.w, w, p.y, dy, p.conv, p.bwd_data, work,
                                                 p.bwd_data_ws, beta(dt), p.x, dx),
@@ -221,6 +239,7 @@ bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const Co
     cudnnConvolutionBwdFilterAlgoPerf_t perfs[kMaxAlgos];
     int n = 0;
     void* scratch = alloc(ws, kFindWorkspaceBytes);
+    AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.search_math), op);
     const cudnnStatus_t st = cudnnFindConvolutionBackwardFilterAlgorithmEx(
         h, p.x, x, p.y, dy, p.conv, p.w, dw, kMaxAlgos, &n, perfs, scratch, kFindWorkspaceBytes);
     const auto* b = best(st, perfs, n, op);
@@ -228,9 +247,11 @@ bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const Co
     if (b) {
       p.bwd_filter = b->algo;
       p.bwd_filter_ws = b->memory;
+      p.bwd_filter_math = found_math(p, b->mathType);
     }
   }
   if (p.have_bwd_filter < 0) return false;
+  AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.bwd_filter_math), op);
   void* work = alloc(ws, p.bwd_filter_ws);
   AXON_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, alpha(dt), p.x, x, p.y, dy, p.conv, p.bwd_filter, work,
                                                   p.bwd_filter_ws, beta(dt), p.w, dw),
