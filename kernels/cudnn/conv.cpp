@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <axon/kernels/conv.hpp>
 #include <axon/kernels/cuda_check.hpp>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,10 +56,19 @@ struct Plan {
                   bwd_filter_math = CUDNN_DEFAULT_MATH;
 };
 
-std::vector<int64_t> plan_key(DType dt, const ConvGeometry& g, bool tf32, cudnnContext* handle) {
+// The largest power of two (<= 16) dividing every address: an algorithm found on aligned buffers
+// may not run on a view that starts at an odd offset, so alignment is part of the cache key.
+int64_t alignment(std::initializer_list<const void*> ptrs) {
+  int64_t a = 16;
+  for (const void* p : ptrs)
+    while (a > 1 && reinterpret_cast<uintptr_t>(p) % static_cast<uintptr_t>(a) != 0) a /= 2;
+  return a;
+}
+
+std::vector<int64_t> plan_key(DType dt, const ConvGeometry& g, bool tf32, cudnnContext* handle, int64_t align) {
   std::vector<int64_t> k{
       static_cast<int64_t>(dt),         g.nd, g.batch, g.channels, g.groups, g.out_channels, tf32,
-      reinterpret_cast<int64_t>(handle)};
+      reinterpret_cast<int64_t>(handle), align};
   for (int d = 0; d < g.nd; ++d)
     for (int64_t v : {g.in[d], g.kernel[d], g.stride[d], g.pad_lo[d], g.k_dil[d]}) k.push_back(v);
   return k;
@@ -114,8 +124,8 @@ std::map<std::vector<int64_t>, std::unique_ptr<Plan>>& plans() {
   return m;
 }
 
-Plan& plan_for(DType dt, const ConvGeometry& g, bool tf32, cudnnContext* handle) {
-  auto key = plan_key(dt, g, tf32, handle);
+Plan& plan_for(DType dt, const ConvGeometry& g, bool tf32, cudnnContext* handle, int64_t align) {
+  auto key = plan_key(dt, g, tf32, handle, align);
   auto& m = plans();
   auto it = m.find(key);
   if (it == m.end()) it = m.emplace(std::move(key), make_plan(dt, g, tf32)).first;
@@ -174,7 +184,7 @@ bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry
   const char* op = "conv (cuDNN forward)";
   std::lock_guard<std::mutex> lock(g_mutex);
   AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
-  Plan& p = plan_for(dt, g, tf32, h);
+  Plan& p = plan_for(dt, g, tf32, h, alignment({x, w, y}));
   if (p.have_fwd == 0) {
     cudnnConvolutionFwdAlgoPerf_t perfs[kMaxAlgos];
     int n = 0;
@@ -204,7 +214,7 @@ bool backward_data(DType dt, const void* dy, const void* w, void* dx, const Conv
   const char* op = "conv (cuDNN backward data)";
   std::lock_guard<std::mutex> lock(g_mutex);
   AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
-  Plan& p = plan_for(dt, g, tf32, h);
+  Plan& p = plan_for(dt, g, tf32, h, alignment({dy, w, dx}));
   if (p.have_bwd_data == 0) {
     cudnnConvolutionBwdDataAlgoPerf_t perfs[kMaxAlgos];
     int n = 0;
@@ -234,7 +244,7 @@ bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const Co
   const char* op = "conv (cuDNN backward filter)";
   std::lock_guard<std::mutex> lock(g_mutex);
   AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
-  Plan& p = plan_for(dt, g, tf32, h);
+  Plan& p = plan_for(dt, g, tf32, h, alignment({x, dy, dw}));
   if (p.have_bwd_filter == 0) {
     cudnnConvolutionBwdFilterAlgoPerf_t perfs[kMaxAlgos];
     int n = 0;
