@@ -49,6 +49,17 @@ uint32_t alignment(const void* p) {
   while (al < 256 && a % (al * 2) == 0) al *= 2;
   return al;
 }
+// Alignment that every matrix of a strided batch has: batch i starts stride * itemsize bytes after
+// batch i - 1, so an odd stride (e.g. f16 with m * k odd) misaligns every other matrix even when the
+// base pointer is 256-byte aligned.
+uint32_t batch_alignment(const void* p, int64_t stride, int64_t batch, DType dt) {
+  uint32_t al = alignment(p);
+  if (batch > 1 && stride != 0) {
+    uint32_t as = alignment(reinterpret_cast<const void*>(static_cast<uintptr_t>(stride) * itemsize(dt)));
+    if (as < al) al = as;
+  }
+  return al;
+}
 
 // ---- cuBLASLt: descriptors and the heuristic's algorithm, cached per problem.
 
@@ -157,7 +168,9 @@ std::shared_ptr<LtPlan> plan_for(const GemmArgs& g, const BlasHandles& h) {
   key.lda = g.lda; key.ldb = g.ldb; key.ldc = g.ldc;
   key.stride_a = g.stride_a; key.stride_b = g.stride_b; key.stride_c = g.stride_c;
   key.batch = g.batch;
-  key.align_a = alignment(g.a); key.align_b = alignment(g.b); key.align_c = alignment(g.c);
+  key.align_a = batch_alignment(g.a, g.stride_a, g.batch, g.dtype);
+  key.align_b = batch_alignment(g.b, g.stride_b, g.batch, g.dtype);
+  key.align_c = batch_alignment(g.c, g.stride_c, g.batch, g.dtype);
   key.dtype = g.dtype;
   key.trans_a = g.trans_a; key.trans_b = g.trans_b;
   key.tf32 = g.dtype == DType::f32 && g.allow_tf32;
