@@ -52,6 +52,8 @@ std::unique_ptr<Context> make_context(int index) {
 
 cudnnContext* Context::cudnn() {
 #ifdef AXON_HAS_CUDNN
+  static std::mutex mu;  // two threads' first convolutions must not both create the handle
+  std::lock_guard<std::mutex> lock(mu);
   if (!cudnn_) {
     cudnnHandle_t h;
     AXON_CUDNN_CHECK(cudnnCreate(&h), "cudnn");
