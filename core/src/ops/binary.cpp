@@ -9,17 +9,13 @@ using kernels::BinaryOp;
 
 // Computes a op b in dtype dt over the broadcast shape; no tape entry.
 Tensor binary_raw(const char* name, BinaryOp op, const Tensor& a0, const Tensor& b0, DType dt, Device dev) {
-  Shape shape = a0.shape() == b0.shape() ? a0.shape() : broadcast_shapes(a0.shape(), b0.shape(), name);
-  Tensor a = detail::to_dtype_untracked(a0, dt);
-  Tensor b = detail::to_dtype_untracked(b0, dt);
-  Tensor y(shape, dt, dev);
+  auto in = detail::binary_operands(name, a0, b0, dt);
+  Tensor y(in.shape, dt, dev);
   const int64_t n = y.numel();
   if (n == 0) return y;
-  kernels::Indexer ix[2];
-  const Tensor* ops[2] = {&a, &b};
-  detail::ew_indexers(shape, ops, ix);
-  AXON_ON_DEVICE(dev, kernels::cpu::binary(op, dt, a.data_ptr(), ix[0], b.data_ptr(), ix[1], y.data_ptr(), n),
-                 kernels::cuda::binary(op, dt, a.data_ptr(), ix[0], b.data_ptr(), ix[1], y.data_ptr(), n,
+  AXON_ON_DEVICE(dev,
+                 kernels::cpu::binary(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n),
+                 kernels::cuda::binary(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n,
                                        detail::stream_for(dev)));
   return y;
 }

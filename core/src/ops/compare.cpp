@@ -10,19 +10,14 @@ Tensor compare_tt(const char* name, CompareOp op, const Tensor& a0, const Tensor
   detail::check_defined(name, a0, "first input");
   detail::check_defined(name, b0, "second input");
   Device dev = detail::same_device(name, {&a0, &b0});
-  Shape shape = a0.shape() == b0.shape() ? a0.shape() : broadcast_shapes(a0.shape(), b0.shape(), name);
   DType dt = promote_types(a0.dtype(), b0.dtype());
-  Tensor a = detail::to_dtype_untracked(a0, dt);
-  Tensor b = detail::to_dtype_untracked(b0, dt);
-  Tensor y(shape, DType::boolean, dev);
+  auto in = detail::binary_operands(name, a0, b0, dt);
+  Tensor y(in.shape, DType::boolean, dev);
   const int64_t n = y.numel();
   if (n == 0) return y;
-  kernels::Indexer ix[2];
-  const Tensor* ops[2] = {&a, &b};
-  detail::ew_indexers(shape, ops, ix);
   auto* yp = static_cast<bool*>(y.data_ptr());
-  AXON_ON_DEVICE(dev, kernels::cpu::compare(op, dt, a.data_ptr(), ix[0], b.data_ptr(), ix[1], yp, n),
-                 kernels::cuda::compare(op, dt, a.data_ptr(), ix[0], b.data_ptr(), ix[1], yp, n,
+  AXON_ON_DEVICE(dev, kernels::cpu::compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
+                 kernels::cuda::compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
                                         detail::stream_for(dev)));
   return y;
 }
@@ -58,20 +53,15 @@ Tensor logical_tt(const char* name, kernels::LogicalOp op, const Tensor& a0, con
   detail::check_defined(name, a0, "first input");
   detail::check_defined(name, b0, "second input");
   Device dev = detail::same_device(name, {&a0, &b0});
-  Shape shape = a0.shape() == b0.shape() ? a0.shape() : broadcast_shapes(a0.shape(), b0.shape(), name);
   // Truthiness survives promotion (nonzero stays nonzero), so one dtype serves both operands.
   DType dt = promote_types(a0.dtype(), b0.dtype());
-  Tensor a = detail::to_dtype_untracked(a0, dt);
-  Tensor b = detail::to_dtype_untracked(b0, dt);
-  Tensor y(shape, DType::boolean, dev);
+  auto in = detail::binary_operands(name, a0, b0, dt);
+  Tensor y(in.shape, DType::boolean, dev);
   const int64_t n = y.numel();
   if (n == 0) return y;
-  kernels::Indexer ix[2];
-  const Tensor* ops[2] = {&a, &b};
-  detail::ew_indexers(shape, ops, ix);
   auto* yp = static_cast<bool*>(y.data_ptr());
-  AXON_ON_DEVICE(dev, kernels::cpu::logical(op, dt, a.data_ptr(), ix[0], b.data_ptr(), ix[1], yp, n),
-                 kernels::cuda::logical(op, dt, a.data_ptr(), ix[0], b.data_ptr(), ix[1], yp, n,
+  AXON_ON_DEVICE(dev, kernels::cpu::logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
+                 kernels::cuda::logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
                                         detail::stream_for(dev)));
   return y;
 }

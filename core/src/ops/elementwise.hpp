@@ -53,6 +53,23 @@ void ew_indexers(const Shape& out, const Tensor* const (&ops)[K], kernels::Index
   for (size_t k = 0; k < K; ++k) res[k] = ix[k];
 }
 
+// The two operands of a binary op converted to `dt`, their broadcast shape and their indexers:
+// the common preparation of arithmetic, comparison and logical ops.
+struct BinaryOperands {
+  Shape shape;
+  Tensor a, b;
+  kernels::Indexer ix[2];
+};
+inline BinaryOperands binary_operands(const char* name, const Tensor& a0, const Tensor& b0, DType dt) {
+  BinaryOperands r;
+  r.shape = a0.shape() == b0.shape() ? a0.shape() : broadcast_shapes(a0.shape(), b0.shape(), name);
+  r.a = to_dtype_untracked(a0, dt);
+  r.b = to_dtype_untracked(b0, dt);
+  const Tensor* ops[2] = {&r.a, &r.b};
+  ew_indexers(r.shape, ops, r.ix);
+  return r;
+}
+
 // The dtype an integer operand is promoted to by ops that need floats (div, exp, ...).
 inline DType float_or_f32(DType dt) { return is_floating(dt) ? dt : DType::f32; }
 
