@@ -217,3 +217,30 @@ TEST_CASE("CUDA round trip keeps values and layout", "[tensor][cuda]") {
   auto stats = memory_stats(Device::cuda());
   CHECK(stats.reserved >= stats.in_use);
 }
+
+TEST_CASE("method spellings forward to the ops", "[tensor]") {
+  Tensor x = from_vector(std::vector<double>{-1, 2, -3, 4, 0.5, -6}, {2, 3});
+  check_equal(x.sum(), {-3.5}, {});
+  check_equal(x.sum({1}, true), {-2, -1.5}, {2, 1});
+  check_equal(x.max({0}), {4, 2, -3}, {3});
+  check_equal(x.min({1}), {-3, -6}, {2});
+  check_equal(x.argmax(1), {1, 0}, {2});
+  check_equal(x.argmin(0), {0, 1, 1}, {3});
+  test::check_close(x.mean(), {-3.5 / 6}, {}, test::tol_for(DType::f64));
+  check_equal(x.abs(), {1, 2, 3, 4, 0.5, 6}, {2, 3});
+  check_equal(x.neg(), {1, -2, 3, -4, -0.5, 6}, {2, 3});
+  check_equal(x.relu(), {0, 2, 0, 4, 0.5, 0}, {2, 3});
+  check_equal(x.square(), {1, 4, 9, 16, 0.25, 36}, {2, 3});
+  check_equal(x.clamp(-2, 3), {-1, 2, -2, 3, 0.5, -2}, {2, 3});
+  test::check_close(x.abs().sqrt().square(), {1, 2, 3, 4, 0.5, 6}, {2, 3}, test::tol_for(DType::f64));
+  test::check_close(x.abs().pow(2).log().exp(), {1, 4, 9, 16, 0.25, 36}, {2, 3}, test::tol_for(DType::f64));
+  check_equal(x.matmul(ones({3, 1}, DType::f64)), {-2, -1.5}, {2, 1});
+  test::check_close(x.softmax(1).sum({1}), {1, 1}, {2}, test::tol_for(DType::f64));
+  test::check_close(x.log_softmax(-1).exp().sum({-1}), {1, 1}, {2}, test::tol_for(DType::f64));
+  test::check_close(x.sigmoid(), {1 / (1 + std::exp(1.0)), 1 / (1 + std::exp(-2.0)), 1 / (1 + std::exp(3.0)),
+                                  1 / (1 + std::exp(-4.0)), 1 / (1 + std::exp(-0.5)), 1 / (1 + std::exp(6.0))},
+                    {2, 3}, test::tol_for(DType::f64));
+  test::check_close(x.tanh(), {std::tanh(-1.0), std::tanh(2.0), std::tanh(-3.0), std::tanh(4.0), std::tanh(0.5),
+                               std::tanh(-6.0)},
+                    {2, 3}, test::tol_for(DType::f64));
+}

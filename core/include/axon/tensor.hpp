@@ -92,6 +92,28 @@ class Tensor {
   Tensor to(DType dtype) const;
   Tensor clone() const;
 
+  // Method spellings of common ops, as PyTorch users write them (the free functions in ops.hpp).
+  Tensor sum(const std::vector<int64_t>& axes = {}, bool keepdims = false) const;
+  Tensor mean(const std::vector<int64_t>& axes = {}, bool keepdims = false) const;
+  Tensor max(const std::vector<int64_t>& axes = {}, bool keepdims = false) const;
+  Tensor min(const std::vector<int64_t>& axes = {}, bool keepdims = false) const;
+  Tensor argmax(int64_t axis, bool keepdims = false) const;
+  Tensor argmin(int64_t axis, bool keepdims = false) const;
+  Tensor abs() const;
+  Tensor neg() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor square() const;
+  Tensor relu() const;
+  Tensor sigmoid() const;
+  Tensor tanh() const;
+  Tensor pow(Scalar exponent) const;
+  Tensor clamp(std::optional<Scalar> lo, std::optional<Scalar> hi) const;
+  Tensor matmul(const Tensor& other) const;
+  Tensor softmax(int64_t axis = -1) const;
+  Tensor log_softmax(int64_t axis = -1) const;
+
   template <class T> T item() const;
   template <class T> std::vector<T> to_vector() const;
   std::string str() const;  // PyTorch-like printing: values, shape, dtype, device
