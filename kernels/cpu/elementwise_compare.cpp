@@ -9,23 +9,6 @@ namespace axon::kernels::cpu {
 namespace {
 using namespace ew_loops;
 
-template <class Fn>
-void dispatch_compare(CompareOp op, Fn&& fn) {
-  switch (op) {
-    case CompareOp::eq:
-      return fn(ew::Compare<CompareOp::eq>{});
-    case CompareOp::ne:
-      return fn(ew::Compare<CompareOp::ne>{});
-    case CompareOp::lt:
-      return fn(ew::Compare<CompareOp::lt>{});
-    case CompareOp::le:
-      return fn(ew::Compare<CompareOp::le>{});
-    case CompareOp::gt:
-      return fn(ew::Compare<CompareOp::gt>{});
-    case CompareOp::ge:
-      return fn(ew::Compare<CompareOp::ge>{});
-  }
-}
 }  // namespace
 
 void compare(CompareOp op, DType dt, const void* a, const Indexer& ia, const void* b, const Indexer& ib,
@@ -34,7 +17,7 @@ void compare(CompareOp op, DType dt, const void* a, const Indexer& ia, const voi
   AXON_DISPATCH_ALL(dt, "compare", {
     using T = scalar_t;
     using A = acc_t<T>;
-    dispatch_compare(op, [&](auto f) {
+    ew::dispatch_compare(op, [&](auto f) {
       map2<A>(static_cast<const T*>(a), ia, static_cast<const T*>(b), ib, y, n,
               [f](A u, A v) { return f(u, v); });
     });
@@ -47,7 +30,7 @@ void compare_scalar(CompareOp op, DType dt, const void* a, const Indexer& ia, do
     using T = scalar_t;
     using A = acc_t<T>;
     const A sv = ew::scalar_as<A>(s);
-    dispatch_compare(
+    ew::dispatch_compare(
         op, [&](auto f) { map1<A>(static_cast<const T*>(a), ia, y, n, [f, sv](A u) { return f(u, sv); }); });
   });
 }

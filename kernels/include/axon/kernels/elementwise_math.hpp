@@ -212,6 +212,25 @@ struct Compare {
   }
 };
 
+// Calls fn with the Compare functor of a runtime op (host side of CPU and CUDA kernels alike).
+template <class Fn>
+void dispatch_compare(CompareOp op, Fn&& fn) {
+  switch (op) {
+    case CompareOp::eq:
+      return fn(Compare<CompareOp::eq>{});
+    case CompareOp::ne:
+      return fn(Compare<CompareOp::ne>{});
+    case CompareOp::lt:
+      return fn(Compare<CompareOp::lt>{});
+    case CompareOp::le:
+      return fn(Compare<CompareOp::le>{});
+    case CompareOp::gt:
+      return fn(Compare<CompareOp::gt>{});
+    case CompareOp::ge:
+      return fn(Compare<CompareOp::ge>{});
+  }
+}
+
 template <LogicalOp Op>
 struct Logical {
   template <class A>
