@@ -19,7 +19,7 @@ void activation_backward(ActOp op, DType dt, const void* x, const void* dy, void
   if (n == 0) return;
   AXON_DISPATCH_FLOAT(dt, "activation_backward", {
     using A = acc_t<scalar_t>;
-    act_detail::with_op(op, [&]<ActOp Op>() {
+    act::with_op(op, [&]<ActOp Op>() {
       act_detail::launch2("activation_backward", n, Bwd<Op, scalar_t>{A(p.alpha), A(p.gamma), A(p.beta)},
                           static_cast<scalar_t*>(dx), static_cast<const scalar_t*>(x),
                           static_cast<const scalar_t*>(dy), s);

@@ -18,7 +18,7 @@ void activation_forward(ActOp op, DType dt, const void* x, void* y, int64_t n, c
   if (n == 0) return;
   AXON_DISPATCH_FLOAT(dt, "activation", {
     using A = acc_t<scalar_t>;
-    act_detail::with_op(op, [&]<ActOp Op>() {
+    act::with_op(op, [&]<ActOp Op>() {
       act_detail::launch1("activation", n, Fwd<Op, scalar_t>{A(p.alpha), A(p.gamma), A(p.beta)}, static_cast<scalar_t*>(y),
                           static_cast<const scalar_t*>(x), s);
     });

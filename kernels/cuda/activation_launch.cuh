@@ -83,23 +83,5 @@ void launch2(const char* name, int64_t n, F f, T* y, const T* x, const T* z, cud
   AXON_CUDA_LAUNCH_CHECK(name);
 }
 
-template <class F>
-void with_op(ActOp op, F&& f) {
-  switch (op) {
-    case ActOp::softplus: f.template operator()<ActOp::softplus>(); break;
-    case ActOp::log_sigmoid: f.template operator()<ActOp::log_sigmoid>(); break;
-    case ActOp::silu: f.template operator()<ActOp::silu>(); break;
-    case ActOp::mish: f.template operator()<ActOp::mish>(); break;
-    case ActOp::elu: f.template operator()<ActOp::elu>(); break;
-    case ActOp::celu: f.template operator()<ActOp::celu>(); break;
-    case ActOp::selu: f.template operator()<ActOp::selu>(); break;
-    case ActOp::gelu: f.template operator()<ActOp::gelu>(); break;
-    case ActOp::gelu_tanh: f.template operator()<ActOp::gelu_tanh>(); break;
-    case ActOp::hard_sigmoid: f.template operator()<ActOp::hard_sigmoid>(); break;
-    case ActOp::hard_silu: f.template operator()<ActOp::hard_silu>(); break;
-    case ActOp::leaky_relu: f.template operator()<ActOp::leaky_relu>(); break;
-    case ActOp::softsign: f.template operator()<ActOp::softsign>(); break;
-  }
-}
 
 }  // namespace axon::kernels::cuda::act_detail

@@ -117,6 +117,26 @@ AXON_HD A derivative(A x, A alpha, A gamma, A beta) {
     return A(0.5) * (A(1) + t) + A(0.5) * x * (A(1) - t * t) * k * (A(1) + A(3) * c * x2);
   }
 }
+// Calls f.template operator()<Op>() for the runtime op (host side of CPU and CUDA kernels alike).
+template <class F>
+void with_op(ActOp op, F&& f) {
+  switch (op) {
+    case ActOp::softplus: f.template operator()<ActOp::softplus>(); break;
+    case ActOp::log_sigmoid: f.template operator()<ActOp::log_sigmoid>(); break;
+    case ActOp::silu: f.template operator()<ActOp::silu>(); break;
+    case ActOp::mish: f.template operator()<ActOp::mish>(); break;
+    case ActOp::elu: f.template operator()<ActOp::elu>(); break;
+    case ActOp::celu: f.template operator()<ActOp::celu>(); break;
+    case ActOp::selu: f.template operator()<ActOp::selu>(); break;
+    case ActOp::gelu: f.template operator()<ActOp::gelu>(); break;
+    case ActOp::gelu_tanh: f.template operator()<ActOp::gelu_tanh>(); break;
+    case ActOp::hard_sigmoid: f.template operator()<ActOp::hard_sigmoid>(); break;
+    case ActOp::hard_silu: f.template operator()<ActOp::hard_silu>(); break;
+    case ActOp::leaky_relu: f.template operator()<ActOp::leaky_relu>(); break;
+    case ActOp::softsign: f.template operator()<ActOp::softsign>(); break;
+  }
+}
+
 }  // namespace act
 
 namespace cpu {
