@@ -32,5 +32,8 @@
 #include <axon/losses.hpp>
 #include <axon/metrics.hpp>
 
+// The model-creation API (layers/include): Model graphs, builders, init / apply / predict, summary.
+#include <axon/model.hpp>
+
 // The optimization API (optim/include): gradient transformations, optimizers, schedules.
 #include <axon/optim.hpp>

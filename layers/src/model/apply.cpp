@@ -1,0 +1,106 @@
+// apply / predict: the graph evaluated in topological order on the functional layers.
+#include "graph.hpp"
+
+#include <algorithm>
+
+namespace axon {
+
+namespace {
+
+std::string list_names(const std::vector<std::string>& names) {
+  std::vector<std::string> q;
+  for (const auto& n : names) q.push_back("\"" + n + "\"");
+  return fmt::format("{}", fmt::join(q, ", "));
+}
+
+void check_input(const std::string& name, const Shape& declared, const Tensor& t) {
+  AXON_CHECK(t.defined(), "apply", "input \"{}\" is an undefined tensor", name);
+  bool ok = t.dim() == static_cast<int64_t>(declared.size());
+  for (size_t d = 0; ok && d < declared.size(); ++d) ok = declared[d] == -1 || declared[d] == t.shape()[d];
+  AXON_CHECK(ok, "apply", "input \"{}\" is declared with shape {} (-1: any size) but got {}", name,
+             to_string(declared), describe(t));
+}
+
+// This layer's parameters, after checking that each one the layer declares is there with its shape.
+const ParamMap& layer_params(const Params& params, const std::string& layer, const detail::Node& node) {
+  static const ParamMap none;
+  if (node.params.empty()) return none;
+  auto it = params.find(layer);
+  AXON_CHECK(it != params.end(), "apply", "no parameters for layer \"{}\" ({}); params come from init(model)",
+             layer, node.op);
+  for (const auto& spec : node.params) {
+    auto p = it->second.find(spec.name);
+    AXON_CHECK(p != it->second.end() && p->second.defined(), "apply",
+               "layer \"{}\" ({}) has no parameter \"{}\"; params come from init(model)", layer, node.op, spec.name);
+    AXON_CHECK(p->second.shape() == spec.shape, "apply", "parameter \"{}\" of layer \"{}\" ({}) should be {}, got {}",
+               spec.name, layer, node.op, to_string(spec.shape), describe(p->second));
+  }
+  return it->second;
+}
+
+}  // namespace
+
+ForwardResult apply(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs,
+                    const ForwardOptions& o) {
+  const auto& g = detail::graph_of(model, "apply");
+  const auto names = model.input_names();
+  for (const auto& n : names)
+    AXON_CHECK(inputs.count(n), "apply", "missing input \"{}\"; the model's inputs are {}", n, list_names(names));
+  for (const auto& [n, t] : inputs)
+    AXON_CHECK(std::find(names.begin(), names.end(), n) != names.end(), "apply",
+               "unknown input \"{}\"; the model's inputs are {}", n, list_names(names));
+
+  const size_t n = g.nodes.size();
+  // Remaining consumers of each value, so intermediate tensors are released after their last use.
+  std::vector<int> uses(n, 0);
+  for (const auto& node : g.nodes)
+    for (const auto& in : node->inputs) ++uses[g.position.at(in.get())];
+  std::vector<Tensor> values(n);
+  Generator& gen = o.generator != nullptr ? *o.generator : default_generator();
+  ForwardResult result;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& node = *g.nodes[i];
+    const std::string& name = g.names[i];
+    if (node.op == "input") {
+      const Tensor& t = inputs.at(name);
+      check_input(name, node.shape, t);
+      values[i] = t;
+      continue;
+    }
+    std::vector<Tensor> args;
+    for (const auto& in : node.inputs) {
+      const size_t p = g.position.at(in.get());
+      args.push_back(values[p]);
+      if (--uses[p] == 0 && p + 1 != n) values[p] = Tensor();
+    }
+    const ParamMap& own = layer_params(params, name, node);
+    ForwardContext ctx{o.mode, &gen, name, {}};
+    try {
+      values[i] = node.forward(args, own, ctx);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{} [in layer \"{}\" ({})]", e.what(), name, node.op), e.file(), e.line());
+    }
+    if (o.mode == Mode::train && !ctx.state.empty()) result.state[name] = std::move(ctx.state);
+  }
+  result.output = values.back();
+  return result;
+}
+
+ForwardResult apply(const Model& model, const Params& params, const Tensor& input, const ForwardOptions& o) {
+  const auto names = model.input_names();
+  AXON_CHECK(names.size() == 1, "apply",
+             "the model has {} inputs ({}); pass a map of input name -> tensor", names.size(), list_names(names));
+  return apply(model, params, std::map<std::string, Tensor>{{names[0], input}}, o);
+}
+
+Tensor predict(const Model& model, const Params& params, const Tensor& input) {
+  NoGrad ng;
+  return apply(model, params, input, {}).output;
+}
+
+Tensor predict(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs) {
+  NoGrad ng;
+  return apply(model, params, inputs, {}).output;
+}
+
+}  // namespace axon

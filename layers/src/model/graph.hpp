@@ -1,0 +1,83 @@
+#pragma once
+// Internal to the model API: graph nodes, the helper every builder goes through, and the shape and
+// display helpers the builders share.
+#include <axon/model.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace axon::detail {
+
+struct Node {
+  int64_t id = 0;  // creation order: inputs always have smaller ids than their consumers
+  std::string op;
+  std::string user_name;  // empty: "<op>_<k>"
+  std::vector<std::shared_ptr<const Node>> inputs;
+  Shape shape;
+  std::vector<ParamSpec> params;  // shapes resolved
+  std::vector<std::pair<std::string, std::string>> options;  // summary's Options column
+  ForwardFn forward;  // empty for inputs (apply() feeds them)
+};
+using NodePtr = std::shared_ptr<const Node>;
+
+// The ancestors of one output node sorted by id (a topological order), with their resolved names.
+struct Graph {
+  std::vector<NodePtr> nodes;  // the output is last
+  std::vector<std::string> names;
+  std::unordered_map<const Node*, size_t> position;
+  std::map<std::string, size_t> by_name;
+  const Node& output() const { return *nodes.back(); }
+  const std::string& name_of(const Node* n) const { return names[position.at(n)]; }
+};
+
+std::shared_ptr<const Graph> make_graph(const NodePtr& output);
+const Graph& graph_of(const Model& m, const char* op);  // the graph, or an error naming op
+
+// What a builder fills in for the node it creates. `who` ("dense_0 (dense)") starts its errors.
+struct NodeBuild {
+  Node& node;
+  std::string name;
+  std::string who;
+  std::vector<Shape> in;  // the inputs' output shapes
+};
+// Creates an `op` node over the inputs' outputs, resolves its name, then calls infer(), which sets
+// shape / params / options / forward or throws naming b.who.
+Model make_node(const std::string& op, const std::vector<Model>& inputs, const std::string& user_name,
+                const std::function<void(NodeBuild&)>& infer);
+// m, or m followed by an activation node when `activation` is not empty.
+Model with_activation(const Model& m, const std::string& activation);
+// A Layer that calls build(x).
+template <class F>
+Layer as_layer(F build) {
+  return [build = std::move(build)](const Model& x) { return build(x); };
+}
+
+// ---- shape rules
+// The channel axis of a conv / pool input (rank >= 3), after checking its rank.
+int64_t channel_axis(const NodeBuild& b, const Shape& s, Channels ch);
+// A dim that must be known (> 0) for parameter shapes: `what` says which.
+int64_t known_dim(const NodeBuild& b, const Shape& s, int64_t axis, const char* what);
+// One value for every spatial dim, or one per dim.
+std::vector<int64_t> per_dim(const NodeBuild& b, const std::vector<int64_t>& v, int64_t nd, const char* what);
+// Output size of a window op (conv / pool) along one spatial dim; -1 stays -1.
+int64_t window_out(const NodeBuild& b, int64_t in, int64_t k, int64_t stride, int64_t kernel_dilation,
+                   int64_t input_dilation, const Padding& padding, size_t dim);
+// NumPy broadcasting where -1 (unknown) matches anything.
+Shape broadcast_known(const NodeBuild& b, const Shape& x, const Shape& y);
+// Runs forward on zeros (unknown dims as 1) to find its output shape.
+Shape trace_shape(const NodeBuild& b, const ForwardFn& forward);
+
+// ---- Elixir-style renderings (summary, operator<<)
+std::string ex_shape(const Shape& s);                   // {nil, 784}
+std::string ex_typed(const Shape& s, DType dt);         // f32[1][784] (unknown dims as 1)
+std::string ex_list(const std::vector<int64_t>& v);     // [1, 1]
+std::string ex_padding(const Padding& p);               // :same / [{1, 1}, {0, 0}]
+std::string ex_channels(Channels c);                    // :last
+std::string ex_number(double v);                        // 0.5, 1.0e-5
+
+}  // namespace axon::detail
