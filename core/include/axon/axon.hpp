@@ -6,6 +6,7 @@
 #include <axon/device.hpp>
 #include <axon/dtype.hpp>
 #include <axon/error.hpp>
+#include <axon/io.hpp>
 #include <axon/ops.hpp>
 #include <axon/random.hpp>
 #include <axon/shape.hpp>

@@ -1,0 +1,18 @@
+#pragma once
+// The training API (Axon.Loop's design): #include <axon/train.hpp>, namespace axon::train.
+//   step_state.hpp  StepState: the flat, saveable map of tensors a step carries
+//   data.hpp        Batch, Dataset, tensor_dataset (in-memory, shuffled, batched on the device)
+//   loop.hpp        Loop, LoopState, events, filters, metrics
+//   handlers.hpp    log, validate, monitor, early_stop, reduce_lr_on_plateau
+//   checkpoint.hpp  checkpoint handler, save_state / load_state (safetensors), resume
+//   trainer.hpp     train_step, eval_step, trainer, evaluator, train() for models
+// Tensor files themselves (safetensors, Params) are <axon/io.hpp>; datasets in IDX files
+// <axon/data/idx.hpp>.
+#include <axon/data/idx.hpp>
+#include <axon/io.hpp>
+#include <axon/train/checkpoint.hpp>
+#include <axon/train/data.hpp>
+#include <axon/train/handlers.hpp>
+#include <axon/train/loop.hpp>
+#include <axon/train/step_state.hpp>
+#include <axon/train/trainer.hpp>

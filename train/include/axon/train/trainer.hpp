@@ -1,0 +1,140 @@
+#pragma once
+// Loops for models (Axon.Loop.train_step / eval_step / trainer / evaluator, reference §1.10), and
+// the one-call convenience:
+//
+//   auto step = axon::train::train_step(model, axon::losses::categorical_cross_entropy, axon::optim::adamw(0.005));
+//   Params trained = axon::train::train(step, train_images, train_labels, {.epochs = 10, .batch_size = 128});
+//
+// or, with the loop in hand (metrics, validation, early stopping, checkpoints):
+//
+//   Loop loop = trainer(model, "categorical_cross_entropy", optim::adam(1e-3), {.log = 50});
+//   metric(loop, "accuracy");
+//   validate(loop, model, tensor_dataset(val_x, val_y, {.batch_size = 256}));
+//   early_stop(loop, "validation_loss");
+//   LoopState state = loop.run(tensor_dataset(x, y, {.batch_size = 128, .shuffle = true}), {}, {.epochs = 10});
+//   Params trained = model_state(state);
+//
+// (`train` names both this namespace and the function: call it as axon::train::train, or
+// train::train after `using namespace axon;`.)
+//
+// The train step's state: "model_state/<layer>/<name>" (every parameter and state tensor of the
+// model), "optimizer_state/<key>", "loss" (the running mean of the batch losses, on the device;
+// supervised_loop / trainer restart it each epoch), "i" (batches in it), "y_true" / "y_pred" (the last batch), "rng/seed" / "rng/offset"
+// (the dropout generator, so a resumed run draws the same masks).
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <axon/losses.hpp>
+#include <axon/model.hpp>
+#include <axon/optim/transform.hpp>
+#include <axon/train/handlers.hpp>
+
+namespace axon::train {
+
+// A loss: any function of (y_true, y_pred); a function of <axon/losses.hpp> with its options
+// argument (called with reduction mean); or the name of one, called with default options and
+// reduction mean: binary_cross_entropy, categorical_cross_entropy, categorical_hinge, hinge,
+// kl_divergence, log_cosh, mean_absolute_error, mean_squared_error, poisson, soft_margin (Axon's
+// trainer atoms), huber, cosine_similarity. A loss that returns more than one value is averaged.
+struct Loss {
+  losses::LossFn fn;
+  Loss(const char* name);
+  Loss(const std::string& name);
+  template <class F>
+    requires(std::is_invocable_r_v<Tensor, F, const Tensor&, const Tensor&> && !std::is_same_v<std::decay_t<F>, Loss>)
+  Loss(F f) : fn(std::move(f)) {}
+  template <class O>
+  Loss(Tensor (*f)(const Tensor&, const Tensor&, O))
+      : fn([f](const Tensor& y, const Tensor& p) {
+          O o{};
+          o.reduction = losses::Reduction::mean;
+          return f(y, p, o);
+        }) {}
+  // The scalar loss: fn's value, averaged when it is not 0-d.
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const;
+};
+losses::LossFn loss_by_name(const std::string& name);
+
+// An optimizer: a GradientTransformation, or the name of one of <axon/optim.hpp> with its defaults
+// (adabelief, adagrad, adam, adamw, lamb, noisy_sgd, radam, rmsprop, sgd, yogi, as Axon's trainer).
+struct Optimizer {
+  optim::GradientTransformation tx;
+  Optimizer(optim::GradientTransformation t) : tx(std::move(t)) {}
+  Optimizer(const char* name);
+  Optimizer(const std::string& name);
+};
+optim::GradientTransformation optimizer_by_name(const std::string& name);
+
+// Whether a parameter is frozen (Axon's ModelState.freeze): given its layer and name.
+using FrozenFn = std::function<bool(const std::string& layer, const std::string& name)>;
+// Freezes every parameter of the named layers.
+FrozenFn freeze_layers(std::vector<std::string> layers);
+
+struct TrainStepOptions {
+  uint64_t seed = 0;                // parameter initialisation and dropout masks
+  std::optional<DType> dtype = {};  // of initialised parameters; default f64 for f64 inputs, else f32
+  FrozenFn frozen = {};             // parameters excluded from the gradient and the optimizer, never updated
+};
+// init: parameters from init(model) on the first batch's device, overridden by any given as
+// "model_state" (a partial or complete starting point), and a fresh optimizer state unless one is
+// given as "optimizer_state". step: value_and_grad of the loss over the trainable parameters only
+// (state tensors such as batch_norm's mean/var, and frozen parameters, are constants there), the
+// optimizer's update, and the new state entries apply() returned in train mode.
+Step train_step(const Model& model, Loss loss, Optimizer optimizer, TrainStepOptions options = {});
+// predict() (inference mode) on each batch with the given "model_state": y_true, y_pred.
+Step eval_step(const Model& model);
+
+// The supervised loop around any step that keeps "loss" in its state: the "loss" metric (read from
+// the step state; computed with `loss` on y_true / y_pred where the state has none, as in
+// validation), the running loss reset at each epoch, and Axon's log line every `log` batches of an
+// epoch plus a newline per epoch (log 0 or out null: silent).
+struct SupervisedOptions {
+  int64_t log = 50;
+  std::ostream* out = &std::cout;
+};
+Loop supervised_loop(Step step, losses::LossFn loss = {}, SupervisedOptions options = {});
+
+struct TrainerOptions {
+  int64_t log = 50;  // 0: silent
+  std::ostream* out = &std::cout;
+  uint64_t seed = 0;
+  FrozenFn frozen = {};
+};
+Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions options = {});
+
+struct EvaluatorOptions {
+  int64_t log = 1;  // "\rBatch: I, metrics" every `log` batches (Axon: every batch); 0: silent
+  std::ostream* out = &std::cout;
+};
+// Run it with initial_state(params). Its metrics come from metric(loop, ...); run() returns them
+// in epoch_metrics[0].
+Loop evaluator(const Model& model, EvaluatorOptions options = {});
+// Axon's validate(loop, model, data): a silent evaluator of `model`.
+Loop& validate(Loop& loop, const Model& model, Dataset data, ValidateOptions options = {});
+
+// The parameters (and state) of a train step's loop state.
+Params model_state(const LoopState& state);
+// A step state holding `params` as "model_state" (for evaluator runs, or to start training from).
+StepState initial_state(const Params& params);
+
+struct TrainOptions {
+  int64_t epochs = 1;
+  int64_t batch_size = 32;
+  bool shuffle = true;
+  bool drop_last = false;
+  uint64_t seed = 0;        // shuffling
+  int64_t iterations = -1;  // batches per epoch at most
+  int64_t log = 50;         // 0: silent
+  std::ostream* out = &std::cout;
+  std::vector<std::string> metrics = {};  // names for metric(loop, name)
+  Params initial_params = {};             // start from these instead of init(model)
+};
+// Trains with the supervised loop over tensor_dataset(x, y) on x's device; returns the parameters.
+Params train(const Step& step, const Tensor& x, const Tensor& y, TrainOptions options = {});
+
+}  // namespace axon::train

@@ -1,0 +1,175 @@
+// Loop states in safetensors files (layout in <axon/train/checkpoint.hpp>).
+#include <algorithm>
+#include <filesystem>
+
+#include <axon/io.hpp>
+#include <axon/train/checkpoint.hpp>
+
+#include "metric_value.hpp"
+
+namespace axon::train {
+namespace {
+
+constexpr const char* kFormatKey = "axon.loop.format";
+
+std::pair<TensorMap, Metadata> encode(const LoopState& at_event, const std::vector<std::string>& exclude) {
+  LoopState s = resume_point(at_event);
+  TensorMap t;
+  for (const auto& [k, v] : s.step_state.tensors)
+    if (std::find(exclude.begin(), exclude.end(), k) == exclude.end()) t.emplace("step_state/" + k, v);
+  for (const auto& [k, v] : s.metrics) t.emplace("metrics/" + k, v);
+  for (const auto& [e, m] : s.epoch_metrics)
+    for (const auto& [k, v] : m) t.emplace("epoch_metrics/" + std::to_string(e) + "/" + k, v);
+  Metadata md{{kFormatKey, "1"},
+              {"epoch", std::to_string(s.epoch)},
+              {"max_epoch", std::to_string(s.max_epoch)},
+              {"iteration", std::to_string(s.iteration)},
+              {"epoch_iteration", std::to_string(s.epoch_iteration)},
+              {"max_iteration", std::to_string(s.max_iteration)}};
+  for (const auto& [e, c] : s.event_counts)
+    md[std::string("event_counts/") + event_name(e)] = std::to_string(c.total) + "," + std::to_string(c.epoch);
+  // fmt's shortest round-trip form: the exact double comes back.
+  for (const auto& [k, v] : s.handler_metadata) md["handler_metadata/" + k] = fmt::format("{}", v);
+  for (const auto& [e, sec] : s.epoch_seconds) md["epoch_seconds/" + std::to_string(e)] = fmt::format("{}", sec);
+  return {std::move(t), std::move(md)};
+}
+
+int64_t to_int(const std::string& text, const std::string& what, const std::string& file) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  AXON_FAIL("load_state", "{}: {} is not an integer ('{}')", file, what, text);
+}
+double to_double(const std::string& text, const std::string& what, const std::string& file) {
+  try {
+    size_t used = 0;
+    double v = std::stod(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  AXON_FAIL("load_state", "{}: {} is not a number ('{}')", file, what, text);
+}
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+LoopState decode(TensorMap tensors, const Metadata& md, const std::string& file) {
+  auto get = [&](const std::string& key) -> const std::string& {
+    auto it = md.find(key);
+    AXON_CHECK(it != md.end(), "load_state", "{}: the checkpoint lacks '{}'", file, key);
+    return it->second;
+  };
+  AXON_CHECK(md.count(kFormatKey), "load_state", "{}: not an axon loop checkpoint (no '{}' in its metadata)", file,
+             kFormatKey);
+  AXON_CHECK(md.at(kFormatKey) == "1", "load_state", "{}: checkpoint format {} is not supported (1 is)", file,
+             md.at(kFormatKey));
+  LoopState s;
+  s.epoch = to_int(get("epoch"), "epoch", file);
+  s.max_epoch = to_int(get("max_epoch"), "max_epoch", file);
+  s.iteration = to_int(get("iteration"), "iteration", file);
+  s.epoch_iteration = to_int(get("epoch_iteration"), "epoch_iteration", file);
+  s.max_iteration = to_int(get("max_iteration"), "max_iteration", file);
+  for (const auto& [k, v] : md) {
+    if (starts_with(k, "event_counts/")) {
+      std::string name = k.substr(13);
+      auto e = std::find_if(all_events().begin(), all_events().end(), [&](Event x) { return name == event_name(x); });
+      AXON_CHECK(e != all_events().end(), "load_state", "{}: unknown event '{}'", file, name);
+      auto comma = v.find(',');
+      AXON_CHECK(comma != std::string::npos, "load_state", "{}: bad event count '{}' for {}", file, v, name);
+      s.event_counts[*e] = {to_int(v.substr(0, comma), k, file), to_int(v.substr(comma + 1), k, file)};
+    } else if (starts_with(k, "handler_metadata/")) {
+      s.handler_metadata[k.substr(17)] = to_double(v, k, file);
+    } else if (starts_with(k, "epoch_seconds/")) {
+      s.epoch_seconds[to_int(k.substr(14), k, file)] = to_double(v, k, file);
+    }
+  }
+  for (auto& [k, v] : tensors) {
+    if (starts_with(k, "step_state/")) {
+      s.step_state.tensors.emplace(k.substr(11), std::move(v));
+    } else if (starts_with(k, "metrics/")) {
+      s.metrics.emplace(k.substr(8), std::move(v));
+    } else if (starts_with(k, "epoch_metrics/")) {
+      std::string rest = k.substr(14);
+      auto slash = rest.find('/');
+      AXON_CHECK(slash != std::string::npos, "load_state", "{}: bad key '{}'", file, k);
+      s.epoch_metrics[to_int(rest.substr(0, slash), k, file)].emplace(rest.substr(slash + 1), std::move(v));
+    } else {
+      AXON_FAIL("load_state", "{}: unexpected tensor '{}' in a loop checkpoint", file, k);
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+LoopState resume_point(const LoopState& state) {
+  LoopState r = state;
+  switch (state.event) {
+    case Event::iteration_completed:
+      ++r.iteration;
+      ++r.epoch_iteration;
+      break;
+    case Event::epoch_completed:
+    case Event::epoch_halted:
+      r.epoch_metrics[state.epoch] = state.metrics;
+      r.metrics.clear();
+      ++r.epoch;
+      r.epoch_iteration = 0;
+      break;
+    default:
+      break;
+  }
+  r.status = Status::running;
+  return r;
+}
+
+void save_state(const std::string& path, const LoopState& state, const std::vector<std::string>& exclude) {
+  auto [t, md] = encode(state, exclude);
+  save_safetensors(path, t, md);
+}
+
+LoopState load_state(const std::string& path, Device device) {
+  Metadata md;
+  TensorMap t = load_safetensors(path, device, &md);
+  return decode(std::move(t), md, path);
+}
+
+std::string serialize_state(const LoopState& state, const std::vector<std::string>& exclude) {
+  auto [t, md] = encode(state, exclude);
+  return to_safetensors(t, md);
+}
+
+LoopState deserialize_state(std::string_view bytes, Device device) {
+  Metadata md;
+  TensorMap t = from_safetensors(bytes, device, &md, "<serialized loop state>");
+  return decode(std::move(t), md, "<serialized loop state>");
+}
+
+std::string default_checkpoint_file(const LoopState& s) {
+  return "checkpoint_" + std::to_string(s.epoch) + "_" + std::to_string(s.epoch_iteration) + ".safetensors";
+}
+
+Loop& checkpoint(Loop& loop, CheckpointOptions o) {
+  std::string key = o.criteria.empty() ? "" : loop.metadata_key("checkpoint/" + o.criteria);
+  return loop.handle(
+      o.event,
+      [=](LoopState& s) {
+        if (!o.criteria.empty()) {
+          double v = detail::metric_value("checkpoint", s, o.criteria);
+          auto best = s.handler_metadata.find(key + "/best");
+          bool improved = best == s.handler_metadata.end() || (o.mode == MonitorMode::min ? v < best->second : v > best->second);
+          if (!improved) return Action::continue_;
+          s.handler_metadata[key + "/best"] = v;
+        }
+        std::error_code ec;
+        std::filesystem::create_directories(o.path, ec);
+        AXON_CHECK(!ec, "checkpoint", "cannot create directory {}: {}", o.path, ec.message());
+        std::string file = o.file_pattern ? o.file_pattern(s) : default_checkpoint_file(s);
+        save_state((std::filesystem::path(o.path) / file).string(), s, o.exclude);
+        return Action::continue_;
+      },
+      o.filter);
+}
+
+}  // namespace axon::train

@@ -1,0 +1,13 @@
+#pragma once
+// Shared by the handlers that read a metric back to the host.
+#include <string>
+
+#include <axon/train/loop.hpp>
+
+namespace axon::train::detail {
+
+// The value of metric `metric` of the loop's current metrics; the error names `op`, the metric and
+// the metrics there are.
+double metric_value(const char* op, const LoopState& state, const std::string& metric);
+
+}  // namespace axon::train::detail

@@ -1,0 +1,67 @@
+// trainer, evaluator and the one-call train().
+#include <axon/ops.hpp>
+#include <axon/train/trainer.hpp>
+
+namespace axon::train {
+
+Loop supervised_loop(Step step, losses::LossFn loss, SupervisedOptions o) {
+  Loop loop(std::move(step));
+  MetricSpec m{"loss", {}, accumulator(Accumulate::running_average), "loss"};
+  if (loss) {
+    Loss scalar{std::move(loss)};
+    m.observe = [scalar](const StepState& s) { return scalar(s.at("y_true"), s.at("y_pred")); };
+  }
+  loop.add_metric(std::move(m));
+  // The step's running loss averages over one epoch.
+  loop.handle(Event::epoch_started, [](LoopState& s) {
+    for (const char* k : {"loss", "i"})
+      if (s.step_state.contains(k)) s.step_state[k] = zeros_like(s.step_state.at(k));
+    return Action::continue_;
+  });
+  if (o.log > 0 && o.out) {
+    log(loop, [](const LoopState& s) { return supervised_log_message(s); },
+        {.filter = {.every = o.log, .counts = Count::epoch}, .out = o.out});
+    log(loop, [](const LoopState&) { return std::string("\n"); }, {.event = Event::epoch_completed, .out = o.out});
+  }
+  return loop;
+}
+
+Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions o) {
+  losses::LossFn fn = loss.fn;
+  return supervised_loop(train_step(model, std::move(loss), std::move(optimizer), {.seed = o.seed, .frozen = o.frozen}), fn,
+                         {.log = o.log, .out = o.out});
+}
+
+Loop evaluator(const Model& model, EvaluatorOptions o) {
+  Loop loop(eval_step(model));
+  if (o.log > 0 && o.out) {
+    log(loop, [](const LoopState& s) { return supervised_log_message(s, false); }, {.filter = {.every = o.log}, .out = o.out});
+    log(loop, [](const LoopState&) { return std::string("\n"); }, {.event = Event::completed, .out = o.out});
+  }
+  return loop;
+}
+
+Loop& validate(Loop& loop, const Model& model, Dataset data, ValidateOptions options) {
+  return validate(loop, evaluator(model, {.log = 0}), std::move(data), std::move(options));
+}
+
+Params model_state(const LoopState& state) {
+  AXON_CHECK(state.step_state.has_prefix("model_state"), "model_state", "the loop state holds no model_state");
+  return state.step_state.params("model_state");
+}
+
+StepState initial_state(const Params& params) {
+  StepState s;
+  s.set_params("model_state", params);
+  return s;
+}
+
+Params train(const Step& step, const Tensor& x, const Tensor& y, TrainOptions o) {
+  Loop loop = supervised_loop(step, {}, {.log = o.log, .out = o.out});
+  for (const auto& name : o.metrics) metric(loop, name);
+  Dataset data = tensor_dataset(x, y, {.batch_size = o.batch_size, .shuffle = o.shuffle, .drop_last = o.drop_last, .seed = o.seed});
+  LoopState s = loop.run(data, initial_state(o.initial_params), {.epochs = o.epochs, .iterations = o.iterations});
+  return model_state(s);
+}
+
+}  // namespace axon::train
