@@ -132,6 +132,8 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   counters(device).add(n);
   cudaStream_t stream = ctx.stream;
   s->deleter = [n, stream, device](void* p) {
+    // REVIEW(gpu): the status is dropped (a destructor must not throw); with several GPUs, check that
+    // a free from a thread whose current device is another one succeeds rather than leaking silently.
     cudaFreeAsync(p, stream);  // stream-ordered: safe while queued kernels still use p
     counters(device).sub(n);
   };

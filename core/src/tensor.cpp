@@ -76,8 +76,12 @@ void memcpy_across(const Tensor& src, const Tensor& dst) {
   if (src.is_cuda() && dst.is_cuda()) {
     // Order after the source's pending work, then copy peer to peer.
     AXON_CUDA_CHECK(cudaStreamSynchronize(detail::stream_for(src.device())), "to");
+    cudaStream_t ds = detail::stream_for(dst.device());
     AXON_CUDA_CHECK(cudaMemcpyPeerAsync(dst.data_ptr(), dst.device().index, src.data_ptr(), src.device().index,
-                                        bytes, detail::stream_for(dst.device())), "to");
+                                        bytes, ds), "to");
+    // src may be a temporary whose stream-ordered free on its own stream would not wait for a
+    // copy queued on dst's stream: finish the copy before src can be released.
+    AXON_CUDA_CHECK(cudaStreamSynchronize(ds), "to");
     return;
   }
   AXON_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), bytes, cudaMemcpyDefault, s), "to");

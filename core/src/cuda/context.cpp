@@ -75,6 +75,11 @@ Context& context(int index) {
   std::lock_guard<std::mutex> lock(mu);
   if (contexts.empty()) contexts.resize(n);
   if (!contexts[index]) contexts[index] = make_context(index);
+  // Every use of cuda:index goes through here: kernel launches (a launch into another device's
+  // stream fails), cudaMallocAsync and the attribute caches keyed by cudaGetDevice all need it
+  // current. The current device is per thread, so this is checked on every call.
+  int cur = -1;
+  if (cudaGetDevice(&cur) != cudaSuccess || cur != index) AXON_CUDA_CHECK(cudaSetDevice(index), "cuda");
   return *contexts[index];
 }
 
