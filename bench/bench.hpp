@@ -1,5 +1,6 @@
 #pragma once
-// axon-bench: the workloads of /work/shared/bench/WORKLOADS.md (W3 GEMM, W4 memory-bound kernels),
+// axon-bench: the workloads of ../shared/bench/WORKLOADS.md (W1 MLP and W2 CNN training epochs, W3
+// GEMM, W4 memory-bound kernels),
 // each figure timed after a warm-up over many repeats and printed beside its ceiling and PyTorch's.
 #include <cstdint>
 #include <functional>
@@ -12,12 +13,14 @@
 namespace axon::bench {
 
 struct Options {
-  std::string workload = "quick";  // w3 | w4 | autograd | memory | optim | all | quick
+  std::string workload = "quick";  // w1 | w2 | w3 | w4 | autograd | memory | optim | conv | all | quick
   Device device = Device::cpu();
   bool json = false;
   int repeats = -1;  // -1: the workload's default for the device
   int warmup = -1;
-  int64_t size = 0;  // 0: the workload's sizes; W3: matrix side n, W4: element count
+  int64_t size = 0;  // 0: the workload's sizes; W3: matrix side n, W4: element count; W1/W2: steps an epoch
+  int epochs = 0;    // W1/W2: 0 is 1 on the CPU, 5 on a GPU
+  std::string data;  // W1/W2: the Fashion-MNIST folder (default data/fashion-mnist, then Debian's)
   bool quick() const { return workload == "quick"; }
   int repeats_or(int dflt) const { return repeats > 0 ? repeats : dflt; }
   int warmup_or(int dflt) const { return warmup >= 0 ? warmup : dflt; }
@@ -71,6 +74,7 @@ void run_autograd(const Options& opt, Reporter& out);  // host cost of the tape 
 void run_memory(const Options& opt, Reporter& out);    // fused activations' GB/s (memory.cpp)
 void run_optim(const Options& opt, Reporter& out);     // AdamW update, fused and composite (optim.cpp)
 void run_conv(const Options& opt, Reporter& out);      // 3x3 NHWC convs fwd and fwd+bwd (conv.cpp)
+void run_train(const Options& opt, Reporter& out);     // W1 / W2 training epochs (train_workloads.cpp)
 
 // Element `i` of a tensor, read back to the host as a double (for spot checks).
 double element(const Tensor& t, int64_t i);

@@ -1,4 +1,4 @@
-// axon-bench [w3|w4|autograd|memory|optim|all|quick] [--device cpu|cuda[:i]] [--json] [--repeats N] [--warmup N] [--size N]
+// axon-bench [w1|w2|w3|w4|autograd|memory|optim|conv|all|quick] [--device cpu|cuda[:i]] [--json] [--repeats N] [--warmup N] [--size N]
 #include <cstdlib>
 #include <string>
 
@@ -7,7 +7,12 @@
 namespace {
 void usage(std::FILE* to) {
   fmt::print(to,
-             "usage: axon-bench [w3|w4|autograd|memory|optim|all|quick] [--device cpu|cuda] [--json] [--repeats N] [--warmup N] [--size N]\n"
+             "usage: axon-bench [w1|w2|w3|w4|autograd|memory|optim|conv|all|quick] [--device cpu|cuda] [--json] [--repeats N]\n"
+             "                  [--warmup N] [--size N] [--epochs N] [--data DIR]\n"
+             "  w1     the seed MLP on Fashion-MNIST (model + training APIs, Adam, batch 128): ms an epoch, test accuracy\n"
+             "  w2     the small CNN (conv 32, pool, conv 64, pool, dense 128, dense 10) likewise\n"
+             "         (--epochs N: default 1 on the CPU, 5 on a GPU; --size N: at most N steps an epoch;\n"
+             "          --data DIR: default data/fashion-mnist, then /usr/share/datasets/fashion-mnist)\n"
              "  w3     GEMM n = 4096, 8192: f32, TF32, bf16, f16 on a GPU (f32, f64 on the CPU), TFLOP/s\n"
              "  w4     copy, add, gelu, sum on 2^28 f32; row softmax and layer norm of 16384x16384, GB/s\n"
              "  autograd  host cost of the tape: 1000 small ops forward and backward, us per op\n"
@@ -45,7 +50,7 @@ int main(int argc, char** argv) {
       if (a == "-h" || a == "--help") {
         usage(stdout);
         return 0;
-      } else if (a == "w3" || a == "w4" || a == "autograd" || a == "memory" || a == "optim" || a == "conv" || a == "all" || a == "quick") {
+      } else if (a == "w1" || a == "w2" || a == "w3" || a == "w4" || a == "autograd" || a == "memory" || a == "optim" || a == "conv" || a == "all" || a == "quick") {
         opt.workload = a;
       } else if (a == "--device") {
         opt.device = Device::parse(value());
@@ -56,6 +61,10 @@ int main(int argc, char** argv) {
         opt.repeats = static_cast<int>(parse_int(a, value()));
       } else if (a == "--warmup") {
         opt.warmup = static_cast<int>(parse_int(a, value()));
+      } else if (a == "--epochs") {
+        opt.epochs = static_cast<int>(parse_int(a, value()));
+      } else if (a == "--data") {
+        opt.data = value();
       } else if (a == "--size") {
         opt.size = parse_int(a, value());
       } else {
@@ -83,6 +92,7 @@ int main(int argc, char** argv) {
   if (w == "memory") bench::run_memory(opt, out);
   if (w == "optim") bench::run_optim(opt, out);
   if (w == "conv") bench::run_conv(opt, out);
+  if (w == "w1" || w == "w2") bench::run_train(opt, out);
   if (out.failures()) fmt::print(stderr, "axon-bench: {} figure(s) failed or were wrong\n", out.failures());
   return out.failures() ? 1 : 0;
 }

@@ -13,7 +13,7 @@
 #include "harness.hpp"
 
 using namespace axon;
-using namespace axon::train;
+using namespace axon::training;
 
 namespace {
 

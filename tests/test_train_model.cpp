@@ -11,7 +11,7 @@
 #include "harness.hpp"
 
 using namespace axon;
-using namespace axon::train;
+using namespace axon::training;
 
 namespace {
 
@@ -98,12 +98,12 @@ TEST_CASE("train() trains a train_step in one call, and losses and optimizers by
   Data tr = separable(512, 1, Device::cpu()), te = separable(256, 2, Device::cpu());
   Model m = mlp();
   auto step = train_step(m, losses::categorical_cross_entropy, optim::adamw(0.005));
-  Params trained = train::train(step, tr.x, tr.y, {.epochs = 10, .batch_size = 32, .log = 0});
+  Params trained = training::train(step, tr.x, tr.y, {.epochs = 10, .batch_size = 32, .log = 0});
   CHECK(host_scores(m, trained, te).first > 0.9);
 
   // Starting from given parameters: zero epochs of training return them.
   Params start = init(m, {.seed = 42});
-  Params same = train::train(step, tr.x, tr.y, {.epochs = 0, .log = 0, .initial_params = start});
+  Params same = training::train(step, tr.x, tr.y, {.epochs = 0, .log = 0, .initial_params = start});
   test::check_close(same.at("dense_1").at("kernel"), start.at("dense_1").at("kernel"), {0, 0});
 
   // Frozen layers keep their initial values and have no optimizer state (Axon's ModelState.freeze).

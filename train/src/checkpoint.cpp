@@ -7,7 +7,7 @@
 
 #include "metric_value.hpp"
 
-namespace axon::train {
+namespace axon::training {
 namespace {
 
 constexpr const char* kFormatKey = "axon.loop.format";
@@ -172,4 +172,4 @@ Loop& checkpoint(Loop& loop, CheckpointOptions o) {
       o.filter);
 }
 
-}  // namespace axon::train
+}  // namespace axon::training

@@ -1,7 +1,7 @@
 #include <axon/ops.hpp>
 #include <axon/train/data.hpp>
 
-namespace axon::train {
+namespace axon::training {
 namespace {
 
 uint64_t splitmix64(uint64_t& s) {
@@ -74,4 +74,4 @@ Dataset from_batches(std::vector<Batch> batches) {
   return Dataset(int64_t(shared->size()), [shared](int64_t, int64_t i) { return (*shared)[size_t(i)]; });
 }
 
-}  // namespace axon::train
+}  // namespace axon::training

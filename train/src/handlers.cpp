@@ -4,7 +4,7 @@
 
 #include "metric_value.hpp"
 
-namespace axon::train {
+namespace axon::training {
 namespace {
 
 // One monitor event: records the value and says whether the monitor fires (not improved for the
@@ -56,7 +56,7 @@ Loop& log(Loop& loop, std::function<std::string(const LoopState&)> message, LogO
         try {
           *out << message(s) << std::flush;
         } catch (const std::exception& e) {
-          std::cerr << "axon::train::log: the message function threw, halting the loop: " << e.what() << "\n";
+          std::cerr << "axon::training::log: the message function threw, halting the loop: " << e.what() << "\n";
           return Action::halt_loop;
         }
         return Action::continue_;
@@ -139,4 +139,4 @@ double learning_rate(const StepState& state, const std::string& optimizer_state)
   AXON_FAIL("learning_rate", "no learning-rate entry ('scale') under '{}/' in the step state", optimizer_state);
 }
 
-}  // namespace axon::train
+}  // namespace axon::training

@@ -4,7 +4,7 @@
 #include <axon/ops.hpp>
 #include <axon/train/loop.hpp>
 
-namespace axon::train {
+namespace axon::training {
 
 const char* event_name(Event e) {
   switch (e) {
@@ -173,8 +173,11 @@ LoopState Loop::run(const Dataset& data, const StepState& init, RunOptions optio
       finish_epoch(seconds());
       continue;
     }
+    // The epoch's time (its batches, not the epoch_completed handlers such as validation) is kept
+    // before those handlers run, so they can report it.
+    s.epoch_seconds[s.epoch] += seconds();
     a = fire(Event::epoch_completed);
-    finish_epoch(seconds());
+    finish_epoch(0.0);
     if (a == Action::halt_loop) halted = true;
   }
   s.status = halted ? Status::halted : Status::completed;
@@ -182,4 +185,4 @@ LoopState Loop::run(const Dataset& data, const StepState& init, RunOptions optio
   return s;
 }
 
-}  // namespace axon::train
+}  // namespace axon::training

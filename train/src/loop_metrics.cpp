@@ -4,7 +4,7 @@
 #include <axon/ops.hpp>
 #include <axon/train/loop.hpp>
 
-namespace axon::train {
+namespace axon::training {
 namespace {
 
 const std::map<std::string, metrics::Metric>& named_metrics() {
@@ -79,4 +79,4 @@ std::map<std::string, double> metric_values(const std::map<std::string, Tensor>&
   return out;
 }
 
-}  // namespace axon::train
+}  // namespace axon::training

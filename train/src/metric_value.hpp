@@ -4,10 +4,10 @@
 
 #include <axon/train/loop.hpp>
 
-namespace axon::train::detail {
+namespace axon::training::detail {
 
 // The value of metric `metric` of the loop's current metrics; the error names `op`, the metric and
 // the metrics there are.
 double metric_value(const char* op, const LoopState& state, const std::string& metric);
 
-}  // namespace axon::train::detail
+}  // namespace axon::training::detail

@@ -3,7 +3,7 @@
 #include <axon/ops.hpp>
 #include <axon/train/trainer.hpp>
 
-namespace axon::train {
+namespace axon::training {
 namespace {
 
 template <class Map>
@@ -63,4 +63,4 @@ optim::GradientTransformation optimizer_by_name(const std::string& name) {
 Optimizer::Optimizer(const char* name) : tx(optimizer_by_name(name)) {}
 Optimizer::Optimizer(const std::string& name) : tx(optimizer_by_name(name)) {}
 
-}  // namespace axon::train
+}  // namespace axon::training

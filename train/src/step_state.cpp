@@ -1,7 +1,7 @@
 #include <axon/io.hpp>
 #include <axon/train/step_state.hpp>
 
-namespace axon::train {
+namespace axon::training {
 namespace {
 // The keys under "<prefix>/" form the range [prefix + '/', prefix + '0') ('0' follows '/').
 std::pair<std::map<std::string, Tensor>::const_iterator, std::map<std::string, Tensor>::const_iterator> range(
@@ -51,4 +51,4 @@ void StepState::set_params(const std::string& prefix, const Params& params) {
   for (auto& [k, v] : flatten_params(params, prefix)) tensors[k] = std::move(v);
 }
 
-}  // namespace axon::train
+}  // namespace axon::training

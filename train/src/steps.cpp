@@ -5,7 +5,7 @@
 #include <axon/optim/transform.hpp>
 #include <axon/train/trainer.hpp>
 
-namespace axon::train {
+namespace axon::training {
 namespace {
 
 // The dropout generator's state lives on the host as two 0-d i64 CPU tensors, so that checkpoints
@@ -104,4 +104,4 @@ Step eval_step(const Model& model) {
   return {std::move(init_fn), std::move(step_fn)};
 }
 
-}  // namespace axon::train
+}  // namespace axon::training

@@ -2,7 +2,7 @@
 #include <axon/ops.hpp>
 #include <axon/train/trainer.hpp>
 
-namespace axon::train {
+namespace axon::training {
 
 Loop supervised_loop(Step step, losses::LossFn loss, SupervisedOptions o) {
   Loop loop(std::move(step));
@@ -64,4 +64,4 @@ Params train(const Step& step, const Tensor& x, const Tensor& y, TrainOptions o)
   return model_state(s);
 }
 
-}  // namespace axon::train
+}  // namespace axon::training

@@ -38,3 +38,6 @@
 
 // The optimization API (optim/include): gradient transformations, optimizers, schedules.
 #include <axon/optim.hpp>
+
+// The training API (train/include): loops, handlers, checkpoints, train_step / trainer / train.
+#include <axon/train.hpp>

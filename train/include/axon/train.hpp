@@ -1,5 +1,6 @@
 #pragma once
-// The training API (Axon.Loop's design): #include <axon/train.hpp>, namespace axon::train.
+// The training API (Axon.Loop's design): #include <axon/train.hpp>, namespace axon::training (the model-facing
+// calls, train_step / trainer / train ..., are in axon too).
 //   step_state.hpp  StepState: the flat, saveable map of tensors a step carries
 //   data.hpp        Batch, Dataset, tensor_dataset (in-memory, shuffled, batched on the device)
 //   loop.hpp        Loop, LoopState, events, filters, metrics

@@ -15,7 +15,7 @@
 
 #include <axon/train/handlers.hpp>
 
-namespace axon::train {
+namespace axon::training {
 
 // Step-state keys a checkpoint leaves out by default: the last batch's targets and predictions,
 // which the next step replaces anyway.
@@ -53,4 +53,4 @@ struct CheckpointOptions {
 Loop& checkpoint(Loop& loop, CheckpointOptions options = {});
 std::string default_checkpoint_file(const LoopState& state);
 
-}  // namespace axon::train
+}  // namespace axon::training

@@ -8,7 +8,7 @@
 
 #include <axon/tensor.hpp>
 
-namespace axon::train {
+namespace axon::training {
 
 struct Batch {
   Tensor x;
@@ -51,4 +51,4 @@ Dataset from_batches(std::vector<Batch> batches);
 // SplitMix64 stream seeded from (seed, epoch), so it is the same on every platform and library.
 std::vector<int64_t> permutation(int64_t n, uint64_t seed, int64_t epoch);
 
-}  // namespace axon::train
+}  // namespace axon::training

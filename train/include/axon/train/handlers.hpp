@@ -9,7 +9,7 @@
 
 #include <axon/train/loop.hpp>
 
-namespace axon::train {
+namespace axon::training {
 
 // ---- log: writes message(state) to `out` (nothing when out is null). As Axon, an exception from
 // `message` halts the loop (it is reported on std::cerr) rather than escaping from run().
@@ -65,4 +65,4 @@ Loop& reduce_lr_on_plateau(Loop& loop, const std::string& metric, ReduceLrOption
 // The current learning rate: minus the first "scale" entry (host read), for inspection.
 double learning_rate(const StepState& state, const std::string& optimizer_state = "optimizer_state");
 
-}  // namespace axon::train
+}  // namespace axon::training

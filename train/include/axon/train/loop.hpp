@@ -28,7 +28,7 @@
 #include <axon/train/data.hpp>
 #include <axon/train/step_state.hpp>
 
-namespace axon::train {
+namespace axon::training {
 
 enum class Event { started, epoch_started, iteration_started, iteration_completed, epoch_completed, epoch_halted,
                    halted, completed };
@@ -53,7 +53,8 @@ struct LoopState {
   StepState step_state;
   std::map<std::string, Tensor> metrics;                       // this epoch's running values
   std::map<int64_t, std::map<std::string, Tensor>> epoch_metrics;  // each finished epoch's metrics
-  std::map<int64_t, double> epoch_seconds;                     // wall time of each finished epoch
+  std::map<int64_t, double> epoch_seconds;                     // wall time of each epoch's batches (host clock;
+                                                               // set before epoch_completed fires)
   std::map<Event, EventCount> event_counts;
   // Handlers' own state (best values, patience counters): saved with checkpoints.
   std::map<std::string, double> handler_metadata;
@@ -176,4 +177,4 @@ std::string format_metrics(const std::map<std::string, Tensor>& metrics);
 // Host values of a metrics map (one sync).
 std::map<std::string, double> metric_values(const std::map<std::string, Tensor>& metrics);
 
-}  // namespace axon::train
+}  // namespace axon::training

@@ -11,7 +11,7 @@
 #include <axon/autograd.hpp>
 #include <axon/tensor.hpp>
 
-namespace axon::train {
+namespace axon::training {
 
 struct StepState {
   std::map<std::string, Tensor> tensors;
@@ -35,4 +35,4 @@ struct StepState {
   void set_params(const std::string& prefix, const Params& params);
 };
 
-}  // namespace axon::train
+}  // namespace axon::training

@@ -2,8 +2,8 @@
 // Loops for models (Axon.Loop.train_step / eval_step / trainer / evaluator, reference §1.10), and
 // the one-call convenience:
 //
-//   auto step = axon::train::train_step(model, axon::losses::categorical_cross_entropy, axon::optim::adamw(0.005));
-//   Params trained = axon::train::train(step, train_images, train_labels, {.epochs = 10, .batch_size = 128});
+//   auto step = train_step(model, losses::categorical_cross_entropy, optim::adamw(0.005));
+//   Params trained = train(step, train_images, train_labels, {.epochs = 10, .batch_size = 128});
 //
 // or, with the loop in hand (metrics, validation, early stopping, checkpoints):
 //
@@ -14,8 +14,8 @@
 //   LoopState state = loop.run(tensor_dataset(x, y, {.batch_size = 128, .shuffle = true}), {}, {.epochs = 10});
 //   Params trained = model_state(state);
 //
-// (`train` names both this namespace and the function: call it as axon::train::train, or
-// train::train after `using namespace axon;`.)
+// The namespace is axon::training (the folder is train/); train_step, eval_step, trainer, evaluator,
+// train, model_state, Loop and LoopState are also declared in axon itself, so `using namespace axon;` reaches them.
 //
 // The train step's state: "model_state/<layer>/<name>" (every parameter and state tensor of the
 // model), "optimizer_state/<key>", "loss" (the running mean of the batch losses, on the device;
@@ -34,7 +34,7 @@
 #include <axon/optim/transform.hpp>
 #include <axon/train/handlers.hpp>
 
-namespace axon::train {
+namespace axon::training {
 
 // A loss: any function of (y_true, y_pred); a function of <axon/losses.hpp> with its options
 // argument (called with reduction mean); or the name of one, called with default options and
@@ -137,4 +137,15 @@ struct TrainOptions {
 // Trains with the supervised loop over tensor_dataset(x, y) on x's device; returns the parameters.
 Params train(const Step& step, const Tensor& x, const Tensor& y, TrainOptions options = {});
 
-}  // namespace axon::train
+}  // namespace axon::training
+
+namespace axon {
+using training::eval_step;
+using training::Loop;
+using training::LoopState;
+using training::evaluator;
+using training::model_state;
+using training::train;
+using training::train_step;
+using training::trainer;
+}  // namespace axon

@@ -1,0 +1,117 @@
+// W1 (the seed MLP) and W2 (the small CNN) of WORKLOADS.md: Fashion-MNIST epochs trained with the
+// model-creation and training APIs exactly as a user writes them (trainer, Adam 1e-3, batch 128,
+// cross-entropy on logits), timed per epoch from a device synchronisation at its start to one at
+// its end; the test accuracy after the last epoch is the figure's check.
+#include <chrono>
+#include <filesystem>
+
+#include "bench.hpp"
+
+namespace axon::bench {
+
+namespace {
+
+Model w1_model() {
+  return input("images", {-1, 28, 28, 1}) | flatten() | dense(128, {.activation = "relu"}) |
+         dropout({.rate = 0.5}) | dense(10);
+}
+Model w2_model() {
+  return input("images", {-1, 28, 28, 1}) |
+         conv(32, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
+         max_pool({.kernel_size = {2}}) |
+         conv(64, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
+         max_pool({.kernel_size = {2}}) | flatten() | dense(128, {.activation = "relu"}) | dense(10);
+}
+
+std::string data_dir(const Options& opt) {
+  if (!opt.data.empty()) return opt.data;
+  for (const char* d : {"data/fashion-mnist", "/usr/share/datasets/fashion-mnist"})
+    if (std::filesystem::exists(std::string(d) + "/train-images-idx3-ubyte.gz")) return d;
+  throw Error("axon-bench w1/w2: no Fashion-MNIST found in data/fashion-mnist or /usr/share/datasets/fashion-mnist "
+              "(install Debian's dataset-fashion-mnist or pass --data DIR)");
+}
+
+Tensor images(const std::string& path, Device dev) {
+  Tensor raw = data::read_idx(path);
+  return div(cast(raw.reshape({raw.size(0), 28, 28, 1}), DType::f32), 255.0).to(dev);
+}
+Tensor labels(const std::string& path, Device dev) { return cast(data::read_idx(path), DType::i64).to(dev); }
+
+Tensor loss(const Tensor& y, const Tensor& logits) {
+  return losses::categorical_cross_entropy(y, logits,
+                                           {.from_logits = true, .sparse = true, .reduction = losses::Reduction::mean});
+}
+
+struct Workload {
+  const char* id;
+  Model (*model)();
+  double peer_gpu_ms, peer_cpu_ms;  // PyTorch eager, WORKLOADS.md (H100; 2-core CPU)
+  double min_accuracy;              // after one full epoch
+};
+
+void run_one(const Workload& w, const Options& opt, Reporter& out) {
+  const Device dev = opt.device;
+  const std::string dir = data_dir(opt);
+  Tensor train_x = images(dir + "/train-images-idx3-ubyte.gz", dev);
+  Tensor train_y = labels(dir + "/train-labels-idx1-ubyte.gz", dev);
+  Tensor test_x = images(dir + "/t10k-images-idx3-ubyte.gz", dev);
+  Tensor test_y = labels(dir + "/t10k-labels-idx1-ubyte.gz", dev);
+  const Model model = w.model();
+
+  Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 0});
+  // Epoch times: synchronised at both ends, and taken before validation runs.
+  std::vector<double> ms;
+  std::chrono::steady_clock::time_point t0;
+  loop.handle(training::Event::epoch_started, [&](LoopState&) {
+    synchronize(dev);
+    t0 = std::chrono::steady_clock::now();
+    return training::Action::continue_;
+  });
+  loop.handle(training::Event::epoch_completed, [&](LoopState&) {
+    synchronize(dev);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    return training::Action::continue_;
+  });
+  training::metric(loop, "accuracy", [](const Tensor& y, const Tensor& p) {
+    return metrics::accuracy(y, p, {.sparse = true});
+  });
+  training::validate(loop, model, training::tensor_dataset(test_x, test_y, {.batch_size = 1000}));
+
+  const int epochs = opt.epochs > 0 ? opt.epochs : (dev.is_cuda() ? 5 : 1);
+  const int64_t steps = opt.size > 0 ? opt.size : -1;  // --size N: at most N steps an epoch
+  LoopState state = loop.run(training::tensor_dataset(train_x, train_y, {.batch_size = 128, .shuffle = true}), {},
+                             {.epochs = epochs, .iterations = steps});
+  const double acc = state.epoch_metrics.rbegin()->second.at("validation_accuracy").item<double>();
+
+  Figure f;
+  f.workload = w.id;
+  f.op = "epoch";
+  f.dtype = "f32";
+  f.shape = fmt::format("{} epoch(s), {} steps", epochs, steps > 0 ? steps : train_x.size(0) / 128 + 1);
+  f.n = epochs;
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  f.t.repeats = static_cast<int>(sorted.size());
+  f.t.median_ms = sorted[sorted.size() / 2];
+  f.t.min_ms = f.t.p10_ms = sorted.front();
+  f.t.max_ms = f.t.p90_ms = sorted.back();
+  // The first epoch pays for the allocator's and libraries' warm-up: the median is the figure.
+  f.value = f.t.median_ms;
+  f.unit = "ms/epoch";
+  f.peer = dev.is_cuda() ? w.peer_gpu_ms : w.peer_cpu_ms;
+  f.ok = steps > 0 || acc >= w.min_accuracy;
+  f.check = fmt::format("test accuracy {:.4f} after {} epoch(s){}", acc, epochs,
+                        steps > 0 ? " (steps limited: not checked)" : fmt::format(" (>= {:.2f})", w.min_accuracy));
+  out.figure(f);
+}
+
+}  // namespace
+
+void run_train(const Options& opt, Reporter& out) {
+  static const Workload w1{"w1", w1_model, 791, 7600, 0.80};
+  static const Workload w2{"w2", w2_model, 1156, 59000, 0.85};
+  if (opt.workload == "w1") run_one(w1, opt, out);
+  if (opt.workload == "w2") run_one(w2, opt, out);
+}
+
+}  // namespace axon::bench

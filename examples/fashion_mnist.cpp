@@ -1,0 +1,126 @@
+// Fashion-MNIST with the model-creation and training APIs: the W1 MLP or the W2 CNN of
+// ../shared/bench/WORKLOADS.md, built with builders, trained by trainer() with an accuracy metric
+// and validation on the test set after every epoch.
+//
+//   example_fashion_mnist [--model mlp|cnn] [--device cpu|cuda] [--epochs N] [--data DIR]
+//                         [--limit-steps N] [--save FILE]
+//
+// Exits non-zero below 84% final test accuracy (unless --limit-steps cut the epochs short).
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include <axon/axon.hpp>
+
+using namespace axon;
+
+namespace {
+
+struct Args {
+  std::string model = "mlp";
+  Device device = Device::cpu();
+  int epochs = 2;
+  std::string data = "/usr/share/datasets/fashion-mnist";
+  int64_t limit_steps = -1;
+  std::string save;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw Error("fashion_mnist: " + k + " needs a value");
+      return argv[++i];
+    };
+    if (k == "--model") a.model = value();
+    else if (k == "--device") a.device = Device::parse(value());
+    else if (k == "--epochs") a.epochs = std::stoi(value());
+    else if (k == "--data") a.data = value();
+    else if (k == "--limit-steps") a.limit_steps = std::stoll(value());
+    else if (k == "--save") a.save = value();
+    else
+      throw Error("fashion_mnist: unknown argument " + k +
+                  " (usage: --model mlp|cnn --device cpu|cuda --epochs N --data DIR --limit-steps N --save FILE)");
+  }
+  if (a.model != "mlp" && a.model != "cnn") throw Error("fashion_mnist: --model must be mlp or cnn, got " + a.model);
+  return a;
+}
+
+// W1: 784 -> dense 128 relu -> dropout 0.5 -> dense 10 (logits: the softmax is folded into the loss).
+Model mlp() {
+  return input("images", {-1, 28, 28, 1}) | flatten() | dense(128, {.activation = "relu"}) |
+         dropout({.rate = 0.5}) | dense(10);
+}
+
+// W2: conv 32 3x3 same relu -> max_pool 2 -> conv 64 3x3 same relu -> max_pool 2 -> flatten ->
+// dense 128 relu -> dense 10 (channels last).
+Model cnn() {
+  return input("images", {-1, 28, 28, 1}) |
+         conv(32, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
+         max_pool({.kernel_size = {2}}) |
+         conv(64, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
+         max_pool({.kernel_size = {2}}) | flatten() | dense(128, {.activation = "relu"}) | dense(10);
+}
+
+// u8 [N, 28, 28] -> f32 [N, 28, 28, 1] in [0, 1] on the device; labels -> i64 [N].
+Tensor load_images(const std::string& path, Device dev) {
+  Tensor raw = data::read_idx(path);
+  return div(cast(raw.reshape({raw.size(0), 28, 28, 1}), DType::f32), 255.0).to(dev);
+}
+Tensor load_labels(const std::string& path, Device dev) {
+  return cast(data::read_idx(path), DType::i64).to(dev);
+}
+
+Tensor loss(const Tensor& labels, const Tensor& logits) {
+  return losses::categorical_cross_entropy(
+      labels, logits, {.from_logits = true, .sparse = true, .reduction = losses::Reduction::mean});
+}
+Tensor accuracy(const Tensor& labels, const Tensor& logits) {
+  return metrics::accuracy(labels, logits, {.sparse = true});
+}
+
+int run(const Args& a) {
+  Tensor train_x = load_images(a.data + "/train-images-idx3-ubyte.gz", a.device);
+  Tensor train_y = load_labels(a.data + "/train-labels-idx1-ubyte.gz", a.device);
+  Tensor test_x = load_images(a.data + "/t10k-images-idx3-ubyte.gz", a.device);
+  Tensor test_y = load_labels(a.data + "/t10k-labels-idx1-ubyte.gz", a.device);
+
+  Model model = a.model == "mlp" ? mlp() : cnn();
+  std::cout << summary(model) << "\n";
+
+  Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 50});
+  training::metric(loop, "accuracy", accuracy);
+  training::validate(loop, model, training::tensor_dataset(test_x, test_y, {.batch_size = 1000}));
+  training::log(
+      loop,
+      [](const LoopState& s) {
+        return fmt::format("Epoch {} took {:.2f} s\n", s.epoch, s.epoch_seconds.at(s.epoch));
+      },
+      {.event = training::Event::epoch_completed});
+  LoopState state = loop.run(training::tensor_dataset(train_x, train_y, {.batch_size = 128, .shuffle = true}),
+                             {}, {.epochs = a.epochs, .iterations = a.limit_steps});
+
+  Params params = model_state(state);
+  if (!a.save.empty()) save_params(a.save, params);
+  const auto& last = state.epoch_metrics.rbegin()->second;
+  double acc = last.at("validation_accuracy").item<double>();
+  std::printf("final test accuracy %.4f\n", acc);
+  if (a.limit_steps < 0 && acc < 0.84) {
+    std::fprintf(stderr, "final test accuracy %.4f is below 0.84\n", acc);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+}
