@@ -24,11 +24,13 @@
 // functional layers in axon::layers.
 #include <axon/activations.hpp>
 #include <axon/initializers.hpp>
+#include <axon/layers/attention.hpp>
 #include <axon/layers/conv.hpp>
 #include <axon/layers/dropout.hpp>
 #include <axon/layers/linear.hpp>
 #include <axon/layers/normalization.hpp>
 #include <axon/layers/pooling.hpp>
+#include <axon/layers/recurrent.hpp>
 #include <axon/layers/shape.hpp>
 #include <axon/losses.hpp>
 #include <axon/metrics.hpp>

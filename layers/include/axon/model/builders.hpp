@@ -12,6 +12,7 @@
 
 #include <axon/conv.hpp>
 #include <axon/layers/normalization.hpp>
+#include <axon/layers/recurrent.hpp>
 #include <axon/layers/shape.hpp>
 #include <axon/model.hpp>
 
@@ -258,6 +259,94 @@ struct SplitOptions {
 };
 // `parts` equal slices along axis (its size must be known and divisible): one Model per part.
 std::vector<Model> split(const Model& x, int64_t parts, SplitOptions o = {});
+
+// ---- recurrent (reference §1.6 "Recurrent"). Parameters as Axon's per-gate maps, flattened with a
+// dot: lstm "input_kernel.wii" .. "input_kernel.wio" [in, units], "hidden_kernel.whi" .. [units,
+// units], "bias.bi" .. [units]; gru "input_kernel.wir"/"wiz"/"win", "hidden_kernel.whr"/"whz"/"whn",
+// "bias.br"/"bz"/"bin"/"bhn". The backward direction of a bidirectional layer has the same names
+// prefixed with "backward.". Math and masks as <axon/layers/recurrent.hpp>.
+//
+// A node has one output, so Axon's {output_sequence, {c, h}} tuple becomes `return_sequences`: true
+// gives the output sequence [batch, time, units], false the final hidden state h [batch, units]
+// (Keras' return_sequences; the last output step unless trailing steps are masked). The final cell
+// state c is available from the functional layers::lstm.
+enum class InitialState {
+  zeros,   // PyTorch / Keras (default)
+  random,  // ⚠ Axon: drawn per call with recurrent_initializer, shape [batch, units], from `seed`
+};
+struct RecurrentLayerOptions {
+  std::string activation = "tanh";
+  std::string gate = "sigmoid";
+  layers::Unroll unroll = layers::Unroll::dynamic_unroll;  // Axon's builder default; same result eagerly
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  // Empty: kernel_initializer, as Axon (which initializes the hidden kernels with it); "orthogonal"
+  // is Keras' default for recurrent kernels.
+  Initializer hidden_kernel_initializer = "";
+  Initializer bias_initializer = "zeros";
+  Model mask = {};  // [batch, time] (or [batch, time, 1]): nonzero = a padding step (Axon.mask)
+  // Initial state models: lstm {c, h}, gru {h}, each [batch, units] (Axon's lstm(x, {c, h}, units)).
+  std::vector<Model> hidden_state = {};
+  InitialState initial_state = InitialState::zeros;  // when hidden_state is empty
+  Initializer recurrent_initializer = "glorot_uniform";  // InitialState::random's draw
+  uint64_t seed = 0;                                      // InitialState::random's stream
+  bool return_sequences = true;
+  // Runs a second, separately parameterized layer over the reversed sequence and concatenates the two
+  // along the features (PyTorch / Keras; units * 2 outputs). ⚠ Axon's bidirectional shares one set of
+  // parameters between the directions; that is not offered.
+  bool bidirectional = false;
+  std::string name = {};
+};
+// x [batch, time, features] (features known) -> [batch, time, units] or [batch, units].
+Model lstm(const Model& x, int64_t units, RecurrentLayerOptions o = {});
+Layer lstm(int64_t units, RecurrentLayerOptions o = {});
+Model gru(const Model& x, int64_t units, RecurrentLayerOptions o = {});
+Layer gru(int64_t units, RecurrentLayerOptions o = {});
+struct ConvLstmLayerOptions {
+  std::vector<int64_t> kernel_size = {1};
+  std::vector<int64_t> strides = {1};
+  Padding padding = PaddingMode::same;
+  layers::Unroll unroll = layers::Unroll::dynamic_unroll;
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer bias_initializer = "zeros";
+  Model mask = {};
+  std::vector<Model> hidden_state = {};  // {c, h}, each [batch, units, spatial...]
+  InitialState initial_state = InitialState::zeros;
+  Initializer recurrent_initializer = "glorot_uniform";
+  uint64_t seed = 0;
+  bool return_sequences = true;
+  std::string name = {};
+};
+// Axon's conv_lstm, channels first: x [batch, time, channels, spatial...] -> [batch, time, units,
+// spatial'...] (or the final h); params "input_kernel" [4 units, channels, k...], "hidden_kernel"
+// [4 units, units, k...], "bias" [4 units]. The state keeps the conv's output size, so strides and
+// padding must leave it unchanged for the hidden convolution (same padding, unit strides do).
+Model conv_lstm(const Model& x, int64_t units, ConvLstmLayerOptions o = {});
+Layer conv_lstm(int64_t units, ConvLstmLayerOptions o = {});
+// Axon's mask(x, eos_token): x == eos_token (compared as integers), a bool [same shape] with true =
+// padding, the mask the recurrent and attention builders take.
+Model mask(const Model& x, int64_t eos_token, NameOptions o = {});
+
+// ---- attention (elixir-nx/axon#271; PyTorch's nn.MultiheadAttention with Axon-layout kernels).
+// params "wq", "wk", "wv" [in, embed] and "wo" [embed, embed]; "bq", "bk", "bv", "bo" [embed] with
+// use_bias. Math as layers::multi_head_attention (<axon/layers/attention.hpp>).
+struct MultiHeadAttentionLayerOptions {
+  int64_t num_heads = 1;  // must divide the embedding size
+  bool causal = false;    // step i attends steps j <= i
+  Model mask = {};        // [batch, key time]: nonzero = a padding key, never attended (Axon.mask)
+  double dropout_rate = 0;  // on the attention weights, train mode only
+  bool use_bias = true;
+  Initializer kernel_initializer = "glorot_uniform";
+  Initializer bias_initializer = "zeros";
+  std::string name = {};
+};
+// Self-attention: x [batch, time, embed] -> [batch, time, embed].
+Model multi_head_attention(const Model& x, MultiHeadAttentionLayerOptions o = {});
+Layer multi_head_attention(MultiHeadAttentionLayerOptions o = {});
+// Cross-attention: queries from `query` [batch, Tq, embed], keys and values from `context` [batch, Tk,
+// C] (wk, wv [C, embed]) -> [batch, Tq, embed].
+Model multi_head_attention(const Model& query, const Model& context, MultiHeadAttentionLayerOptions o = {});
 
 // A parameterless function of one input (Axon's nx/2); output shape found by running it once.
 Model nx(const Model& x, std::function<Tensor(const Tensor&)> fn, NameOptions o = {});
