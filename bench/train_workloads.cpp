@@ -3,7 +3,6 @@
 // cross-entropy on logits), timed per epoch from a device synchronisation at its start to one at
 // its end; the test accuracy after the last epoch is the figure's check.
 #include <chrono>
-#include <filesystem>
 
 #include "bench.hpp"
 
@@ -23,20 +22,6 @@ Model w2_model() {
          max_pool({.kernel_size = {2}}) | flatten() | dense(128, {.activation = "relu"}) | dense(10);
 }
 
-std::string data_dir(const Options& opt) {
-  if (!opt.data.empty()) return opt.data;
-  for (const char* d : {"data/fashion-mnist", "/usr/share/datasets/fashion-mnist"})
-    if (std::filesystem::exists(std::string(d) + "/train-images-idx3-ubyte.gz")) return d;
-  throw Error("axon-bench w1/w2: no Fashion-MNIST found in data/fashion-mnist or /usr/share/datasets/fashion-mnist "
-              "(install Debian's dataset-fashion-mnist or pass --data DIR)");
-}
-
-Tensor images(const std::string& path, Device dev) {
-  Tensor raw = data::read_idx(path);
-  return div(cast(raw.reshape({raw.size(0), 28, 28, 1}), DType::f32), 255.0).to(dev);
-}
-Tensor labels(const std::string& path, Device dev) { return cast(data::read_idx(path), DType::i64).to(dev); }
-
 Tensor loss(const Tensor& y, const Tensor& logits) {
   return losses::categorical_cross_entropy(y, logits,
                                            {.from_logits = true, .sparse = true, .reduction = losses::Reduction::mean});
@@ -51,11 +36,8 @@ struct Workload {
 
 void run_one(const Workload& w, const Options& opt, Reporter& out) {
   const Device dev = opt.device;
-  const std::string dir = data_dir(opt);
-  Tensor train_x = images(dir + "/train-images-idx3-ubyte.gz", dev);
-  Tensor train_y = labels(dir + "/train-labels-idx1-ubyte.gz", dev);
-  Tensor test_x = images(dir + "/t10k-images-idx3-ubyte.gz", dev);
-  Tensor test_y = labels(dir + "/t10k-labels-idx1-ubyte.gz", dev);
+  const data::ImageSet d = data::load_fashion_mnist(data::find_fashion_mnist(opt.data), {.device = dev});
+  const Tensor &train_x = d.train_images, &train_y = d.train_labels;
   const Model model = w.model();
 
   Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 0});
@@ -75,7 +57,7 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
   training::metric(loop, "accuracy", [](const Tensor& y, const Tensor& p) {
     return metrics::accuracy(y, p, {.sparse = true});
   });
-  training::validate(loop, model, training::tensor_dataset(test_x, test_y, {.batch_size = 1000}));
+  training::validate(loop, model, training::tensor_dataset(d.test_images, d.test_labels, {.batch_size = 1000}));
 
   const int epochs = opt.epochs > 0 ? opt.epochs : (dev.is_cuda() ? 5 : 1);
   const int64_t steps = opt.size > 0 ? opt.size : -1;  // --size N: at most N steps an epoch
@@ -87,7 +69,7 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
   f.workload = w.id;
   f.op = "epoch";
   f.dtype = "f32";
-  f.shape = fmt::format("{} epoch(s), {} steps", epochs, steps > 0 ? steps : train_x.size(0) / 128 + 1);
+  f.shape = fmt::format("{} epoch(s), {} steps", epochs, steps > 0 ? steps : (train_x.size(0) + 127) / 128);
   f.n = epochs;
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());

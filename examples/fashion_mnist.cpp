@@ -21,7 +21,7 @@ struct Args {
   std::string model = "mlp";
   Device device = Device::cpu();
   int epochs = 2;
-  std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string data;  // default: data/fashion-mnist, then /usr/share/datasets/fashion-mnist
   int64_t limit_steps = -1;
   std::string save;
 };
@@ -64,15 +64,6 @@ Model cnn() {
          max_pool({.kernel_size = {2}}) | flatten() | dense(128, {.activation = "relu"}) | dense(10);
 }
 
-// u8 [N, 28, 28] -> f32 [N, 28, 28, 1] in [0, 1] on the device; labels -> i64 [N].
-Tensor load_images(const std::string& path, Device dev) {
-  Tensor raw = data::read_idx(path);
-  return div(cast(raw.reshape({raw.size(0), 28, 28, 1}), DType::f32), 255.0).to(dev);
-}
-Tensor load_labels(const std::string& path, Device dev) {
-  return cast(data::read_idx(path), DType::i64).to(dev);
-}
-
 Tensor loss(const Tensor& labels, const Tensor& logits) {
   return losses::categorical_cross_entropy(
       labels, logits, {.from_logits = true, .sparse = true, .reduction = losses::Reduction::mean});
@@ -82,24 +73,21 @@ Tensor accuracy(const Tensor& labels, const Tensor& logits) {
 }
 
 int run(const Args& a) {
-  Tensor train_x = load_images(a.data + "/train-images-idx3-ubyte.gz", a.device);
-  Tensor train_y = load_labels(a.data + "/train-labels-idx1-ubyte.gz", a.device);
-  Tensor test_x = load_images(a.data + "/t10k-images-idx3-ubyte.gz", a.device);
-  Tensor test_y = load_labels(a.data + "/t10k-labels-idx1-ubyte.gz", a.device);
+  const data::ImageSet d = data::load_fashion_mnist(data::find_fashion_mnist(a.data), {.device = a.device});
 
   Model model = a.model == "mlp" ? mlp() : cnn();
   std::cout << summary(model) << "\n";
 
   Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 50});
   training::metric(loop, "accuracy", accuracy);
-  training::validate(loop, model, training::tensor_dataset(test_x, test_y, {.batch_size = 1000}));
+  training::validate(loop, model, training::tensor_dataset(d.test_images, d.test_labels, {.batch_size = 1000}));
   training::log(
       loop,
       [](const LoopState& s) {
         return fmt::format("Epoch {} took {:.2f} s\n", s.epoch, s.epoch_seconds.at(s.epoch));
       },
       {.event = training::Event::epoch_completed});
-  LoopState state = loop.run(training::tensor_dataset(train_x, train_y, {.batch_size = 128, .shuffle = true}),
+  LoopState state = loop.run(training::tensor_dataset(d.train_images, d.train_labels, {.batch_size = 128, .shuffle = true}),
                              {}, {.epochs = a.epochs, .iterations = a.limit_steps});
 
   Params params = model_state(state);

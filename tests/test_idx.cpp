@@ -1,6 +1,7 @@
 // The IDX reader on small gzip'd (and plain) files the test writes itself, and its errors.
 // The gzip files are written by hand with stored (uncompressed) deflate blocks, so the test needs
 // no zlib of its own: the reader must still inflate them and check their CRC like any gzip file.
+#include <axon/data/fashion_mnist.hpp>
 #include <axon/data/idx.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -120,4 +121,39 @@ TEST_CASE("read_idx errors name the file and the problem", "[optim][idx][errors]
   auto p7 = write_plain("crc.gz", bytes);
   AXON_REQUIRE_THROWS_WITH(data::read_idx(p7), p7 + ": cannot read");
   for (const auto& p : {p1, p2, p3, p4, p5, p6, p7}) std::remove(p.c_str());
+}
+
+TEST_CASE("load_fashion_mnist scales images to [0, 1] and checks images against labels", "[train][idx]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = tmp_path("fmnist_dir");
+  fs::create_directories(dir);
+  auto put = [&](const std::string& name, const std::vector<unsigned char>& bytes) {
+    std::ofstream((dir / name).string(), std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  };
+  const auto g = [](const std::vector<unsigned char>& b) { return gzip_stored(b); };
+  // Two 2x3 training images, one test image.
+  put("train-images-idx3-ubyte.gz", g(idx_bytes(0x08, {2, 2, 3}, {0, 51, 102, 153, 204, 255, 255, 0, 0, 0, 0, 51})));
+  put("train-labels-idx1-ubyte.gz", g(idx_bytes(0x08, {2}, {7, 3})));
+  put("t10k-images-idx3-ubyte.gz", g(idx_bytes(0x08, {1, 2, 3}, {1, 2, 3, 4, 5, 6})));
+  put("t10k-labels-idx1-ubyte.gz", g(idx_bytes(0x08, {1}, {9})));
+
+  data::ImageSet s = data::load_fashion_mnist(data::find_fashion_mnist(dir.string()));
+  CHECK(s.train_images.shape() == Shape{2, 2, 3, 1});
+  CHECK(s.train_images.dtype() == DType::f32);
+  std::vector<float> v = s.train_images.to_vector<float>();
+  CHECK(v[0] == 0.0f);
+  CHECK(v[1] == Approx(0.2).epsilon(1e-6));
+  CHECK(v[5] == 1.0f);
+  CHECK(s.train_labels.dtype() == DType::i64);
+  CHECK(s.train_labels.to_vector<int64_t>() == std::vector<int64_t>{7, 3});
+  CHECK(s.test_labels.to_vector<int64_t>() == std::vector<int64_t>{9});
+  CHECK(data::load_fashion_mnist(dir.string(), {.flatten = true}).test_images.shape() == Shape{1, 6});
+
+  // Three labels for two images: the folder is named in the error.
+  put("train-labels-idx1-ubyte.gz", g(idx_bytes(0x08, {3}, {7, 3, 1})));
+  AXON_REQUIRE_THROWS_WITH(data::load_fashion_mnist(dir.string()), "counts disagree");
+  fs::remove(dir / "t10k-images-idx3-ubyte.gz");
+  AXON_REQUIRE_THROWS_WITH(data::load_fashion_mnist(dir.string()), "t10k-images-idx3-ubyte.gz");
+  fs::remove_all(dir);
 }

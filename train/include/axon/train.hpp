@@ -8,7 +8,8 @@
 //   checkpoint.hpp  checkpoint handler, save_state / load_state (safetensors), resume
 //   trainer.hpp     train_step, eval_step, trainer, evaluator, train() for models
 // Tensor files themselves (safetensors, Params) are <axon/io.hpp>; datasets in IDX files
-// <axon/data/idx.hpp>.
+// <axon/data/idx.hpp>, and Fashion-MNIST ready to train on <axon/data/fashion_mnist.hpp>.
+#include <axon/data/fashion_mnist.hpp>
 #include <axon/data/idx.hpp>
 #include <axon/io.hpp>
 #include <axon/train/checkpoint.hpp>
