@@ -5,7 +5,12 @@
 #
 #   tools/gpu_check.sh            logs and bench output go to $OUT when set, else build-gpu/
 #   BUILD_DIR=... JOBS=... CTEST_JOBS=... tools/gpu_check.sh
+#   STAGES="build test" tools/gpu_check.sh    only some stages (build test bench train examples; default
+#                                             all): a device call is limited to 10 minutes, and the build
+#                                             dir survives between calls while the machine stays warm
 set -u
+STAGES=${STAGES:-build test bench train examples}
+want() { case " $STAGES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build-gpu}
@@ -15,6 +20,7 @@ CTEST_JOBS=${CTEST_JOBS:-4}  # tests share one GPU: a few at a time
 mkdir -p "$BUILD" "$DEST"
 SUMMARY=$DEST/summary.txt
 : >"$SUMMARY"
+touch "$DEST/ctest.log" "$DEST/bench_all.jsonl"  # a partial run (STAGES) still summarises
 status=0
 step() { printf '\n== %s\n' "$*"; }
 say() { printf '%s\n' "$*" | tee -a "$SUMMARY"; }
@@ -28,6 +34,8 @@ step "environment"
   cmake --version 2>/dev/null | head -1 | sed 's/^/cmake:  /'
 } | tee "$DEST/environment.txt"
 
+configure_rc=0; build_rc=0; ctest_rc=0; quick_rc=0; all_rc=0; extra_rc=0; train_rc=0; examples_rc=0
+if want build; then
 step "configure ($BUILD)"
 GEN=()
 command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
@@ -50,13 +58,17 @@ else
 fi
 grep -E "error|FAILED" "$DEST/build.log" 2>/dev/null | head -20
 echo "build exit status: $build_rc"
+fi
 
+if want test; then
 step "ctest (-j $CTEST_JOBS)"
 ctest --test-dir "$BUILD" -j "$CTEST_JOBS" --output-on-failure --timeout 900 >"$DEST/ctest.log" 2>&1
 ctest_rc=$?
 tail -15 "$DEST/ctest.log"
+fi
 
 BENCH=$BUILD/bench/axon-bench
+if want bench; then
 step "axon-bench quick --device cuda"
 if [ -x "$BENCH" ]; then
   "$BENCH" quick --device cuda >"$DEST/bench_quick.txt" 2>&1
@@ -85,19 +97,37 @@ if [ -x "$BENCH" ]; then
   done
   tail -5 "$DEST/bench_all.stderr"
 fi
+fi
 
 # The Fashion-MNIST files do not exist on the GPU machine: carry them in data/fashion-mnist
 # (git-ignored; `mkdir -p data && cp -r /usr/share/datasets/fashion-mnist data/`).
+if want train; then
+step "axon-bench w1 w2 w5 w6 w7 --device cuda --json (training workloads)"
+if [ -x "$BENCH" ]; then
+  for w in w1 w2 w6 w7 w5; do
+    "$BENCH" "$w" --device cuda --json >>"$DEST/bench_all.jsonl" 2>>"$DEST/bench_train.stderr" || train_rc=1
+  done
+  tail -5 "$DEST/bench_train.stderr"
+else
+  train_rc=127
+fi
+fi
+
+if want examples; then
 step "examples on cuda"
-examples_rc=0
 "$BUILD/examples/example_quickstart" >"$DEST/examples.txt" 2>&1 || examples_rc=1
 if [ -f "$ROOT/data/fashion-mnist/train-images-idx3-ubyte.gz" ]; then
   "$BUILD/examples/example_mlp_fashion_mnist" --device cuda --epochs 2 --data "$ROOT/data/fashion-mnist" \
     >>"$DEST/examples.txt" 2>&1 || examples_rc=1
+  for m in mlp cnn; do
+    "$BUILD/examples/example_fashion_mnist" --model $m --device cuda --epochs 2 --data "$ROOT/data/fashion-mnist" \
+      >>"$DEST/examples.txt" 2>&1 || examples_rc=1
+  done
 else
-  echo "no data/fashion-mnist: MLP example skipped" >>"$DEST/examples.txt"
+  echo "no data/fashion-mnist: Fashion-MNIST examples skipped" >>"$DEST/examples.txt"
 fi
-cat "$DEST/examples.txt"
+tail -c 3000 "$DEST/examples.txt"
+fi
 
 # ---- the summary, last
 step "summary"
@@ -112,7 +142,8 @@ if grep -q "The following tests FAILED" "$DEST/ctest.log"; then
   say "failed tests:"
   sed -n '/The following tests FAILED/,$p' "$DEST/ctest.log" | grep -E "^\s+[0-9]+ - " | head -40 | tee -a "$SUMMARY"
 fi
-say "examples: $([ $examples_rc -eq 0 ] && echo ok || echo "FAILED (see examples.txt)"); extra bench workloads: exit $extra_rc"
+say "stages: $STAGES"
+say "examples: $([ $examples_rc -eq 0 ] && echo ok || echo "FAILED (see examples.txt)"); extra bench workloads: exit $extra_rc; training workloads: exit $train_rc"
 say "bench quick: exit $quick_rc; bench all: exit $all_rc ($(grep -c '"value"' "$DEST/bench_all.jsonl") figures, $(grep -c '"ok": false' "$DEST/bench_all.jsonl") wrong, $(grep -c '"error"' "$DEST/bench_all.jsonl") errors)"
 say ""
 say "axon-bench all --device cuda (median; % of PyTorch H100):"
@@ -140,5 +171,5 @@ fi
 say ""
 say "logs: $DEST/{configure,build,ctest}.log, bench_quick.txt, bench_all.jsonl, summary.txt"
 
-for rc in $configure_rc $build_rc $ctest_rc $quick_rc $all_rc $extra_rc $examples_rc; do [ "$rc" -ne 0 ] && status=1; done
+for rc in $configure_rc $build_rc $ctest_rc $quick_rc $all_rc $extra_rc $train_rc $examples_rc; do [ "$rc" -ne 0 ] && status=1; done
 exit $status
