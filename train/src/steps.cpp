@@ -35,6 +35,9 @@ Step train_step(const Model& model, Loss loss, Optimizer optimizer, TrainStepOpt
   AXON_CHECK(model.defined(), "train_step", "the model is undefined");
   optim::GradientTransformation tx = std::move(optimizer.tx);
   AXON_CHECK(tx.init && tx.update, "train_step", "the optimizer has no init or update function");
+  if (!o.loss_scale.init) o.loss_scale = identity_loss_scale();
+  AXON_CHECK(o.loss_scale.scale && o.loss_scale.unscale, "train_step",
+             "the loss scale \"{}\" has no scale or unscale function", o.loss_scale.name);
 
   StepInit init_fn = [model, tx, o](const Batch& first, const StepState& given) {
     AXON_CHECK(first.x.defined(), "train_step", "batches need inputs (x)");
@@ -50,28 +53,41 @@ Step train_step(const Model& model, Loss loss, Optimizer optimizer, TrainStepOpt
     s["i"] = zeros({}, DType::i64, device);
     s["rng/seed"] = scalar_tensor(static_cast<int64_t>(o.seed), DType::i64);
     s["rng/offset"] = scalar_tensor(0, DType::i64);
+    s.set_sub("loss_scale", given.has_prefix("loss_scale") ? given.sub("loss_scale") : o.loss_scale.init(device));
     return s;
   };
 
-  StepFn step_fn = [model, tx, loss, frozen = o.frozen](const Batch& b, const StepState& s) {
+  StepFn step_fn = [model, tx, loss, frozen = o.frozen, ls = o.loss_scale](const Batch& b, const StepState& s) {
     auto [trainable, state] = split(model, s.params("model_state"), frozen);
     int64_t seed = host_i64(s.at("rng/seed"));
     Generator gen(static_cast<uint64_t>(seed));
     gen.offset = static_cast<uint64_t>(host_i64(s.at("rng/offset")));
+    const LossScaleState scale_state = s.sub("loss_scale");
     Params new_state;
-    Tensor y_pred;
-    auto [batch_loss, grads] = value_and_grad(
-        [&](const Params& p) {
-          ForwardResult r = apply(model, merge_params(p, state), b.x, {.mode = Mode::train, .generator = &gen});
-          new_state = std::move(r.state);
-          y_pred = r.output;
-          return loss(b.y, r.output);
-        },
-        trainable);
-    auto [updates, opt_state] = tx.update(grads, s.sub("optimizer_state"), trainable);
+    Tensor y_pred, batch_loss;
+    auto grads = value_and_grad(
+                     [&](const Params& p) {
+                       ForwardResult r =
+                           apply(model, merge_params(p, state), b.x, {.mode = Mode::train, .generator = &gen});
+                       new_state = std::move(r.state);
+                       y_pred = r.output;
+                       batch_loss = loss(b.y, r.output);
+                       return ls.scale(batch_loss, scale_state);
+                     },
+                     trainable)
+                     .second;
+    Unscaled unscaled = ls.unscale(grads, scale_state);
+    const optim::State old_opt_state = s.sub("optimizer_state");
+    auto [updates, opt_state] = tx.update(unscaled.grads, old_opt_state, trainable);
+    Params updated = optim::apply_updates(trainable, updates);
+    if (ls.skip_overflow && unscaled.finite.defined()) {  // GradScaler's skipped step, decided on the device
+      updated = select_finite(unscaled.finite, updated, trainable);
+      opt_state = select_finite(unscaled.finite, opt_state, old_opt_state);
+    }
     StepState n = s;
-    n.set_params("model_state", merge_params(merge_params(optim::apply_updates(trainable, updates), state), new_state));
+    n.set_params("model_state", merge_params(merge_params(updated, state), new_state));
     n.set_sub("optimizer_state", opt_state);
+    n.set_sub("loss_scale", unscaled.state);
     // The epoch's running mean, kept on the device: (loss·i + batch_loss)/(i + 1).
     const Tensor& i = s.at("i");
     n["loss"] = div(add(mul(s.at("loss"), i), batch_loss), add(i, 1));

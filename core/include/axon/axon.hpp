@@ -36,6 +36,7 @@
 #include <axon/metrics.hpp>
 
 // The model-creation API (layers/include): Model graphs, builders, init / apply / predict, summary.
+#include <axon/mixed_precision.hpp>
 #include <axon/model.hpp>
 
 // The optimization API (optim/include): gradient transformations, optimizers, schedules.

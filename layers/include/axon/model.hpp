@@ -145,7 +145,8 @@ Tensor predict(const Model& model, const Params& params, const std::map<std::str
 
 // Axon v0.8's table (reference §2d): Layer | Input Shape | Output Shape | Options | Parameters, full
 // grid, title "Model", then Total Parameters and Total Parameters Memory (parameters and state, in
-// `dtype`). Unknown dims are shown as 1, the batch of the template Axon's as_table is given
+// `dtype`, or in the `params` dtype of a layer's mixed precision policy, whose `output` / `compute`
+// dtype its Output Shape shows; <axon/mixed_precision.hpp>). Unknown dims are shown as 1, the batch of the template Axon's as_table is given
 // ({1, 784} in Axon's example), so the rows read as Axon prints them; the input's own row shows the
 // declared shape with nil.
 std::string summary(const Model& model, DType dtype = DType::f32);

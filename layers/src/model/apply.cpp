@@ -73,12 +73,21 @@ ForwardResult apply(const Model& model, const Params& params, const std::map<std
       args.push_back(values[p]);
       if (--uses[p] == 0 && p + 1 != n) values[p] = Tensor();
     }
-    const ParamMap& own = layer_params(params, name, node);
+    const ParamMap& stored = layer_params(params, name, node);
+    ParamMap cast_params;
+    if (node.precision) {
+      detail::precision_inputs(node, args);
+      cast_params = detail::precision_params(node, stored);
+    }
     ForwardContext ctx{o.mode, &gen, name, {}};
     try {
-      values[i] = node.forward(args, own, ctx);
+      values[i] = node.forward(args, node.precision ? cast_params : stored, ctx);
     } catch (const Error& e) {
       throw Error(fmt::format("{} [in layer \"{}\" ({})]", e.what(), name, node.op), e.file(), e.line());
+    }
+    if (node.precision) {
+      values[i] = detail::precision_output(node, values[i]);
+      detail::precision_state(stored, ctx.state);
     }
     if (o.mode == Mode::train && !ctx.state.empty()) result.state[name] = std::move(ctx.state);
   }

@@ -80,6 +80,24 @@ Model make_node(const std::string& op, const std::vector<Model>& inputs, const s
   return Model(graph);
 }
 
+Model map_nodes(const Model& m, const std::function<void(Node& node, const std::string& name)>& f) {
+  const Graph& g = graph_of(m, "map_nodes");
+  std::unordered_map<const Node*, NodePtr> copies;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {  // by id, so the copies' fresh ids keep the order
+    const NodePtr& n = g.nodes[i];
+    if (n->op == "input") {
+      copies.emplace(n.get(), n);
+      continue;
+    }
+    auto c = std::make_shared<Node>(*n);
+    c->id = next_id();
+    for (auto& in : c->inputs) in = copies.at(in.get());
+    f(*c, g.names[i]);
+    copies.emplace(n.get(), std::move(c));
+  }
+  return Model(make_graph(copies.at(&g.output())));
+}
+
 Model with_activation(const Model& m, const std::string& fn) {
   return fn.empty() ? m : activation(m, fn);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Internal to the model API: graph nodes, the helper every builder goes through, and the shape and
 // display helpers the builders share.
+#include <axon/mixed_precision.hpp>
 #include <axon/model.hpp>
 
 #include <functional>
@@ -22,6 +23,12 @@ struct Node {
   std::vector<ParamSpec> params;  // shapes resolved
   std::vector<std::pair<std::string, std::string>> options;  // summary's Options column
   ForwardFn forward;  // empty for inputs (apply() feeds them)
+  // Set by apply_policy (mixed_precision.cpp): the layer's policy, or `f32` for an op kept in f32.
+  struct Precision {
+    Policy policy;
+    bool f32 = false;
+  };
+  std::optional<Precision> precision;
 };
 using NodePtr = std::shared_ptr<const Node>;
 
@@ -37,6 +44,19 @@ struct Graph {
 
 std::shared_ptr<const Graph> make_graph(const NodePtr& output);
 const Graph& graph_of(const Model& m, const char* op);  // the graph, or an error naming op
+
+// A copy of the model's graph in which f changed the nodes it was given (every node but the inputs,
+// which stay shared): the copies keep their order, so the layers keep their names.
+Model map_nodes(const Model& m, const std::function<void(Node& node, const std::string& name)>& f);
+
+// Mixed precision in apply() (mixed_precision.cpp): the node's inputs and parameters before its op,
+// its output and new state after it. Only called for nodes with a precision.
+void precision_inputs(const Node& node, std::vector<Tensor>& inputs);
+ParamMap precision_params(const Node& node, const ParamMap& stored);
+Tensor precision_output(const Node& node, const Tensor& output);
+void precision_state(const ParamMap& stored, ParamMap& state);
+// The dtype init() creates the node's parameters in.
+DType param_dtype(const Node& node, DType fallback);
 
 // What a builder fills in for the node it creates. `who` ("dense_0 (dense)") starts its errors.
 struct NodeBuild {

@@ -78,15 +78,16 @@ Params init(const Model& model, const InitOptions& o) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const auto& node = *g.nodes[i];
     const std::string& layer = g.names[i];
+    const DType dtype = detail::param_dtype(node, o.dtype);  // a mixed precision policy's `params`
     for (const auto& p : node.params) {
       Generator gen(param_seed(o.seed, layer, p.name));
       const std::string who = fmt::format("init: {} ({}) parameter \"{}\"", layer, node.op, p.name);
-      Tensor t = p.initializer.fn ? p.initializer.fn(p.shape, o.dtype, o.device, gen)
-                                  : by_name(who, p.initializer.name, p.shape, o.dtype, o.device, gen, p.channels_first);
+      Tensor t = p.initializer.fn ? p.initializer.fn(p.shape, dtype, o.device, gen)
+                                  : by_name(who, p.initializer.name, p.shape, dtype, o.device, gen, p.channels_first);
       AXON_CHECK(t.defined() && t.shape() == p.shape, who, "the initializer \"{}\" gave {} for shape {}",
                  p.initializer.name, t.defined() ? describe(t) : std::string("an undefined tensor"),
                  to_string(p.shape));
-      if (t.dtype() != o.dtype) t = t.to(o.dtype);
+      if (t.dtype() != dtype) t = t.to(dtype);
       if (!(t.device() == o.device)) t = t.to(o.device);
       out[layer][p.name] = t;
     }

@@ -78,29 +78,43 @@ class Table {
 std::string summary(const Model& model, DType dtype) {
   const auto& g = detail::graph_of(model, "summary");
   Table table({{"Layer"}, {"Input Shape"}, {"Output Shape"}, {"Options"}, {"Parameters"}});
-  int64_t total = 0;
+  int64_t total = 0, bytes = 0;
+  std::vector<DType> out_dtype(g.nodes.size(), dtype);  // each layer's output, under its policy
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const auto& node = *g.nodes[i];
+    const DType param_dtype = detail::param_dtype(node, dtype);
     // Elixir prints a map's keys sorted, each once.
     std::map<std::string, std::string> parents;
-    for (const auto& in : node.inputs)
-      parents[g.name_of(in.get())] = "\"" + detail::ex_typed(in->shape, dtype) + "\"";
+    for (const auto& in : node.inputs) {
+      const size_t p = g.position.at(in.get());
+      parents[g.names[p]] = fmt::format("\"{}\"", detail::ex_typed(in->shape, out_dtype[p]));
+    }
     std::vector<std::string> parts;
     for (const auto& [k, v] : parents) parts.push_back(fmt::format("\"{}\" => {}", k, v));
     Cell options, params;
     for (const auto& [k, v] : node.options) options.push_back(k + ": " + v);
     for (const auto& p : node.params) {
-      params.push_back(p.name + ": " + detail::ex_typed(p.shape, dtype));
+      params.push_back(p.name + ": " + detail::ex_typed(p.shape, param_dtype));
       total += numel(p.shape);
+      bytes += numel(p.shape) * static_cast<int64_t>(itemsize(param_dtype));
     }
+    // Without a cast the first input's dtype flows on (the others, Axon's templates, are alike).
+    DType flow = node.inputs.empty() ? dtype : out_dtype[g.position.at(node.inputs[0].get())];
+    if (node.precision && node.precision->f32) {
+      if (flow == DType::bf16 || flow == DType::f16) flow = DType::f32;
+    } else if (node.precision) {
+      const Policy& pol = node.precision->policy;
+      flow = pol.output ? *pol.output : pol.compute ? *pol.compute : flow;
+    }
+    out_dtype[i] = flow;
     table.add({{fmt::format("{} ( {} )", g.names[i], node.op)},
                {fmt::format("%{{{}}}", fmt::join(parts, ", "))},
-               {detail::ex_typed(node.shape, dtype)},
+               {detail::ex_typed(node.shape, out_dtype[i])},
                options,
                params});
   }
-  return table.render("Model") + fmt::format("Total Parameters: {}\nTotal Parameters Memory: {}\n", total,
-                                             memory(total * static_cast<int64_t>(itemsize(dtype))));
+  return table.render("Model") +
+         fmt::format("Total Parameters: {}\nTotal Parameters Memory: {}\n", total, memory(bytes));
 }
 
 }  // namespace axon

@@ -7,6 +7,7 @@
 //   handlers.hpp    log, validate, monitor, early_stop, reduce_lr_on_plateau
 //   checkpoint.hpp  checkpoint handler, save_state / load_state (safetensors), resume
 //   trainer.hpp     train_step, eval_step, trainer, evaluator, train() for models
+//   loss_scale.hpp  loss scaling for mixed precision (identity / static / dynamic)
 // Tensor files themselves (safetensors, Params) are <axon/io.hpp>; datasets in IDX files
 // <axon/data/idx.hpp>, and Fashion-MNIST ready to train on <axon/data/fashion_mnist.hpp>.
 #include <axon/data/fashion_mnist.hpp>
@@ -16,5 +17,6 @@
 #include <axon/train/data.hpp>
 #include <axon/train/handlers.hpp>
 #include <axon/train/loop.hpp>
+#include <axon/train/loss_scale.hpp>
 #include <axon/train/step_state.hpp>
 #include <axon/train/trainer.hpp>

@@ -20,7 +20,8 @@
 // The train step's state: "model_state/<layer>/<name>" (every parameter and state tensor of the
 // model), "optimizer_state/<key>", "loss" (the running mean of the batch losses, on the device;
 // supervised_loop / trainer restart it each epoch), "i" (batches in it), "y_true" / "y_pred" (the last batch), "rng/seed" / "rng/offset"
-// (the dropout generator, so a resumed run draws the same masks).
+// (the dropout generator, so a resumed run draws the same masks), "loss_scale/<key>" (the loss
+// scale's state, loss_scale.hpp).
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -33,6 +34,7 @@
 #include <axon/model.hpp>
 #include <axon/optim/transform.hpp>
 #include <axon/train/handlers.hpp>
+#include <axon/train/loss_scale.hpp>
 
 namespace axon::training {
 
@@ -78,13 +80,18 @@ FrozenFn freeze_layers(std::vector<std::string> layers);
 struct TrainStepOptions {
   uint64_t seed = 0;                // parameter initialisation and dropout masks
   std::optional<DType> dtype = {};  // of initialised parameters; default f64 for f64 inputs, else f32
+                                    // (a layer's mixed precision policy sets its own, <axon/mixed_precision.hpp>)
   FrozenFn frozen = {};             // parameters excluded from the gradient and the optimizer, never updated
+  LossScale loss_scale = {};        // identity; static_loss_scale() / dynamic_loss_scale() (loss_scale.hpp)
 };
 // init: parameters from init(model) on the first batch's device, overridden by any given as
 // "model_state" (a partial or complete starting point), and a fresh optimizer state unless one is
-// given as "optimizer_state". step: value_and_grad of the loss over the trainable parameters only
-// (state tensors such as batch_norm's mean/var, and frozen parameters, are constants there), the
-// optimizer's update, and the new state entries apply() returned in train mode.
+// given as "optimizer_state" (likewise the loss-scale state, "loss_scale/..."). step: value_and_grad
+// of the (scaled) loss over the trainable parameters only (state tensors such as batch_norm's
+// mean/var, and frozen parameters, are constants there), the gradients unscaled, the optimizer's
+// update (kept out, on the device, when the loss scale skips a step with non-finite gradients; the
+// layers' new state entries are taken either way, as PyTorch's), and the new state entries apply()
+// returned in train mode. "loss" averages the unscaled losses.
 Step train_step(const Model& model, Loss loss, Optimizer optimizer, TrainStepOptions options = {});
 // predict() (inference mode) on each batch with the given "model_state": y_true, y_pred.
 Step eval_step(const Model& model);
@@ -104,6 +111,7 @@ struct TrainerOptions {
   std::ostream* out = &std::cout;
   uint64_t seed = 0;
   FrozenFn frozen = {};
+  LossScale loss_scale = {};  // Axon's trainer(..., loss_scale:); identity
 };
 Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions options = {});
 
