@@ -1,6 +1,6 @@
 #pragma once
 // axon-bench: the workloads of ../shared/bench/WORKLOADS.md (W1 MLP and W2 CNN training epochs, W3
-// GEMM, W4 memory-bound kernels),
+// GEMM, W4 memory-bound kernels, W5 GPT-2 124M, W6 LSTM and W7 ResNet-18 training steps),
 // each figure timed after a warm-up over many repeats and printed beside its ceiling and PyTorch's.
 #include <cstdint>
 #include <functional>
@@ -13,13 +13,16 @@
 namespace axon::bench {
 
 struct Options {
-  std::string workload = "quick";  // w1 | w2 | w3 | w4 | autograd | memory | optim | conv | all | quick
+  std::string workload = "quick";  // w1 .. w7 | autograd | memory | optim | conv | all | quick
   Device device = Device::cpu();
   bool json = false;
   int repeats = -1;  // -1: the workload's default for the device
   int warmup = -1;
-  int64_t size = 0;  // 0: the workload's sizes; W3: matrix side n, W4: element count; W1/W2: steps an epoch
+  // 0: the workload's sizes; W3: matrix side n, W4: element count; W1/W2: steps an epoch; W5: the
+  // width d (layers = heads = d / 64, T = 4d/3); W6: time steps; W7: the batch
+  int64_t size = 0;
   int epochs = 0;    // W1/W2: 0 is 1 on the CPU, 5 on a GPU
+  std::string dtype;  // W5/W7: "f32" or "bf16" (mixed precision); empty: the workload's default
   std::string data;  // W1/W2: the Fashion-MNIST folder (default data/fashion-mnist, then Debian's)
   bool quick() const { return workload == "quick"; }
   int repeats_or(int dflt) const { return repeats > 0 ? repeats : dflt; }
@@ -75,6 +78,9 @@ void run_memory(const Options& opt, Reporter& out);    // fused activations' GB/
 void run_optim(const Options& opt, Reporter& out);     // AdamW update, fused and composite (optim.cpp)
 void run_conv(const Options& opt, Reporter& out);      // 3x3 NHWC convs fwd and fwd+bwd (conv.cpp)
 void run_train(const Options& opt, Reporter& out);     // W1 / W2 training epochs (train_workloads.cpp)
+void run_w5(const Options& opt, Reporter& out);        // GPT-2 124M training step (w5_gpt2.cpp)
+void run_w6(const Options& opt, Reporter& out);        // 2-layer LSTM forward + backward (w6_lstm.cpp)
+void run_w7(const Options& opt, Reporter& out);        // ResNet-18 CIFAR-sized training step (w7_resnet.cpp)
 
 // Element `i` of a tensor, read back to the host as a double (for spot checks).
 double element(const Tensor& t, int64_t i);

@@ -1,4 +1,4 @@
-// axon-bench [w1|w2|w3|w4|autograd|memory|optim|conv|all|quick] [--device cpu|cuda[:i]] [--json] [--repeats N] [--warmup N] [--size N]
+// axon-bench [w1|...|w7|autograd|memory|optim|conv|all|quick] [--device cpu|cuda[:i]] [--json] [--repeats N] [--warmup N] [--size N]
 #include <cstdlib>
 #include <string>
 
@@ -7,14 +7,21 @@
 namespace {
 void usage(std::FILE* to) {
   fmt::print(to,
-             "usage: axon-bench [w1|w2|w3|w4|autograd|memory|optim|conv|all|quick] [--device cpu|cuda] [--json] [--repeats N]\n"
-             "                  [--warmup N] [--size N] [--epochs N] [--data DIR]\n"
+             "usage: axon-bench [w1|w2|w3|w4|w5|w6|w7|autograd|memory|optim|conv|all|quick] [--device cpu|cuda] [--json]\n"
+             "                  [--repeats N] [--warmup N] [--size N] [--epochs N] [--data DIR] [--dtype f32|bf16]\n"
              "  w1     the seed MLP on Fashion-MNIST (model + training APIs, Adam, batch 128): ms an epoch, test accuracy\n"
              "  w2     the small CNN (conv 32, pool, conv 64, pool, dense 128, dense 10) likewise\n"
              "         (--epochs N: default 1 on the CPU, 5 on a GPU; --size N: at most N steps an epoch;\n"
              "          --data DIR: default data/fashion-mnist, then /usr/share/datasets/fashion-mnist)\n"
              "  w3     GEMM n = 4096, 8192: f32, TF32, bf16, f16 on a GPU (f32, f64 on the CPU), TFLOP/s\n"
              "  w4     copy, add, gelu, sum on 2^28 f32; row softmax and layer norm of 16384x16384, GB/s\n"
+             "  w5     one GPT-2 124M training step (vocab 50304, d 768, 12 layers, 12 heads, T 1024, batch 8, AdamW),\n"
+             "         tokens/s (--size N: width d, layers = heads = d/64, T = 4d/3; default 768 on a GPU, 256 on the CPU)\n"
+             "  w6     2-layer LSTM (input 128, hidden 512, batch 64, 128 steps) forward + backward, ms\n"
+             "         (--size N: time steps, default 128)\n"
+             "  w7     ResNet-18 on 3x32x32 NHWC images, batch 256, SGD momentum 0.9: images/s of a training step\n"
+             "         (--size N: the batch, default 256; below 32, lr 0.1 may not fit the batch in 5 steps)\n"
+             "         w5/w7 --dtype bf16: mixed precision (default on a GPU), f32 on the CPU\n"
              "  autograd  host cost of the tape: 1000 small ops forward and backward, us per op\n"
              "  memory the fused activations (softplus, log_sigmoid, silu, mish, elu, selu, gelu, hard_silu,\n"
              "         leaky_relu) forward and"
@@ -50,7 +57,7 @@ int main(int argc, char** argv) {
       if (a == "-h" || a == "--help") {
         usage(stdout);
         return 0;
-      } else if (a == "w1" || a == "w2" || a == "w3" || a == "w4" || a == "autograd" || a == "memory" || a == "optim" || a == "conv" || a == "all" || a == "quick") {
+      } else if (a == "w1" || a == "w2" || a == "w3" || a == "w4" || a == "w5" || a == "w6" || a == "w7" || a == "autograd" || a == "memory" || a == "optim" || a == "conv" || a == "all" || a == "quick") {
         opt.workload = a;
       } else if (a == "--device") {
         opt.device = Device::parse(value());
@@ -63,6 +70,10 @@ int main(int argc, char** argv) {
         opt.warmup = static_cast<int>(parse_int(a, value()));
       } else if (a == "--epochs") {
         opt.epochs = static_cast<int>(parse_int(a, value()));
+      } else if (a == "--dtype") {
+        opt.dtype = value();
+        if (opt.dtype != "f32" && opt.dtype != "bf16")
+          throw Error(fmt::format("axon-bench: --dtype must be f32 or bf16, got '{}'", opt.dtype));
       } else if (a == "--data") {
         opt.data = value();
       } else if (a == "--size") {
@@ -93,6 +104,9 @@ int main(int argc, char** argv) {
   if (w == "optim") bench::run_optim(opt, out);
   if (w == "conv") bench::run_conv(opt, out);
   if (w == "w1" || w == "w2") bench::run_train(opt, out);
+  if (w == "w5") bench::run_w5(opt, out);
+  if (w == "w6") bench::run_w6(opt, out);
+  if (w == "w7") bench::run_w7(opt, out);
   if (out.failures()) fmt::print(stderr, "axon-bench: {} figure(s) failed or were wrong\n", out.failures());
   return out.failures() ? 1 : 0;
 }
