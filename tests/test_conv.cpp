@@ -105,6 +105,74 @@ Ref ref_conv(const std::vector<double>& x, const Shape& xs, const std::vector<do
   return r;
 }
 
+// The adjoints of ref_conv in float64 (channels last): dx[n, p, g * Cg + ci] and dw[k, ci, co] summed
+// over every (output, tap) pair that ref_conv multiplies.
+struct RefGrads {
+  std::vector<double> dx, dw;
+};
+RefGrads ref_conv_grads(const std::vector<double>& x, const Shape& xs, const std::vector<double>& w,
+                        const Shape& ws, const std::vector<double>& dy, const ConvOptions& o) {
+  const size_t nd = xs.size() - 2;
+  const int64_t N = xs[0], C = xs.back(), G = o.feature_group_size, Cg = C / G, Cout = ws.back(),
+                Coutg = Cout / G;
+  int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, idil[3] = {1, 1, 1}, kdil[3] = {1, 1, 1},
+          lo[3] = {0, 0, 0}, out[3] = {1, 1, 1};
+  const size_t off = 3 - nd;
+  for (size_t d = 0; d < nd; ++d) {
+    in[off + d] = xs[1 + d];
+    k[off + d] = ws[d];
+    s[off + d] = at(o.strides, d);
+    idil[off + d] = at(o.input_dilation, d);
+    kdil[off + d] = at(o.kernel_dilation, d);
+    const int64_t din = (in[off + d] - 1) * idil[off + d] + 1, ke = (k[off + d] - 1) * kdil[off + d] + 1;
+    int64_t l = 0, h = 0;
+    if (o.padding.mode == PaddingMode::explicit_pads) {
+      l = o.padding.pads[d].first;
+      h = o.padding.pads[d].second;
+    } else if (o.padding.mode == PaddingMode::same) {
+      const int64_t outd = (din + s[off + d] - 1) / s[off + d];
+      const int64_t total = std::max<int64_t>(0, (outd - 1) * s[off + d] + ke - din);
+      l = total / 2;
+      h = total - l;
+    }
+    lo[off + d] = l;
+    out[off + d] = (din + l + h - ke) / s[off + d] + 1;
+  }
+  RefGrads r{std::vector<double>(x.size(), 0.0), std::vector<double>(w.size(), 0.0)};
+  size_t idx = 0;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t a = 0; a < out[0]; ++a)
+      for (int64_t b = 0; b < out[1]; ++b)
+        for (int64_t c = 0; c < out[2]; ++c)
+          for (int64_t co = 0; co < Cout; ++co, ++idx) {
+            const int64_t g = co / Coutg;
+            const double gy = dy[idx];
+            const int64_t o3[3] = {a, b, c};
+            for (int64_t ka = 0; ka < k[0]; ++ka)
+              for (int64_t kb = 0; kb < k[1]; ++kb)
+                for (int64_t kc = 0; kc < k[2]; ++kc) {
+                  const int64_t k3[3] = {ka, kb, kc};
+                  int64_t p[3];
+                  bool ok = true;
+                  for (int d = 0; d < 3; ++d) {
+                    const int64_t q = o3[d] * s[d] + k3[d] * kdil[d] - lo[d];
+                    if (q < 0 || q % idil[d] != 0 || q / idil[d] >= in[d]) ok = false;
+                    p[d] = q / idil[d];
+                  }
+                  if (!ok) continue;
+                  for (int64_t ci = 0; ci < Cg; ++ci) {
+                    const size_t xi = static_cast<size_t>(
+                        (((n * in[0] + p[0]) * in[1] + p[1]) * in[2] + p[2]) * C + g * Cg + ci);
+                    const size_t wi =
+                        static_cast<size_t>((((ka * k[1] + kb) * k[2] + kc) * Cg + ci) * Cout + co);
+                    r.dx[xi] += gy * w[wi];
+                    r.dw[wi] += gy * x[xi];
+                  }
+                }
+          }
+  return r;
+}
+
 std::vector<Case> grid() {
   using P = Padding;
   std::vector<Case> cs;
@@ -203,6 +271,38 @@ TEST_CASE("conv matches a float64 loop reference across the option grid", "[laye
       // Channels first: permuted (non-contiguous) views of the same values.
       Tensor yf = conv(first_input(x), first_kernel(w), with_channels(c.o, Channels::first));
       test::check_close(last_output(yf), r.v, r.shape, conv_tol(dt));
+    }
+  }
+}
+
+// Sizes where the CPU kernels cut the rows into many chunks (several per thread, boundaries inside
+// an image), so that the per-thread column buffers, the accumulation of dw across chunks and its sum
+// over threads are all exercised, forward and both adjoints against float64 loops.
+TEST_CASE("conv and its adjoints on problems split into many chunks match float64 loops", "[layers][ops]") {
+  using P = Padding;
+  const std::vector<Case> cases = {
+      {{2, 32, 32, 128}, {3, 3}, 8, {.padding = P::same()}},
+      {{16, 28, 28, 1}, {3, 3}, 32, {.padding = P::same()}},  // W2's first layer
+      {{3, 17, 19, 96}, {3, 2}, 12, {.strides = {1, 2}, .padding = {{2, 0}, {1, 1}}, .feature_group_size = 3}},
+      {{1, 40, 40, 64}, {5, 5}, 16, {.padding = P::same(), .kernel_dilation = {2}}},
+      {{2, 9, 300, 48}, {3}, 10, {.strides = {2}, .padding = P::same()}},  // 1-D over [2 * 9, 300]
+  };
+  uint64_t seed = 4000;
+  for (Case c : cases) {
+    if (c.k.size() == 1) c.x = {c.x[0] * c.x[1], c.x[2], c.x[3]};
+    for (DType dt : {DType::f32, DType::f64}) {
+      INFO(describe_case(c) << " " << dtype_name(dt));
+      Tensor x = random_tensor(c.x, dt, -1, 1, ++seed);
+      Tensor w = random_tensor(kernel_shape(c), dt, -1, 1, ++seed);
+      const auto xv = x.to_vector<double>(), wv = w.to_vector<double>();
+      Ref r = ref_conv(xv, x.shape(), wv, w.shape(), c.o);
+      Tensor dy = random_tensor(r.shape, dt, -1, 1, ++seed);
+      RefGrads rg = ref_conv_grads(xv, x.shape(), wv, w.shape(), dy.to_vector<double>(), c.o);
+      // Sums of up to 10^4 products of values in [-1, 1].
+      const test::Tol tol = dt == DType::f64 ? test::Tol{1e-10, 1e-9} : test::Tol{1e-4, 2e-3};
+      test::check_close(conv(x, w, c.o), r.v, r.shape, tol);
+      test::check_close(conv_backward_data(dy, w, x.shape(), c.o), rg.dx, x.shape(), tol);
+      test::check_close(conv_backward_filter(x, dy, w.shape(), c.o), rg.dw, w.shape(), tol);
     }
   }
 }

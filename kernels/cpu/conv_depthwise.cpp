@@ -129,12 +129,11 @@ void backward_filter_impl(const T* x, const T* dy, T* dw, const Geo3& g, int64_t
   using A = acc_t<T>;
   const int64_t m = cout / g.C, in_px = g.in[0] * g.in[1] * g.in[2];
   const Taps taps(g);
-  // One accumulator per thread, summed at the end (threads split the batch).
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  const int64_t nt = std::clamp<int64_t>(hw, 1, 8);
+  // One accumulator per slot (a fixed share of the batch), summed at the end in slot order.
+  const bool threaded = batch > 1 && batch * g.O * g.K * cout >= (int64_t(1) << 16);
+  const int64_t nt = threaded ? std::min<int64_t>(num_threads(), batch) : 1;
   std::vector<std::vector<A>> parts(static_cast<size_t>(nt),
                                     std::vector<A>(static_cast<size_t>(g.K * cout), A(0)));
-  std::vector<std::thread> ts;
   const int64_t per = (batch + nt - 1) / nt;
   auto work = [&](int64_t t) {
     A* accw = parts[static_cast<size_t>(t)].data();
@@ -160,14 +159,9 @@ void backward_filter_impl(const T* x, const T* dy, T* dw, const Geo3& g, int64_t
           }
     }
   };
-  const bool threaded = nt > 1 && batch > 1 && batch * g.O * g.K * cout >= (int64_t(1) << 16);
-  if (threaded) {
-    for (int64_t t = 1; t < nt; ++t) ts.emplace_back(work, t);
-    work(0);
-    for (auto& th : ts) th.join();
-  } else {
-    for (int64_t t = 0; t < nt; ++t) work(t);
-  }
+  parallel_for(nt, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) work(t);
+  });
   for (int64_t i = 0; i < g.K * cout; ++i) {
     A s = 0;
     for (int64_t t = 0; t < nt; ++t) s += parts[static_cast<size_t>(t)][static_cast<size_t>(i)];

@@ -2,27 +2,20 @@
 // Geometry helpers shared by the CPU convolution kernels (not installed).
 #include <algorithm>
 #include <axon/kernels/conv.hpp>
-#include <thread>
 #include <vector>
+
+#include "parallel.hpp"
 
 namespace axon::kernels::cpu::conv_detail {
 
 
-// Runs f(begin, end) over batch items [n0, n0 + count) on up to two threads when the work pays
-// for a thread (the GEMM around these copies already uses every core, the copies alone do not).
+// Runs f(begin, end) over batch items [n0, n0 + count) on the kernels' pool when the work pays
+// for the threads.
 template <class F>
 void parallel_items(int64_t n0, int64_t count, int64_t work_per_item, F f) {
-  const unsigned hw = std::thread::hardware_concurrency();
-  if (count < 2 || hw < 2 || count * work_per_item < (int64_t(1) << 16)) return f(n0, n0 + count);
-  const int64_t nt = std::min<int64_t>(std::min<int64_t>(hw, 8), count);
-  const int64_t per = (count + nt - 1) / nt;
-  std::vector<std::thread> ts;
-  for (int64_t t = 1; t < nt; ++t) {
-    const int64_t b = n0 + t * per, e = std::min(n0 + count, b + per);
-    if (b < e) ts.emplace_back([=] { f(b, e); });
-  }
-  f(n0, std::min(n0 + count, n0 + per));
-  for (auto& t : ts) t.join();
+  if (count < 2 || count * work_per_item < (int64_t(1) << 16)) return f(n0, n0 + count);
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(work_per_item, 1));
+  parallel_for(count, grain, [&](int64_t b, int64_t e) { f(n0 + b, n0 + e); });
 }
 
 // Input index along d read by output o and tap k, or -1 in padding / between dilated pixels.
@@ -43,5 +36,29 @@ inline int64_t output_index(const Geo3& g, int d, int64_t i, int64_t k) {
   q /= g.s[d];
   return q < g.out[d] ? q : -1;
 }
+
+// Per-dim tables, computed once per call: in[d][o * k + t] = input index read by output o through
+// tap t, out[d][i * k + t] = output index that reads input i through tap t (or -1).
+struct TapTables {
+  std::vector<int64_t> in[3], out[3];
+  explicit TapTables(const Geo3& g) {
+    for (int d = 0; d < 3; ++d) {
+      in[d].resize(static_cast<size_t>(g.out[d] * g.k[d]));
+      for (int64_t o = 0; o < g.out[d]; ++o)
+        for (int64_t t = 0; t < g.k[d]; ++t) in[d][o * g.k[d] + t] = input_index(g, d, o, t);
+      out[d].resize(static_cast<size_t>(g.in[d] * g.k[d]));
+      for (int64_t i = 0; i < g.in[d]; ++i)
+        for (int64_t t = 0; t < g.k[d]; ++t) out[d][i * g.k[d] + t] = output_index(g, d, i, t);
+    }
+  }
+};
+
+// Single-threaded im2col of global rows [r0, r1) (row r = n * O + o) into col (its row 0 = row r0),
+// and col2im of batch items [n0, n1) from col rows whose row 0 is item n0's first. Defined in
+// conv_im2col.cpp for float and double.
+template <class T>
+void im2col_rows(const T* x, T* col, const Geo3& g, const TapTables& taps, ColLayout l, int64_t r0, int64_t r1);
+template <class T>
+void col2im_items(const T* col, T* dx, const Geo3& g, const TapTables& taps, ColLayout l, int64_t n0, int64_t n1);
 
 }  // namespace axon::kernels::cpu::conv_detail

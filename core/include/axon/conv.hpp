@@ -13,14 +13,16 @@
 // Output channel o belongs to group o / (Cout / G) and reads input channels of that group.
 // This is cross-correlation (the kernel is not flipped), as in Nx, PyTorch and TensorFlow.
 //
-// CPU: im2col + one OpenBLAS GEMM per group over the whole batch (1x1 unit-stride convs skip im2col;
-// depthwise convs run direct loops). CUDA: cuDNN (NHWC, f32 / TF32 only under allow_tf32() / bf16 /
-// f16, algorithm measured once per shape and cached) for 1-D, 2-D and 3-D convs without input
-// dilation and with non-negative padding (an asymmetric one becomes an explicit pad plus a symmetric
-// one); input dilation, negative padding, f64 and whatever cuDNN has no algorithm for run im2col
-// kernels and cuBLAS. Each call is one tape entry; its backward calls conv_backward_data and
-// conv_backward_filter, which are recorded ops themselves (their backward is written with conv and
-// each other), so gradients of gradients work.
+// CPU: im2col + OpenBLAS GEMM in cache-sized chunks of output rows, one chunk at a time per
+// thread of the CPU kernels' pool, f32 / f64 (1x1 unit-stride convs are one matmul; depthwise convs
+// run direct loops; 16-bit floats go through matmul's conversions).
+// CUDA: cuDNN (NHWC, f32 / TF32 only under allow_tf32() / bf16 / f16, algorithm measured once per
+// shape and cached) for 1-D, 2-D and 3-D convs without input dilation and with non-negative padding
+// (an asymmetric one becomes an explicit pad plus a symmetric one); input dilation, negative
+// padding, f64 and whatever cuDNN has no algorithm for run im2col kernels and cuBLAS. Each call is
+// one tape entry; its backward calls conv_backward_data and conv_backward_filter, which are recorded
+// ops themselves (their backward is written with conv and each other), so gradients of gradients
+// work.
 #include <axon/tensor.hpp>
 #include <cstdint>
 #include <initializer_list>

@@ -1,6 +1,6 @@
-// Channels-last convolution arithmetic: im2col + GEMM (OpenBLAS on CPU, cuBLAS on CUDA) with one
-// GEMM per feature group over the whole batch, or cuDNN where it applies. The im2col buffer is
-// built for as many batch items at a time as fit a fixed budget.
+// Channels-last convolution arithmetic: cuDNN where it applies; on the CPU (f32 / f64) chunked
+// im2col + GEMM kernels; otherwise im2col + matmul with one GEMM per feature group over the whole
+// batch, the im2col buffer built for as many batch items at a time as fit a fixed budget.
 #include <algorithm>
 #include <optional>
 
@@ -29,6 +29,12 @@ bool is_pointwise(const ConvGeometry& g) {
     if (g.kernel[d] != 1 || g.stride[d] != 1 || g.pad_lo[d] != 0 || g.pad_hi[d] != 0 || g.in_dil[d] != 1)
       return false;
   return true;
+}
+
+// CPU f32 / f64: the chunked im2col + GEMM kernels (kernels/cpu/conv_gemm.cpp). Elsewhere (CUDA
+// without cuDNN, 16-bit floats on the CPU) the whole-batch im2col + matmul below.
+bool use_cpu_gemm(const Tensor& t) {
+  return !t.is_cuda() && (t.dtype() == DType::f32 || t.dtype() == DType::f64);
 }
 
 // Depthwise (one input channel per group, several groups): direct CPU loops. (A single-channel
@@ -150,6 +156,11 @@ Tensor conv_forward_last(const Tensor& x, const Tensor& w, const ConvGeometry& g
     kernels::cpu::depthwise_forward(x.dtype(), x.data_ptr(), w.data_ptr(), y.data_ptr(), g);
     return y;
   }
+  if (use_cpu_gemm(x)) {
+    Tensor y = empty(out_shape, x.dtype(), x.device());
+    kernels::cpu::conv_forward(x.dtype(), x.data_ptr(), w.data_ptr(), y.data_ptr(), g);
+    return y;
+  }
 
   const int64_t chunk = batch_chunk(g, x.dtype());
   const ColLayout layout{K * g.channels, K * Cg};
@@ -199,6 +210,11 @@ Tensor conv_backward_data_last(const Tensor& dy, const Tensor& w, const ConvGeom
     kernels::cpu::depthwise_backward_data(dy.dtype(), dy.data_ptr(), w.data_ptr(), dx.data_ptr(), g);
     return dx;
   }
+  if (use_cpu_gemm(dy)) {
+    Tensor dx = empty(in_shape, dy.dtype(), dy.device());
+    kernels::cpu::conv_backward_data(dy.dtype(), dy.data_ptr(), w.data_ptr(), dx.data_ptr(), g);
+    return dx;
+  }
 
   Tensor dx = empty(in_shape, dy.dtype(), dy.device());
   const int64_t chunk = batch_chunk(g, dy.dtype());
@@ -246,6 +262,11 @@ Tensor conv_backward_filter_last(const Tensor& x, const Tensor& dy, const ConvGe
   if (use_depthwise(x, g)) {
     Tensor dw = empty(k_shape, x.dtype(), x.device());
     kernels::cpu::depthwise_backward_filter(x.dtype(), x.data_ptr(), dy.data_ptr(), dw.data_ptr(), g);
+    return dw;
+  }
+  if (use_cpu_gemm(x)) {
+    Tensor dw = empty(k_shape, x.dtype(), x.device());
+    kernels::cpu::conv_backward_filter(x.dtype(), x.data_ptr(), dy.data_ptr(), dw.data_ptr(), g);
     return dw;
   }
 

@@ -81,6 +81,12 @@ void im2col(DType dt, const void* x, void* col, const ConvGeometry& g, ColLayout
 // dx items [n0, n0 + count) from col rows laid out as im2col writes them.
 void col2im(DType dt, const void* col, void* dx, const ConvGeometry& g, ColLayout l, int64_t n0,
             int64_t count);
+// im2col + GEMM convolutions, f32 / f64, on the CPU kernels' threads: each thread builds the columns
+// of a chunk of output rows in its own cache-sized buffer and multiplies them at once (one GEMM per
+// group). y, dx and dw (HWIO [K..., C/G, Cout]) are overwritten.
+void conv_forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g);
+void conv_backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g);
+void conv_backward_filter(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g);
 // Convolutions with one input channel per group (depthwise, any channel multiplier), channels last,
 // kernel [K..., 1, Cout]: direct loops, as im2col would run one tiny GEMM per channel. Outputs are
 // overwritten; accumulation in f32/f64.

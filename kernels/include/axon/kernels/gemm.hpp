@@ -3,7 +3,8 @@
 // and op(B) is k x n. A transposed operand is a column-major matrix (stored as the transpose,
 // row-major, with leading dimension ld): views like x.t() need no copy. Batches are uniformly
 // strided (a stride of 0 broadcasts an operand). C is written (beta = 0), never read.
-// CPU: OpenBLAS for f32/f64 (16-bit floats are converted by the caller). CUDA: cuBLASLt with a
+// CPU: OpenBLAS for f32/f64 (16-bit floats are converted by the caller), single-threaded per call,
+// the batch or the rows / columns of C split over the CPU kernels' threads. CUDA: cuBLASLt with a
 // heuristic-chosen algorithm cached per problem, falling back to cublasGemmStridedBatchedEx.
 #include <cstddef>
 
