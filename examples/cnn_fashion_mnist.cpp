@@ -16,7 +16,7 @@
 #include <string>
 
 #include <axon/axon.hpp>
-#include <axon/data/idx.hpp>
+#include <axon/data/fashion_mnist.hpp>
 #include <axon/initializers.hpp>
 #include <axon/layers/conv.hpp>
 #include <axon/layers/linear.hpp>
@@ -31,7 +31,7 @@ namespace {
 struct Args {
   Device device = Device::cpu();
   int epochs = 1;
-  std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string data;  // default: data/fashion-mnist, then /usr/share/datasets/fashion-mnist
   int64_t batch = 128;
   int64_t limit_steps = 0;  // 0: whole epochs
 };
@@ -62,13 +62,6 @@ Args parse(int argc, char** argv) {
   }
   return a;
 }
-
-// u8 images [N, 28, 28] -> f32 [N, 28, 28, 1] in [0, 1] on the device; labels -> i64 [N].
-Tensor load_images(const std::string& path, Device dev) {
-  Tensor raw = data::read_idx(path);
-  return div(cast(raw.reshape({raw.size(0), raw.size(1), raw.size(2), 1}), DType::f32), 255.0).to(dev);
-}
-Tensor load_labels(const std::string& path, Device dev) { return cast(data::read_idx(path), DType::i64).to(dev); }
 
 Tensor forward(const Params& p, const Tensor& x) {
   const ConvOptions same{.padding = Padding::same()};
@@ -119,13 +112,8 @@ Params init_params(Device dev) {
 
 int run(const Args& a) {
   auto t0 = std::chrono::steady_clock::now();
-  Tensor train_x = load_images(a.data + "/train-images-idx3-ubyte.gz", a.device);
-  Tensor train_y = load_labels(a.data + "/train-labels-idx1-ubyte.gz", a.device);
-  Tensor test_x = load_images(a.data + "/t10k-images-idx3-ubyte.gz", a.device);
-  Tensor test_y = load_labels(a.data + "/t10k-labels-idx1-ubyte.gz", a.device);
-  AXON_CHECK(train_x.size(0) == train_y.size(0) && test_x.size(0) == test_y.size(0), "cnn_fashion_mnist",
-             "images and labels disagree: {} / {} and {} / {}", describe(train_x), describe(train_y),
-             describe(test_x), describe(test_y));
+  const data::ImageSet d = data::load_fashion_mnist(data::find_fashion_mnist(a.data), {.device = a.device});
+  const Tensor &train_x = d.train_images, &train_y = d.train_labels, &test_x = d.test_images, &test_y = d.test_labels;
   const int64_t n = train_x.size(0);
   std::printf("Fashion-MNIST: %lld train, %lld test images on %s (loaded in %.2f s)\n", (long long)n,
               (long long)test_x.size(0), a.device.str().c_str(),
