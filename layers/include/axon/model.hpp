@@ -9,10 +9,12 @@
 //   an unknown dim (the batch); parameter shapes need the feature dims known.
 // - Layer names default to "<op>_<k>", k counting the nodes of that op in creation order within the
 //   model (dense_0, dense_1, relu_0, ...), as Axon names them at build time; an explicit `.name` is
-//   used as given ("{n}" in it becomes k). Two layers of one model may not share a name.
+//   used as given ("{n}" in it becomes k). Two layers of one model may not share a name (the calls
+//   of one block do: they share its parameters).
 // - `.activation = "relu"` on dense / conv / ... appends a separate activation node (relu_0), as Axon.
 // - Graphs are DAGs: a Model may feed several layers; multi-input layers take several Models.
-// Builders and their options are declared in <axon/model/builders.hpp> (included below).
+// Builders and their options are declared in <axon/model/builders.hpp>, graph manipulation, blocks,
+// freezing and checked parameter files in <axon/model/graph_api.hpp> (both included below).
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -171,3 +173,4 @@ Layer layer(ForwardFn forward, CustomLayerOptions options = {});
 }  // namespace axon
 
 #include <axon/model/builders.hpp>
+#include <axon/model/graph_api.hpp>

@@ -73,7 +73,9 @@ ForwardResult apply(const Model& model, const Params& params, const std::map<std
       args.push_back(values[p]);
       if (--uses[p] == 0 && p + 1 != n) values[p] = Tensor();
     }
-    const ParamMap& stored = layer_params(params, name, node);
+    const ParamMap& own = layer_params(params, name, node);
+    const ParamMap tied = node.ties.empty() ? ParamMap{} : detail::with_ties(node, name, own, params);
+    const ParamMap& stored = node.ties.empty() ? own : tied;
     ParamMap cast_params;
     if (node.precision) {
       detail::precision_inputs(node, args);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -10,12 +11,12 @@
 namespace axon {
 namespace detail {
 
-namespace {
-
 int64_t next_id() {
   static std::atomic<int64_t> counter{0};
   return counter++;
 }
+
+namespace {
 
 // "<op>_<k>" with k counting the op's nodes in topological order (Axon's lazy names), or the user's
 // name with "{n}" replaced by that count.
@@ -40,13 +41,29 @@ std::shared_ptr<const Graph> make_graph(const NodePtr& output) {
     for (const auto& in : n->inputs) stack.push_back(in);
   }
   std::sort(g->nodes.begin(), g->nodes.end(), [](const NodePtr& a, const NodePtr& b) { return a->id < b->id; });
+  std::set<std::string> pinned;
+  for (const auto& n : g->nodes)
+    if (n->pinned) pinned.insert(n->user_name);
   std::map<std::string, int64_t> counts;
+  std::map<int64_t, std::string> shared_names;  // a block's calls share its name
   for (size_t i = 0; i < g->nodes.size(); ++i) {
     const Node& n = *g->nodes[i];
-    std::string name = resolve_name(n, counts[n.op]++);
+    std::string name;
+    auto shared = n.shared >= 0 ? shared_names.find(n.shared) : shared_names.end();
+    if (shared != shared_names.end()) {
+      name = shared->second;
+    } else if (n.pinned) {  // not counted: new layers are numbered after the kept ones
+      name = n.user_name;
+    } else {
+      const bool lazy = n.user_name.empty() || n.user_name.find("{n}") != std::string::npos;
+      do name = resolve_name(n, counts[n.op]++);
+      while (lazy && pinned.count(name));
+    }
+    if (n.shared >= 0) shared_names.emplace(n.shared, name);
     auto [it, fresh] = g->by_name.emplace(name, i);
-    AXON_CHECK(fresh, "model", "two layers are named \"{}\" ({} and {}); layer names must be unique", name,
-               g->nodes[it->second]->op, n.op);
+    AXON_CHECK(fresh || (n.shared >= 0 && g->nodes[it->second]->shared == n.shared), "model",
+               "two layers are named \"{}\" ({} and {}); layer names must be unique", name, g->nodes[it->second]->op,
+               n.op);
     g->names.push_back(std::move(name));
     g->position.emplace(&n, i);
   }

@@ -29,6 +29,17 @@ struct Node {
     bool f32 = false;
   };
   std::optional<Precision> precision;
+  // Graph surgery (graph_api.cpp) fixes names: `user_name` is then the final name, and default names
+  // elsewhere in the graph skip it.
+  bool pinned = false;
+  // The calls of one block share this id, one name and one set of parameters; -1 for other nodes.
+  int64_t shared = -1;
+  // Parameters taken from another layer by tie(): not in `params`, added by apply().
+  struct Tie {
+    std::string param, source_layer, source_param;
+    bool transpose = false;
+  };
+  std::vector<Tie> ties;
 };
 using NodePtr = std::shared_ptr<const Node>;
 
@@ -43,6 +54,7 @@ struct Graph {
 };
 
 std::shared_ptr<const Graph> make_graph(const NodePtr& output);
+int64_t next_id();  // a fresh node id, larger than every earlier one
 const Graph& graph_of(const Model& m, const char* op);  // the graph, or an error naming op
 
 // A copy of the model's graph in which f changed the nodes it was given (every node but the inputs,
@@ -55,6 +67,8 @@ void precision_inputs(const Node& node, std::vector<Tensor>& inputs);
 ParamMap precision_params(const Node& node, const ParamMap& stored);
 Tensor precision_output(const Node& node, const Tensor& output);
 void precision_state(const ParamMap& stored, ParamMap& state);
+// The node's own parameters plus those it takes from other layers (tie(), graph_api.cpp).
+ParamMap with_ties(const Node& node, const std::string& layer, const ParamMap& own, const Params& all);
 // The dtype init() creates the node's parameters in.
 DType param_dtype(const Node& node, DType fallback);
 

@@ -78,6 +78,7 @@ Params init(const Model& model, const InitOptions& o) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const auto& node = *g.nodes[i];
     const std::string& layer = g.names[i];
+    if (g.by_name.at(layer) != i) continue;  // a later call of a block: its parameters are the first's
     const DType dtype = detail::param_dtype(node, o.dtype);  // a mixed precision policy's `params`
     for (const auto& p : node.params) {
       Generator gen(param_seed(o.seed, layer, p.name));
@@ -112,8 +113,10 @@ Params merge_params(const Params& a, const Params& b) {
 
 int64_t parameter_count(const Model& model) {
   int64_t n = 0;
-  for (const auto& node : detail::graph_of(model, "parameter_count").nodes)
-    for (const auto& p : node->params) n += numel(p.shape);
+  const auto& g = detail::graph_of(model, "parameter_count");
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (g.by_name.at(g.names[i]) == i)  // a block's parameters once, however often it is called
+      for (const auto& p : g.nodes[i]->params) n += numel(p.shape);
   return n;
 }
 

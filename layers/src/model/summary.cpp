@@ -93,10 +93,11 @@ std::string summary(const Model& model, DType dtype) {
     for (const auto& [k, v] : parents) parts.push_back(fmt::format("\"{}\" => {}", k, v));
     Cell options, params;
     for (const auto& [k, v] : node.options) options.push_back(k + ": " + v);
+    const bool first = g.by_name.at(g.names[i]) == i;  // a block's parameters count once
     for (const auto& p : node.params) {
       params.push_back(p.name + ": " + detail::ex_typed(p.shape, param_dtype));
-      total += numel(p.shape);
-      bytes += numel(p.shape) * static_cast<int64_t>(itemsize(param_dtype));
+      total += first ? numel(p.shape) : 0;
+      bytes += first ? numel(p.shape) * static_cast<int64_t>(itemsize(param_dtype)) : 0;
     }
     // Without a cast the first input's dtype flows on (the others, Axon's templates, are alike).
     DType flow = node.inputs.empty() ? dtype : out_dtype[g.position.at(node.inputs[0].get())];
