@@ -9,6 +9,7 @@
 #include <axon/kernels/random.hpp>
 #include <axon/random.hpp>
 
+#include "cuda/capture.hpp"
 #include "ops/internal.hpp"
 
 namespace axon {
@@ -46,6 +47,14 @@ Tensor draw(const char* op, RandomDist d, const Shape& shape, DType dt, Device d
   const int64_t n = out.numel();
   p.seed = gen.seed;
   p.offset = gen.offset;
+#ifdef AXON_HAS_CUDA
+  if (device.is_cuda() && cuda::capturing(device.index)) {
+    // Captured: the kernel reads (seed, base) from the compiled function's device memory.
+    auto slot = cuda::capture::rng_slot(op, gen, device.index);
+    p.state = slot.state;
+    p.offset = slot.offset;
+  }
+#endif
   gen.offset += kernels::random_blocks(d, dt, p.range, n);
   if (n == 0) return out;
   AXON_ON_DEVICE(device, kernels::cpu::random_fill(d, dt, out.data_ptr(), n, p),
@@ -97,10 +106,22 @@ void integer_limits(DType dt, double& lo, double& hi) {
 }
 }  // namespace
 
+Generator::~Generator() { cuda::capture::generator_destroyed(this); }
+
 Generator& default_generator() {
   static Generator g(0);
   return g;
 }
+
+namespace detail {
+// For compiled functions, which read and advance generators outside any draw: the global
+// generator's lock when gen is that one, else nothing.
+std::unique_lock<std::mutex> lock_generator(const Generator& gen) {
+  std::unique_lock<std::mutex> lock(default_mutex(), std::defer_lock);
+  if (&gen == &default_generator()) lock.lock();
+  return lock;
+}
+}  // namespace detail
 
 void manual_seed(uint64_t seed) {
   std::lock_guard<std::mutex> lock(default_mutex());

@@ -10,6 +10,8 @@
 #include <axon/error.hpp>
 #include <axon/storage.hpp>
 
+#include "cuda/capture.hpp"
+
 #ifdef AXON_HAS_CUDA
 #include <cuda_runtime_api.h>
 
@@ -131,10 +133,13 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   }
   counters(device).add(n);
   cudaStream_t stream = ctx.stream;
-  s->deleter = [n, stream, device](void* p) {
+  // Inside compile()'s capture this block is a graph allocation: its free must become a free node
+  // of the same capture (cuda/capture.hpp).
+  auto token = cuda::capture::on_allocate(device.index);
+  s->deleter = [n, stream, device, token](void* p) {
     // REVIEW(gpu): the status is dropped (a destructor must not throw); with several GPUs, check that
     // a free from a thread whose current device is another one succeeds rather than leaking silently.
-    cudaFreeAsync(p, stream);  // stream-ordered: safe while queued kernels still use p
+    cuda::capture::release(p, stream, device.index, token);  // cudaFreeAsync: safe while queued kernels use p
     counters(device).sub(n);
   };
   return s;
@@ -180,6 +185,8 @@ void empty_cache(Device device) {
   if (device.is_cuda() && cuda_available()) {
     cudaMemPool_t pool;
     if (cudaDeviceGetDefaultMemPool(&pool, device.index) == cudaSuccess) {
+      cuda::capture::check_not_capturing("empty_cache", "trimming the memory pool (a device synchronisation)",
+                                         device.index);
       cudaStreamSynchronize(cuda::stream(device.index));
       cudaMemPoolTrimTo(pool, 0);
     }

@@ -4,6 +4,7 @@
 #include <axon/kernels/copy.hpp>
 #include <axon/tensor.hpp>
 
+#include "cuda/capture.hpp"
 #include "ops/internal.hpp"
 
 #ifdef AXON_HAS_CUDA
@@ -69,6 +70,9 @@ void copy_into(const Tensor& src, const Tensor& dst) {
 #ifdef AXON_HAS_CUDA
 // Contiguous bytes between host and device (or two devices), ordered on the device's stream.
 void memcpy_across(const Tensor& src, const Tensor& dst) {
+  // Both directions wait for the copy on the host; a captured host address would also be read or
+  // written again at every replay.
+  cuda::capture::check_not_capturing("to", "copying between the host and a device, or between two devices");
   std::size_t bytes = src.nbytes();
   if (bytes == 0) return;
   Device gpu = src.is_cuda() ? src.device() : dst.device();
@@ -142,6 +146,8 @@ Tensor Tensor::clone() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
+  if (is_cuda())
+    cuda::capture::check_not_capturing("to_vector", "reading a CUDA tensor's values on the host", device().index);
   Tensor host = to_device(*this, Device::cpu());
   Tensor c(shape(), dtype_v<T>, Device::cpu());
   kernels::cpu::copy_cast(dtype(), host.data_ptr(), detail::make_indexer(host), dtype_v<T>, c.data_ptr(), numel());
@@ -152,6 +158,7 @@ std::vector<T> Tensor::to_vector() const {
 template <class T>
 T Tensor::item() const {
   AXON_CHECK(numel() == 1, "item", "item() needs a tensor with exactly one element, got {}", describe(*this));
+  if (is_cuda()) cuda::capture::check_not_capturing("item", "reading a CUDA tensor's value on the host", device().index);
   return to_vector<T>()[0];
 }
 
@@ -170,7 +177,10 @@ AXON_INSTANTIATE_ACCESS(bool)
 
 void synchronize(Device device) {
 #ifdef AXON_HAS_CUDA
-  if (device.is_cuda()) AXON_CUDA_CHECK(cudaStreamSynchronize(detail::stream_for(device)), "synchronize");
+  if (device.is_cuda()) {
+    cuda::capture::check_not_capturing("synchronize", "waiting for the device", device.index);
+    AXON_CUDA_CHECK(cudaStreamSynchronize(detail::stream_for(device)), "synchronize");
+  }
 #endif
 }
 

@@ -85,7 +85,10 @@ __global__ void __launch_bounds__(kBlock) xent_fwd(const T* __restrict__ x, cons
     if (nan) l = std::numeric_limits<A>::quiet_NaN();
     A out;
     if (sparse) {
-      out = l - convert<A>(xr[static_cast<const int64_t*>(labels)[r]]);
+      // A label out of range gets here only inside a CUDA graph, where the front-end's check is
+      // deferred (it fails the next call): read column 0 rather than memory outside the row.
+      const int64_t lab = static_cast<const int64_t*>(labels)[r];
+      out = l - convert<A>(xr[lab >= 0 && lab < c ? lab : 0]);
     } else {
       out = l * sy - syx;
       ysum[r] = sy;

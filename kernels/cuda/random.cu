@@ -7,6 +7,10 @@ namespace {
 // One thread per Philox block, grid-stride: a block's 2 or 4 elements are adjacent in y.
 template <RandomDist D, class T, int PerBlock>
 __global__ void random_kernel(T* __restrict__ y, int64_t n, uint64_t blocks, RandomParams p) {
+  if (p.state) {  // captured in a CUDA graph: the generator's state at this replay
+    p.seed = p.state[0];
+    p.offset = p.state[1] + p.offset;
+  }
   for (uint64_t g = blockIdx.x * uint64_t(blockDim.x) + threadIdx.x; g < blocks; g += uint64_t(gridDim.x) * blockDim.x) {
     T tmp[4];
     int64_t first = static_cast<int64_t>(g) * PerBlock;
@@ -33,7 +37,16 @@ void launch(T* y, int64_t n, const RandomParams& p, cudaStream_t s) {
     random_kernel<D, T, per_block><<<grid, kBlock, 0, s>>>(y, n, blocks, p);
   }
 }
+__global__ void write_state_kernel(uint64_t* state, uint64_t seed, uint64_t offset) {
+  state[0] = seed;
+  state[1] = offset;
+}
 }  // namespace
+
+void write_random_state(uint64_t* state, uint64_t seed, uint64_t offset, cudaStream_t s) {
+  write_state_kernel<<<1, 1, 0, s>>>(state, seed, offset);
+  AXON_CUDA_LAUNCH_CHECK("random");
+}
 
 void random_fill(RandomDist d, DType dt, void* y, int64_t n, const RandomParams& p, cudaStream_t s) {
   if (n == 0) return;

@@ -149,6 +149,18 @@ cudnnMathType_t found_math(const Plan& p, cudnnMathType_t m) {
 
 void* alloc(Workspace ws, std::size_t bytes) { return bytes == 0 ? nullptr : ws.alloc(ws.ctx, bytes); }
 
+// cudnnFind*Ex runs and times every algorithm, waiting on the host: not inside a CUDA graph capture.
+// REVIEW(gpu): the plan cache is keyed by buffer alignment too; if a compiled conv net fails here
+// although its warmup ran, the capture's buffers (graph allocations) key differently.
+void check_not_capturing(cudaStream_t s, const char* op) {
+  cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(s, &st) == cudaSuccess && st != cudaStreamCaptureStatusNone)
+    throw Error(std::string(op) +
+                    ": choosing the algorithm for a new convolution shape (cudnnFind) cannot run inside a CUDA graph "
+                    "capture; run the function eagerly on these shapes first (compile()'s warmup does)",
+                __FILE__, __LINE__);
+}
+
 template <class T>
 const T* one() {
   static const T v = T(1);
@@ -186,6 +198,7 @@ bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry
   AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
   Plan& p = plan_for(dt, g, tf32, h, alignment({x, w, y}));
   if (p.have_fwd == 0) {
+    check_not_capturing(s, op);
     cudnnConvolutionFwdAlgoPerf_t perfs[kMaxAlgos];
     int n = 0;
     void* scratch = alloc(ws, kFindWorkspaceBytes);
@@ -216,6 +229,7 @@ bool backward_data(DType dt, const void* dy, const void* w, void* dx, const Conv
   AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
   Plan& p = plan_for(dt, g, tf32, h, alignment({dy, w, dx}));
   if (p.have_bwd_data == 0) {
+    check_not_capturing(s, op);
     cudnnConvolutionBwdDataAlgoPerf_t perfs[kMaxAlgos];
     int n = 0;
     void* scratch = alloc(ws, kFindWorkspaceBytes);
@@ -246,6 +260,7 @@ bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const Co
   AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
   Plan& p = plan_for(dt, g, tf32, h, alignment({x, dy, dw}));
   if (p.have_bwd_filter == 0) {
+    check_not_capturing(s, op);
     cudnnConvolutionBwdFilterAlgoPerf_t perfs[kMaxAlgos];
     int n = 0;
     void* scratch = alloc(ws, kFindWorkspaceBytes);

@@ -29,7 +29,8 @@ Loop supervised_loop(Step step, losses::LossFn loss, SupervisedOptions o) {
 Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions o) {
   losses::LossFn fn = loss.fn;
   return supervised_loop(train_step(model, std::move(loss), std::move(optimizer),
-                                    {.seed = o.seed, .frozen = o.frozen, .loss_scale = o.loss_scale}), fn,
+                                    {.seed = o.seed, .frozen = o.frozen, .loss_scale = o.loss_scale, .compile = o.compile}),
+                         fn,
                          {.log = o.log, .out = o.out});
 }
 

@@ -1,11 +1,12 @@
 #pragma once
 // Everything: #include <axon/axon.hpp>
 
-// The tensor core (core/include): tensors, ops, autograd, random numbers.
+// The tensor core (core/include): tensors, ops, autograd, random numbers, compiled (CUDA graph) functions.
 #include <axon/autograd.hpp>
 #include <axon/device.hpp>
 #include <axon/dtype.hpp>
 #include <axon/error.hpp>
+#include <axon/graph.hpp>
 #include <axon/io.hpp>
 #include <axon/ops.hpp>
 #include <axon/random.hpp>

@@ -33,4 +33,10 @@ struct Context {
 Context& context(int index = 0);
 inline cudaStream_t stream(int index = 0) { return context(index).stream; }
 
+// Whether a CUDA graph is being captured: by compile() (axon/graph.hpp) on this thread, or on the
+// stream of cuda:index by anyone (index -1: any device whose context exists). Host
+// synchronisations check it and throw instead of invalidating the capture. Always false in a
+// CPU-only build.
+bool capturing(int index = -1);
+
 }  // namespace axon::cuda

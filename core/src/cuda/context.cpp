@@ -2,6 +2,8 @@
 #include <axon/cuda_context.hpp>
 #include <axon/error.hpp>
 
+#include "capture.hpp"
+
 #ifdef AXON_HAS_CUDA
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -20,6 +22,15 @@ namespace axon::cuda {
 
 namespace {
 constexpr std::size_t kWorkspaceBytes = 32u << 20;  // cuBLASLt wants >= 32 MiB on Hopper
+
+std::mutex& contexts_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::vector<std::unique_ptr<Context>>& contexts() {
+  static std::vector<std::unique_ptr<Context>> v;
+  return v;
+}
 
 std::unique_ptr<Context> make_context(int index) {
   auto c = std::make_unique<Context>();
@@ -55,6 +66,8 @@ cudnnContext* Context::cudnn() {
   static std::mutex mu;  // two threads' first convolutions must not both create the handle
   std::lock_guard<std::mutex> lock(mu);
   if (!cudnn_) {
+    // cudnnCreate allocates and synchronises: it would invalidate a capture.
+    capture::check_not_capturing("cudnn", "creating the cuDNN handle (the first convolution of the process)", device);
     cudnnHandle_t h;
     AXON_CUDNN_CHECK(cudnnCreate(&h), "cudnn");
     AXON_CUDNN_CHECK(cudnnSetStream(h, stream), "cudnn");
@@ -67,20 +80,45 @@ cudnnContext* Context::cudnn() {
 }
 
 Context& context(int index) {
-  static std::mutex mu;
-  static std::vector<std::unique_ptr<Context>> contexts;
   int n = cuda_device_count();
   AXON_CHECK(n > 0, "cuda", "cuda:{} requested but no CUDA device is available", index);
   AXON_CHECK(index >= 0 && index < n, "cuda", "cuda:{} requested but only {} CUDA device(s) are present", index, n);
-  std::lock_guard<std::mutex> lock(mu);
-  if (contexts.empty()) contexts.resize(n);
-  if (!contexts[index]) contexts[index] = make_context(index);
+  std::lock_guard<std::mutex> lock(contexts_mutex());
+  auto& all = contexts();
+  if (all.empty()) all.resize(n);
+  if (!all[index]) {
+    // A new context allocates with cudaMalloc and creates streams and handles. (The lock is held:
+    // only this thread's capture is asked about.)
+    AXON_CHECK(!capture::active_here(), "cuda",
+               "creating the context of cuda:{} cannot run inside a CUDA graph capture (use the device once before "
+               "compiling)", index);
+    all[index] = make_context(index);
+  }
   // Every use of cuda:index goes through here: kernel launches (a launch into another device's
   // stream fails), cudaMallocAsync and the attribute caches keyed by cudaGetDevice all need it
   // current. The current device is per thread, so this is checked on every call.
   int cur = -1;
   if (cudaGetDevice(&cur) != cudaSuccess || cur != index) AXON_CUDA_CHECK(cudaSetDevice(index), "cuda");
-  return *contexts[index];
+  return *all[index];
+}
+
+Context* find_context(int index) {
+  std::lock_guard<std::mutex> lock(contexts_mutex());
+  auto& all = contexts();
+  return index >= 0 && index < static_cast<int>(all.size()) ? all[index].get() : nullptr;
+}
+
+bool capturing(int index) {
+  if (capture::active_here(index)) return true;
+  auto on = [](const Context* c) {
+    cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+    return c && cudaStreamIsCapturing(c->stream, &st) == cudaSuccess && st != cudaStreamCaptureStatusNone;
+  };
+  if (index >= 0) return on(find_context(index));
+  std::lock_guard<std::mutex> lock(contexts_mutex());
+  for (const auto& c : contexts())
+    if (on(c.get())) return true;
+  return false;
 }
 
 }  // namespace axon::cuda
@@ -92,6 +130,8 @@ cudnnContext* Context::cudnn() { AXON_FAIL("cudnn", "axon was built without CUDA
 Context& context(int index) {
   AXON_FAIL("cuda", "cuda:{} requested but axon was built without CUDA (configure with -DAXON_CUDA=ON)", index);
 }
+Context* find_context(int) { return nullptr; }
+bool capturing(int) { return false; }
 }  // namespace axon::cuda
 
 #endif

@@ -3,11 +3,12 @@
 // index_select and gather, and for scatter_add (so that it is their exact adjoint); one_hot labels
 // must lie in [0, num_classes). Every index is validated before any data moves, and an index out
 // of range raises axon::Error naming the op, the first bad value (in row-major order) and the
-// axis size -- the same on CPU and CUDA (there at the cost of one stream synchronisation; skipped
-// while a CUDA graph is being captured).
+// axis size -- the same on CPU and CUDA (there at the cost of one stream synchronisation; inside a
+// CUDA graph capture the check is deferred: the compiled function's next call raises it).
 #include <axon/kernels/copy.hpp>
 #include <axon/kernels/index.hpp>
 
+#include "../cuda/capture.hpp"
 #include "internal.hpp"
 
 namespace axon {
@@ -47,7 +48,21 @@ int64_t index_value_at(const Tensor& index, int64_t pos) {
   return index.reshape({-1}).slice(0, pos, pos + 1).item<int64_t>();
 }
 
+// Inside a CUDA graph capture the device cannot be read back: the check becomes part of the graph
+// and fails the compiled function's next call (the kernels meanwhile stay in bounds: an index out
+// of range reads 0 and scatters nothing). True when deferred.
+bool deferred_range_check(const char* op, const Tensor& index, int64_t lo, int64_t size, const std::string& what) {
+  if (!index.is_cuda() || !cuda::capture::active_here(index.device().index)) return false;
+  if (index.numel() == 0) return true;
+  NoGrad ng;
+  Tensor bad = any(logical_or(lt(index, lo), ge(index, size)));
+  cuda::capture::defer_check(bad, op, what + " (the first bad value is not known: the check ran inside a CUDA graph)");
+  return true;
+}
+
 void check_range(const char* op, const Tensor& index, int64_t axis, int64_t size) {
+  if (deferred_range_check(op, index, -size, size, fmt::format("an index is out of range for axis {} of size {}", axis, size)))
+    return;
   int64_t pos = first_bad_index(index, size, true);
   if (pos >= 0)
     AXON_FAIL(op, "index {} is out of range for axis {} of size {}", index_value_at(index, pos), axis, size);
@@ -207,7 +222,10 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes, DType dtype) {
   detail::check_defined("one_hot", labels, "labels");
   check_index_dtype("one_hot", labels, "labels");
   AXON_CHECK(num_classes >= 0, "one_hot", "num_classes must be non-negative, got {}", num_classes);
-  int64_t pos = first_bad_index(labels, num_classes, false);
+  int64_t pos = deferred_range_check("one_hot", labels, 0, num_classes,
+                                     fmt::format("a label is out of range for {} classes", num_classes))
+                    ? -1
+                    : first_bad_index(labels, num_classes, false);
   if (pos >= 0)
     AXON_FAIL("one_hot", "label {} is out of range for {} classes", index_value_at(labels, pos), num_classes);
   Shape shape = labels.shape();

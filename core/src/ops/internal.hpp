@@ -31,19 +31,24 @@ inline cudaStream_t stream_for(Device d) { return cuda::stream(d.index); }
 // integral for integral scalars, else the float type the tensor has (or f32).
 DType scalar_result_dtype(DType with, const Scalar& s);
 
+// Throws while this thread captures a CUDA graph (compile()): a CPU op would run once, at
+// capture, and never on replay.
+void check_cpu_outside_capture();
+
 }  // namespace axon::detail
 
 // Runs the CPU statement or, in CUDA builds, the CUDA one for tensors on a GPU. A statement with a
 // top-level comma outside parentheses (a braced list `T x{a, b}`) must be wrapped in parentheses
 // or a lambda, as with any macro argument.
 #ifdef AXON_HAS_CUDA
-#define AXON_ON_DEVICE(dev, cpu_stmt, cuda_stmt) \
-  do {                                          \
-    if ((dev).is_cuda()) {                      \
-      cuda_stmt;                                \
-    } else {                                    \
-      cpu_stmt;                                 \
-    }                                           \
+#define AXON_ON_DEVICE(dev, cpu_stmt, cuda_stmt)   \
+  do {                                            \
+    if ((dev).is_cuda()) {                        \
+      cuda_stmt;                                  \
+    } else {                                      \
+      ::axon::detail::check_cpu_outside_capture(); \
+      cpu_stmt;                                   \
+    }                                             \
   } while (0)
 #else
 #define AXON_ON_DEVICE(dev, cpu_stmt, cuda_stmt) \

@@ -3,6 +3,7 @@
 #include <axon/kernels/cross_entropy.hpp>
 #include <axon/nn_ops.hpp>
 
+#include "../cuda/capture.hpp"
 #include "elementwise.hpp"
 
 namespace axon {
@@ -60,8 +61,12 @@ Tensor xent(const char* op, const Tensor& logits, const Tensor& labels, bool spa
     Tensor ids = detail::to_dtype_untracked(labels, DType::i64).contiguous();
     if (ids.numel() > 0) {
       NoGrad ng;
-      bool bad = any(logical_or(lt(ids, 0), ge(ids, classes))).item<bool>();
-      AXON_CHECK(!bad, op, "class ids must lie in [0, {}) for logits {}", classes, describe(logits));
+      Tensor bad = any(logical_or(lt(ids, 0), ge(ids, classes)));
+      if (dev.is_cuda() && cuda::capture::active_here(dev.index))  // no read-back in a graph: fails the next call
+        cuda::capture::defer_check(bad, op, fmt::format("class ids must lie in [0, {}) for logits {}", classes,
+                                                        describe(logits)));
+      else
+        AXON_CHECK(!bad.item<bool>(), op, "class ids must lie in [0, {}) for logits {}", classes, describe(logits));
     }
     s.labels = ids.reshape({s.rows});
   } else {

@@ -44,6 +44,10 @@ struct RandomParams {
   double a = 0, b = 1;  // uniform: [a, b); normal: mean a, std b; bernoulli: p = a
   int64_t low = 0;      // randint: low + [0, range)
   uint64_t range = 1;
+  // CUDA only, set while a CUDA graph is captured: the kernel then reads the seed from state[0] and
+  // the first block as state[1] + offset (offset is relative) from device memory when it runs, so each
+  // replay of the graph draws where the generator stands at that replay (PyTorch's philox_cuda_state).
+  const uint64_t* state = nullptr;
 };
 
 AXON_HD constexpr int random_words_per_element(RandomDist d, DType dt, uint64_t range) {
@@ -65,6 +69,8 @@ void random_fill(RandomDist d, DType dt, void* y, int64_t n, const RandomParams&
 }
 namespace cuda {
 void random_fill(RandomDist d, DType dt, void* y, int64_t n, const RandomParams& p, cudaStream_t s);
+// Writes {seed, offset} to state[0..1] on the stream (before a graph replay that reads them).
+void write_random_state(uint64_t* state, uint64_t seed, uint64_t offset, cudaStream_t s);
 }
 
 // ---- the per-block sampling both kernels run

@@ -83,6 +83,8 @@ struct TrainStepOptions {
                                     // (a layer's mixed precision policy sets its own, <axon/mixed_precision.hpp>)
   FrozenFn frozen = {};             // parameters excluded from the gradient and the optimizer, never updated
   LossScale loss_scale = {};        // identity; static_loss_scale() / dynamic_loss_scale() (loss_scale.hpp)
+  bool compile = false;             // CUDA: capture the whole step as a CUDA graph (below); no-op on the CPU
+  int compile_warmup = 2;           // eager steps run on the first batch before the capture (at least 1)
 };
 // init: parameters from init(model) on the first batch's device, overridden by any given as
 // "model_state" (a partial or complete starting point), and a fresh optimizer state unless one is
@@ -92,6 +94,25 @@ struct TrainStepOptions {
 // update (kept out, on the device, when the loss scale skips a step with non-finite gradients; the
 // layers' new state entries are taken either way, as PyTorch's), and the new state entries apply()
 // returned in train mode. "loss" averages the unscaled losses.
+//
+// compile (CUDA batches only; <axon/graph.hpp>): at the first batch the step (forward, backward,
+// optimizer update, loss-scale update, running loss) runs eagerly compile_warmup times on copies
+// of that batch and state (results discarded: the loop's state is untouched), then is captured
+// once as a CUDA graph; every step, the first included, copies the batch in and replays the graph:
+// no host work per op and no host synchronisation. The rules:
+//  - The batch shape is fixed by the first batch: a batch of another shape (the last partial one;
+//    or use drop_last) runs eagerly, with the same results. A state of another layout (other keys
+//    or shapes) is captured again.
+//  - Every state entry but "rng/..." must be on the batch's device. The step's device state
+//    (parameters, optimizer and loss-scale state, "loss", "i") lives in the graph's static buffers:
+//    the state passed in is consumed -- its tensors hold the new values after the step, as the
+//    loop expects (it replaces the state). A state tensor still held elsewhere (a metric, a copy
+//    of the state kept aside) first gets a copy of its own, so it keeps its value; "y_pred" is
+//    overwritten by the next step (clone it to keep it).
+//  - Dropout masks come from the "rng/..." generator state as in eager steps (each replay draws
+//    fresh masks, the same as the eager step would from that state).
+//  - Host-side work inside the step fails the capture with an error naming it (host learning-rate
+//    schedules, add_noise, a loss that reads values back): see <axon/graph.hpp>.
 Step train_step(const Model& model, Loss loss, Optimizer optimizer, TrainStepOptions options = {});
 // predict() (inference mode) on each batch with the given "model_state": y_true, y_pred.
 Step eval_step(const Model& model);
@@ -112,6 +133,7 @@ struct TrainerOptions {
   uint64_t seed = 0;
   FrozenFn frozen = {};
   LossScale loss_scale = {};  // Axon's trainer(..., loss_scale:); identity
+  bool compile = false;       // TrainStepOptions::compile
 };
 Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions options = {});
 
