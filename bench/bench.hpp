@@ -23,6 +23,7 @@ struct Options {
   int64_t size = 0;
   int epochs = 0;    // W1/W2: 0 is 1 on the CPU, 5 on a GPU
   std::string dtype;  // W5/W7: "f32" or "bf16" (mixed precision); empty: the workload's default
+  bool compile = false;  // W1/W2: train steps captured as CUDA graphs (TrainStepOptions::compile)
   std::string data;  // W1/W2: the Fashion-MNIST folder (default data/fashion-mnist, then Debian's)
   bool quick() const { return workload == "quick"; }
   int repeats_or(int dflt) const { return repeats > 0 ? repeats : dflt; }

@@ -12,7 +12,8 @@ void usage(std::FILE* to) {
              "  w1     the seed MLP on Fashion-MNIST (model + training APIs, Adam, batch 128): ms an epoch, test accuracy\n"
              "  w2     the small CNN (conv 32, pool, conv 64, pool, dense 128, dense 10) likewise\n"
              "         (--epochs N: default 1 on the CPU, 5 on a GPU; --size N: at most N steps an epoch;\n"
-             "          --data DIR: default data/fashion-mnist, then /usr/share/datasets/fashion-mnist)\n"
+             "          --data DIR: default data/fashion-mnist, then /usr/share/datasets/fashion-mnist;\n"
+             "          --compile: each train step replayed as a CUDA graph, no effect on the CPU)\n"
              "  w3     GEMM n = 4096, 8192: f32, TF32, bf16, f16 on a GPU (f32, f64 on the CPU), TFLOP/s\n"
              "  w4     copy, add, gelu, sum on 2^28 f32; row softmax and layer norm of 16384x16384, GB/s\n"
              "  w5     one GPT-2 124M training step (vocab 50304, d 768, 12 layers, 12 heads, T 1024, batch 8, AdamW),\n"
@@ -74,6 +75,8 @@ int main(int argc, char** argv) {
         opt.dtype = value();
         if (opt.dtype != "f32" && opt.dtype != "bf16")
           throw Error(fmt::format("axon-bench: --dtype must be f32 or bf16, got '{}'", opt.dtype));
+      } else if (a == "--compile") {
+        opt.compile = true;
       } else if (a == "--data") {
         opt.data = value();
       } else if (a == "--size") {

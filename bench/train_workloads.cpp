@@ -40,7 +40,7 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
   const Tensor &train_x = d.train_images, &train_y = d.train_labels;
   const Model model = w.model();
 
-  Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 0});
+  Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 0, .compile = opt.compile});
   // Epoch times: synchronised at both ends, and taken before validation runs.
   std::vector<double> ms;
   std::chrono::steady_clock::time_point t0;
@@ -67,8 +67,8 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
 
   Figure f;
   f.workload = w.id;
-  f.op = "epoch";
   f.dtype = "f32";
+  f.op = opt.compile && dev.is_cuda() ? "epoch (graphed)" : "epoch";
   f.shape = fmt::format("{} epoch(s), {} steps", epochs, steps > 0 ? steps : (train_x.size(0) + 127) / 128);
   f.n = epochs;
   std::vector<double> sorted = ms;

@@ -3,7 +3,7 @@
 // and validation on the test set after every epoch.
 //
 //   example_fashion_mnist [--model mlp|cnn] [--device cpu|cuda] [--epochs N] [--data DIR]
-//                         [--limit-steps N] [--save FILE]
+//                         [--limit-steps N] [--save FILE] [--compile]
 //
 // Exits non-zero below 84% final test accuracy (unless --limit-steps cut the epochs short).
 #include <cstdio>
@@ -24,6 +24,7 @@ struct Args {
   std::string data;  // default: data/fashion-mnist, then /usr/share/datasets/fashion-mnist
   int64_t limit_steps = -1;
   std::string save;
+  bool compile = false;  // CUDA: each train step replayed as a CUDA graph
 };
 
 Args parse(int argc, char** argv) {
@@ -40,9 +41,10 @@ Args parse(int argc, char** argv) {
     else if (k == "--data") a.data = value();
     else if (k == "--limit-steps") a.limit_steps = std::stoll(value());
     else if (k == "--save") a.save = value();
+    else if (k == "--compile") a.compile = true;
     else
       throw Error("fashion_mnist: unknown argument " + k +
-                  " (usage: --model mlp|cnn --device cpu|cuda --epochs N --data DIR --limit-steps N --save FILE)");
+                  " (usage: --model mlp|cnn --device cpu|cuda --epochs N --data DIR --limit-steps N --save FILE --compile)");
   }
   if (a.model != "mlp" && a.model != "cnn") throw Error("fashion_mnist: --model must be mlp or cnn, got " + a.model);
   return a;
@@ -78,7 +80,7 @@ int run(const Args& a) {
   Model model = a.model == "mlp" ? mlp() : cnn();
   std::cout << summary(model) << "\n";
 
-  Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 50});
+  Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 50, .compile = a.compile});
   training::metric(loop, "accuracy", accuracy);
   training::validate(loop, model, training::tensor_dataset(d.test_images, d.test_labels, {.batch_size = 1000}));
   training::log(

@@ -102,10 +102,11 @@ fi
 # The Fashion-MNIST files do not exist on the GPU machine: carry them in data/fashion-mnist
 # (git-ignored; `mkdir -p data && cp -r /usr/share/datasets/fashion-mnist data/`).
 if want train; then
-step "axon-bench w1 w2 w5 w6 w7 --device cuda --json (training workloads)"
+step "axon-bench w1 w2 (eager and --compile) w6 w7 w5 --device cuda --json (training workloads)"
 if [ -x "$BENCH" ]; then
-  for w in w1 w2 w6 w7 w5; do
-    "$BENCH" "$w" --device cuda --json >>"$DEST/bench_all.jsonl" 2>>"$DEST/bench_train.stderr" || train_rc=1
+  for w in "w1" "w1 --compile" "w2" "w2 --compile" "w6" "w7" "w5"; do
+    # shellcheck disable=SC2086  # $w is a workload and its flags
+    "$BENCH" $w --device cuda --json >>"$DEST/bench_all.jsonl" 2>>"$DEST/bench_train.stderr" || train_rc=1
   done
   tail -5 "$DEST/bench_train.stderr"
 else
