@@ -125,28 +125,7 @@ Model activation(const Model& x, std::function<Tensor(const Tensor&)> fn, NameOp
 #define AXON_ACTIVATION_BUILDER(fn)                                                  \
   Model fn(const Model& x, NameOptions o) { return activation(x, #fn, std::move(o)); } \
   Layer fn(NameOptions o) { return activation(#fn, std::move(o)); }
-AXON_ACTIVATION_BUILDER(celu)
-AXON_ACTIVATION_BUILDER(elu)
-AXON_ACTIVATION_BUILDER(exp)
-AXON_ACTIVATION_BUILDER(gelu)
-AXON_ACTIVATION_BUILDER(hard_sigmoid)
-AXON_ACTIVATION_BUILDER(hard_silu)
-AXON_ACTIVATION_BUILDER(hard_tanh)
-AXON_ACTIVATION_BUILDER(leaky_relu)
-AXON_ACTIVATION_BUILDER(linear)
-AXON_ACTIVATION_BUILDER(log_sumexp)
-AXON_ACTIVATION_BUILDER(log_sigmoid)
-AXON_ACTIVATION_BUILDER(log_softmax)
-AXON_ACTIVATION_BUILDER(mish)
-AXON_ACTIVATION_BUILDER(relu)
-AXON_ACTIVATION_BUILDER(relu6)
-AXON_ACTIVATION_BUILDER(sigmoid)
-AXON_ACTIVATION_BUILDER(silu)
-AXON_ACTIVATION_BUILDER(selu)
-AXON_ACTIVATION_BUILDER(softmax)
-AXON_ACTIVATION_BUILDER(softplus)
-AXON_ACTIVATION_BUILDER(softsign)
-AXON_ACTIVATION_BUILDER(tanh)
+AXON_FOR_EACH_ACTIVATION(AXON_ACTIVATION_BUILDER)
 #undef AXON_ACTIVATION_BUILDER
 
 }  // namespace axon

@@ -85,31 +85,34 @@ Layer separable_conv3d(int64_t channel_multiplier, ConvLayerOptions o = {});
 Model activation(const Model& x, const std::string& fn, NameOptions o = {});
 Layer activation(const std::string& fn, NameOptions o = {});
 Model activation(const Model& x, std::function<Tensor(const Tensor&)> fn, NameOptions o = {});
+// The 22 activations of <axon/activations.hpp>, one builder each (X-macro over their names).
+#define AXON_FOR_EACH_ACTIVATION(X) \
+  X(celu) \
+  X(elu) \
+  X(exp) \
+  X(gelu) \
+  X(hard_sigmoid) \
+  X(hard_silu) \
+  X(hard_tanh) \
+  X(leaky_relu) \
+  X(linear) \
+  X(log_sumexp) \
+  X(log_sigmoid) \
+  X(log_softmax) \
+  X(mish) \
+  X(relu) \
+  X(relu6) \
+  X(sigmoid) \
+  X(silu) \
+  X(selu) \
+  X(softmax) \
+  X(softplus) \
+  X(softsign) \
+  X(tanh)
 #define AXON_ACTIVATION_BUILDER(fn)                   \
   Model fn(const Model& x, NameOptions o = {});       \
   Layer fn(NameOptions o = {});
-AXON_ACTIVATION_BUILDER(celu)
-AXON_ACTIVATION_BUILDER(elu)
-AXON_ACTIVATION_BUILDER(exp)
-AXON_ACTIVATION_BUILDER(gelu)
-AXON_ACTIVATION_BUILDER(hard_sigmoid)
-AXON_ACTIVATION_BUILDER(hard_silu)
-AXON_ACTIVATION_BUILDER(hard_tanh)
-AXON_ACTIVATION_BUILDER(leaky_relu)
-AXON_ACTIVATION_BUILDER(linear)
-AXON_ACTIVATION_BUILDER(log_sumexp)
-AXON_ACTIVATION_BUILDER(log_sigmoid)
-AXON_ACTIVATION_BUILDER(log_softmax)
-AXON_ACTIVATION_BUILDER(mish)
-AXON_ACTIVATION_BUILDER(relu)
-AXON_ACTIVATION_BUILDER(relu6)
-AXON_ACTIVATION_BUILDER(sigmoid)
-AXON_ACTIVATION_BUILDER(silu)
-AXON_ACTIVATION_BUILDER(selu)
-AXON_ACTIVATION_BUILDER(softmax)
-AXON_ACTIVATION_BUILDER(softplus)
-AXON_ACTIVATION_BUILDER(softsign)
-AXON_ACTIVATION_BUILDER(tanh)
+AXON_FOR_EACH_ACTIVATION(AXON_ACTIVATION_BUILDER)
 #undef AXON_ACTIVATION_BUILDER
 
 // ---- dropout: active in train mode only (identity at inference, as Axon's :train-mode nodes),
