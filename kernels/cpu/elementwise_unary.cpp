@@ -3,11 +3,60 @@
 #include <axon/kernels/elementwise_math.hpp>
 
 #include "elementwise_loops.hpp"
+#include "vmath.hpp"
 
 namespace axon::kernels::cpu {
 
 namespace {
 using namespace ew_loops;
+
+// The float arithmetic of the transcendental ops on the CPU: vmath's vectorizable functions where
+// ew::Unary (shared with the CUDA kernels) calls the C library, which keeps a loop scalar. gelu is
+// x Phi(x) and gelu_tanh x sigmoid(2u), the same values as 0.5 x (1 + erf) and 0.5 x (1 + tanh u)
+// without their cancellation for negative x.
+template <UnaryOp Op>
+struct VUnary {
+  AXON_VM_INLINE float operator()(float x) const {
+    if constexpr (Op == UnaryOp::exp) {
+      return vm::exp(x);
+    } else if constexpr (Op == UnaryOp::expm1) {
+      return vm::expm1(x);
+    } else if constexpr (Op == UnaryOp::log) {
+      return vm::log(x);
+    } else if constexpr (Op == UnaryOp::log1p) {
+      return vm::log1p(x);
+    } else if constexpr (Op == UnaryOp::tanh) {
+      return vm::tanh(x);
+    } else if constexpr (Op == UnaryOp::sigmoid) {
+      return vm::sigmoid(x);
+    } else if constexpr (Op == UnaryOp::erf) {
+      return vm::erf(x);
+    } else if constexpr (Op == UnaryOp::gelu) {
+      return x * vm::normal_cdf(x);
+    } else {
+      static_assert(Op == UnaryOp::gelu_tanh);
+      const float k2 = 2 * 0.79788456080286535588f;  // 2 sqrt(2 / pi)
+      return x * vm::sigmoid(k2 * (x + 0.044715f * x * x * x));
+    }
+  }
+};
+
+// The contiguous f32 loop of the ops above, with AVX2 and AVX-512 clones (vmath.hpp).
+template <class F>
+AXON_VM_CLONES void map_f32(const float* x, float* y, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+template <class T, class F>
+void run_vmath(const T* x, const Indexer& ix, T* y, int64_t n, F f) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (ix.contiguous()) {
+      parallel_for(n, kGrain, [=](int64_t b, int64_t e) { map_f32(x + b, y + b, e - b, f); });
+      return;
+    }
+  }
+  map1<float>(x, ix, y, n, f);
+}
 
 // A clamp bound in A; out-of-range bounds saturate (clamping an i32 to [-1e12, 1e12] is the identity).
 template <class A>
@@ -38,6 +87,25 @@ void unary_t(UnaryOp op, const T* x, const Indexer& ix, T* y, int64_t n, const U
           ew::Unary<UnaryOp::clamp, A>{bound<A>(p.has_lo, p.p0, true), bound<A>(p.has_hi, p.p1, false)});
     default:
       break;
+  }
+  if constexpr (std::is_same_v<A, float>) {
+#define AXON_VMATH_CASE(name) \
+  case UnaryOp::name:         \
+    return run_vmath(x, ix, y, n, VUnary<UnaryOp::name>{});
+    switch (op) {
+      AXON_VMATH_CASE(exp)
+      AXON_VMATH_CASE(expm1)
+      AXON_VMATH_CASE(log)
+      AXON_VMATH_CASE(log1p)
+      AXON_VMATH_CASE(tanh)
+      AXON_VMATH_CASE(sigmoid)
+      AXON_VMATH_CASE(erf)
+      AXON_VMATH_CASE(gelu)
+      AXON_VMATH_CASE(gelu_tanh)
+      default:
+        break;
+    }
+#undef AXON_VMATH_CASE
   }
   if constexpr (std::is_floating_point_v<A>) {
     switch (op) {
