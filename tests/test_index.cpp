@@ -176,6 +176,73 @@ TEST_CASE("scatter_add accumulates src at the indexed positions", "[ops]") {
   test::check_equal(scatter_add(ones({2, 2}), 0, idx64({}, {0, 2}), zeros({0, 2})), {1, 1, 1, 1}, {2, 2});
 }
 
+TEST_CASE("whole rows: take, gather and scatter_add of dense rows match the element loops", "[ops]") {
+  // Enough rows for the pool to split them (parts of 64 KiB); i32 and negative indices.
+  Tensor x = random_tensor({1000, 7, 9}, DType::f32, -1, 1, 20);
+  std::vector<int32_t> iv;
+  for (int i = 0; i < 900; ++i) iv.push_back(int32_t((i * 37) % 1000) - (i % 3 == 0 ? 1000 : 0));
+  Tensor index = idx32(iv, {30, 30});
+  test::check_equal(take(x, index, 0), ref_take(x, index, 0), {30, 30, 7, 9});
+  test::check_equal(index_select(x, 0, index.reshape({-1})), ref_take(x, index.reshape({-1}), 0), {900, 7, 9});
+  // A slice of rows (storage offset); a middle axis (outer > 1); the last axis (rows of one element).
+  Tensor xs = x.slice(0, 100, 400);
+  Tensor i2 = idx64({299, 0, -300, 150, -1, 7}, {2, 3});
+  test::check_equal(take(xs, i2, 0), ref_take(xs.contiguous(), i2, 0), {2, 3, 7, 9});
+  test::check_equal(take(x, idx64({6, 0, -7, 3}, {4}), 1), ref_take(x, idx64({6, 0, -7, 3}, {4}), 1), {1000, 4, 9});
+  test::check_equal(take(x, idx64({8, -9, 2}, {3}), 2), ref_take(x, idx64({8, -9, 2}, {3}), 2), {1000, 7, 3});
+  // Rows of 1, 2, 8 and other byte counts.
+  for (DType dt : {DType::u8, DType::bf16, DType::f64, DType::i32}) {
+    INFO(dtype_name(dt));
+    Tensor xd = random_tensor({6, 4, 3}, dt, 0, 9, 21);
+    Tensor id = idx64({5, -6, 2, 2}, {4});
+    test::check_equal(take(xd, id, 0), ref_take(xd, id, 0), {4, 4, 3});
+    test::check_equal(take(xd, idx64({2, -1}, {2}), 2), ref_take(xd, idx64({2, -1}, {2}), 2), {6, 4, 2});
+  }
+  // Layouts: rows dense but the outer dims strided (a column slice), rows not dense (a transpose),
+  // outer dims that do not collapse, and an axis of stride 0 (expand): each against the loops.
+  Tensor base = random_tensor({4, 6, 5}, DType::f32, -1, 1, 22);
+  Tensor cols = base.slice(1, 0, 3);  // [4, 3, 5], strides (30, 5, 1)
+  Tensor i4 = idx64({2, -3, 1, 1}, {4});
+  test::check_equal(take(cols, i4, 1), ref_take(cols.contiguous(), i4, 1), {4, 4, 5});
+  test::check_equal(take(cols, idx64({4, 0}, {2}), 2), ref_take(cols.contiguous(), idx64({4, 0}, {2}), 2), {4, 3, 2});
+  Tensor tr = base.transpose(1, 2);  // [4, 5, 6]
+  test::check_equal(take(tr, i4, 0), ref_take(tr.contiguous(), i4, 0), {4, 5, 6});
+  Tensor ex = random_tensor({1, 5}, DType::f32, -1, 1, 23).expand({4, 5});
+  test::check_equal(take(ex, i4, 0), ref_take(ex.contiguous(), i4, 0), {4, 5});
+
+  // gather with an index broadcast along the rows: one index per (outer, j), shared or not; and an
+  // index narrower than the rows (element loops).
+  Tensor xg = random_tensor({6, 50, 40}, DType::f32, -1, 1, 24);
+  Tensor per = random_tensor({6, 30, 1}, DType::i64, -50, 49, 25).expand({6, 30, 40});
+  Tensor shared = random_tensor({1, 30, 1}, DType::i64, -50, 49, 26).expand({6, 30, 40});
+  Tensor narrow = random_tensor({6, 30, 1}, DType::i64, -50, 49, 27).expand({6, 30, 20});
+  for (const Tensor* ig : {&per, &shared, &narrow}) {
+    test::check_equal(gather(xg, 1, *ig), ref_gather(xg, 1, ig->contiguous()), ig->shape());
+  }
+
+  // scatter_add of whole rows (take's gradient): repeated targets, several column blocks and outer
+  // positions, bit for bit the element loop's sums (same order), which a non-contiguous src runs.
+  Tensor xa = random_tensor({3, 40, 2500}, DType::f32, -1, 1, 28);
+  Tensor sa = random_tensor({3, 60, 2500}, DType::f32, -1, 1, 29);
+  Tensor sa_strided = sa.transpose(0, 1).contiguous().transpose(0, 1);
+  Tensor ia_shared = random_tensor({1, 60, 1}, DType::i64, -40, 39, 30).expand({3, 60, 2500});
+  Tensor ia_per = random_tensor({3, 60, 1}, DType::i32, -40, 39, 31).expand({3, 60, 2500});
+  for (const Tensor* ia : {&ia_shared, &ia_per}) {
+    Tensor rows = scatter_add(xa, 1, *ia, sa), loops = scatter_add(xa, 1, *ia, sa_strided);
+    CHECK(rows.to_vector<float>() == loops.to_vector<float>());
+    test::check_close(rows, ref_scatter_add(xa, 1, ia->contiguous(), sa), xa.shape(), test::tol_for(DType::f32));
+  }
+  for (DType dt : {DType::bf16, DType::i64, DType::f64}) {
+    INFO(dtype_name(dt));
+    Tensor xb = random_tensor({2, 5, 3}, dt, -4, 4, 32);
+    Tensor sb = random_tensor({2, 7, 3}, dt, -4, 4, 33);
+    Tensor ib = idx64({4, 0, -1, 4, 2, 4, 0}, {1, 7, 1}).expand({2, 7, 3});
+    Tensor rows = scatter_add(xb, 1, ib, sb);
+    Tensor loops = scatter_add(xb, 1, ib, sb.transpose(0, 2).contiguous().transpose(0, 2));
+    CHECK(rows.to_vector<double>() == loops.to_vector<double>());
+  }
+}
+
 TEST_CASE("one_hot encodes labels", "[ops]") {
   test::check_equal(one_hot(idx64({2, 0, 1}, {3}), 3), {0, 0, 1, 1, 0, 0, 0, 1, 0}, {3, 3});
   Tensor oh = one_hot(idx32({1, 0, 3, 3}, {2, 2}), 4, DType::i64);
@@ -276,6 +343,11 @@ TEST_CASE("indexing errors name the op, the index and the size", "[errors]") {
   AXON_REQUIRE_THROWS_WITH(scatter_add(x, 0, idx64({0}, {1}), ones({1})), "must have the same rank");
   AXON_REQUIRE_THROWS_WITH(scatter_add(zeros({2}, DType::boolean), 0, idx64({0}, {1}), zeros({1}, DType::boolean)),
                    "scatter_add");
+  // A broadcast index is checked once per distinct value and reports the first bad one in order.
+  Tensor bi = idx64({1, -7, 9, 0}, {1, 4, 1}).expand({2, 4, 3});
+  AXON_REQUIRE_THROWS_WITH(gather(zeros({2, 5, 3}), 1, bi), "gather: index -7 is out of range for axis 1 of size 5");
+  AXON_REQUIRE_THROWS_WITH(scatter_add(zeros({2, 5, 3}), 1, bi, ones({2, 4, 3})),
+                           "scatter_add: index -7 is out of range for axis 1 of size 5");
   AXON_REQUIRE_THROWS_WITH(one_hot(idx64({0, 3}, {2}), 3), "one_hot: label 3 is out of range for 3 classes");
   AXON_REQUIRE_THROWS_WITH(one_hot(idx64({-1}, {1}), 3), "one_hot: label -1 is out of range for 3 classes");
   AXON_REQUIRE_THROWS_WITH(one_hot(tensor({1}), 3), "one_hot: labels must be i32 or i64");

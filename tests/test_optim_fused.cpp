@@ -62,7 +62,7 @@ TEST_CASE("fused adam/adamw match the composite path on CPU", "[optim]") {
   auto lr = schedules::cosine_decay(0.05, 5);
   compare(run(adamw(lr, {.decay = 0.01, .fused = Fused::always}), Device::cpu(), 7),
           run(adamw(lr, {.decay = 0.01, .fused = Fused::never}), Device::cpu(), 7), tol);
-  // automatic = composite on the CPU, and the two can continue each other's state
+  // the two paths can continue each other's state
   Params p = model_params(Device::cpu(), 1);
   auto fused = adamw(1e-2, {.decay = 0.1, .fused = Fused::always});
   auto plain = adamw(1e-2, {.decay = 0.1, .fused = Fused::never});
@@ -81,6 +81,86 @@ TEST_CASE("fused sgd with momentum matches the composite path on CPU", "[optim]"
             run(sgd(0.1, {.momentum = 0.9, .nesterov = nesterov, .fused = Fused::never}), Device::cpu(), 5),
             {1e-6, 1e-7});
   }
+}
+
+namespace {
+// Every update and state entry of a and b bit for bit (same dtype, same values).
+void check_identical(const std::pair<std::vector<Params>, State>& a, const std::pair<std::vector<Params>, State>& b) {
+  REQUIRE(a.first.size() == b.first.size());
+  for (size_t k = 0; k < a.first.size(); ++k) {
+    INFO("step " << k);
+    auto va = to_vector(a.first[k]), vb = to_vector(b.first[k]);
+    REQUIRE(va.size() == vb.size());
+    for (size_t i = 0; i < va.size(); ++i) {
+      INFO("tensor " << i);
+      CHECK(va[i].dtype() == vb[i].dtype());
+      CHECK(va[i].shape() == vb[i].shape());
+      CHECK(va[i].to_vector<double>() == vb[i].to_vector<double>());
+    }
+  }
+  REQUIRE(a.second.size() == b.second.size());
+  for (const auto& [key, t] : a.second) {
+    INFO("state " << key);
+    REQUIRE(b.second.count(key) == 1);
+    CHECK(t.dtype() == b.second.at(key).dtype());
+    CHECK(t.to_vector<double>() == b.second.at(key).to_vector<double>());
+  }
+}
+
+// `steps` updates from model_params-like tensors in `dt`, one gradient transposed (non-contiguous),
+// sizes beyond one part of the CPU kernel's split.
+std::pair<std::vector<Params>, State> run_dtype(const GradientTransformation& tx, DType dt, int steps) {
+  auto make = [&](uint64_t seed) {
+    Params p;
+    p["conv"]["kernel"] = test::random_tensor({3, 3, 16, 32}, dt, -1, 1, seed);
+    p["dense"]["kernel"] = test::random_tensor({200, 230}, dt, -1, 1, seed + 1);
+    p["dense"]["bias"] = test::random_tensor({7}, dt, -1, 1, seed + 2);
+    p["empty"]["bias"] = zeros({0}, dt);
+    return p;
+  };
+  Params p = make(1);
+  State s = tx.init(p);
+  std::vector<Params> us;
+  for (int k = 0; k < steps; ++k) {
+    Params g = make(100 + 10 * k);
+    g["dense"]["kernel"] = test::random_tensor({230, 200}, dt, -1, 1, 500 + k).t();
+    auto [u, s2] = tx.update(g, s, p);
+    p = apply_updates(p, u);
+    us.push_back(u);
+    s = s2;
+  }
+  return {us, s};
+}
+}  // namespace
+
+TEST_CASE("on the CPU the default (fused) path is the composite path bit for bit, f32 and f64", "[optim]") {
+  auto lr = schedules::exponential_decay(0.03, 0.7, 2);
+  for (DType dt : {DType::f32, DType::f64}) {
+    INFO(dtype_name(dt));
+    check_identical(run_dtype(adam(1e-3), dt, 5), run_dtype(adam(1e-3, {.fused = Fused::never}), dt, 5));
+    check_identical(run_dtype(adamw(3e-3, {.b1 = 0.85, .b2 = 0.97, .eps_root = 1e-9, .decay = 0.05}), dt, 5),
+                    run_dtype(adamw(3e-3, {.b1 = 0.85, .b2 = 0.97, .eps_root = 1e-9, .decay = 0.05,
+                                           .fused = Fused::never}), dt, 5));
+    check_identical(run_dtype(adamw(lr, {.decay = 0.01}), dt, 5),
+                    run_dtype(adamw(lr, {.decay = 0.01, .fused = Fused::never}), dt, 5));
+    for (bool nesterov : {false, true}) {
+      check_identical(run_dtype(sgd(0.1, {.momentum = 0.9, .nesterov = nesterov}), dt, 4),
+                      run_dtype(sgd(0.1, {.momentum = 0.9, .nesterov = nesterov, .fused = Fused::never}), dt, 4));
+      check_identical(run_dtype(sgd(lr, {.momentum = 0.7, .nesterov = nesterov}), dt, 4),
+                      run_dtype(sgd(lr, {.momentum = 0.7, .nesterov = nesterov, .fused = Fused::never}), dt, 4));
+    }
+  }
+  // Mixed dtypes (f32 gradients of f64 parameters, whose moments are f64) take the composite path.
+  Params p64 = model_params(Device::cpu(), 1);
+  for (auto& [l, m] : p64)
+    for (auto& [n, t] : m) t = t.to(DType::f64);
+  Params g32 = model_params(Device::cpu(), 7);
+  auto tx = adamw(1e-2, {.decay = 0.1});
+  auto ref = adamw(1e-2, {.decay = 0.1, .fused = Fused::never});
+  auto [u, s] = tx.update(g32, tx.init(p64), p64);
+  auto [ur, sr] = ref.update(g32, ref.init(p64), p64);
+  check_identical({{u}, s}, {{ur}, sr});
+  CHECK(s.at("0/mu/dense_0/kernel").dtype() == DType::f64);
 }
 
 TEST_CASE("fused op: values against a float64 formula and errors", "[optim][errors]") {
@@ -105,8 +185,10 @@ TEST_CASE("fused op: values against a float64 formula and errors", "[optim][erro
   auto r2 = fused_adam_update({g2}, {zeros({2, 3})}, {zeros({2, 3})}, {zeros({2, 3})}, count, sc, 0.9, 0.99, 1e-8, 0, 0);
   CHECK(r2.updates[0].shape() == Shape{2, 3});
 
+  AXON_REQUIRE_THROWS_WITH(fused_adam_update({g.to(DType::bf16)}, {p}, {m}, {v}, count, sc, 0.9, 0.99, 1e-8, 0, 0),
+                           "fused_adam_update: gradients[0] must be f32 or f64, got bf16[3] on cpu");
   AXON_REQUIRE_THROWS_WITH(fused_adam_update({g.to(DType::f64)}, {p}, {m}, {v}, count, sc, 0.9, 0.99, 1e-8, 0, 0),
-                           "fused_adam_update: gradients[0] must be f32, got f64[3] on cpu");
+                           "fused_adam_update: params[0] must be f64, got f32[3] on cpu");
   AXON_REQUIRE_THROWS_WITH(fused_adam_update({g}, {zeros({4})}, {m}, {v}, count, sc, 0.9, 0.99, 1e-8, 0, 0),
                            "fused_adam_update: params[0] is f32[4] on cpu but gradient 0 is f32[3] on cpu");
   AXON_REQUIRE_THROWS_WITH(fused_adam_update({g}, {p}, {m}, {}, count, sc, 0.9, 0.99, 1e-8, 0, 0),

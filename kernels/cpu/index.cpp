@@ -1,8 +1,12 @@
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include <axon/error.hpp>
 #include <axon/kernels/index.hpp>
 #include <axon/kernels/scalar.hpp>
+
+#include "parallel.hpp"
 
 namespace axon::kernels::cpu {
 
@@ -42,6 +46,52 @@ void scatter_add_typed(T* out, const Indexer& io, int64_t axis_stride, int64_t a
     T& o = out[io.offset(i) + v * axis_stride];
     o = convert<T>(convert<acc_t<T>>(o) + convert<acc_t<T>>(src[is.offset(i)]));
   }
+}
+
+// Row copies of a fixed size compile to moves; Bytes == 0 is the general memcpy.
+template <int64_t Bytes, class I>
+void gather_rows_t(const char* x, int64_t outer, int64_t outer_pitch, int64_t row_pitch, int64_t axis_size,
+                   int64_t row_bytes, const I* idx, int64_t idx_pitch, int64_t m, char* out) {
+  const size_t nb = Bytes ? size_t(Bytes) : size_t(row_bytes);
+  // Parts of at least 64 KiB: below that the pool's hand-off costs more than the copy.
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, row_bytes));
+  parallel_for(outer * m, grain, [&](int64_t b, int64_t e) {
+    int64_t o = b / m, j = b - o * m;
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t v = wrap(idx[o * idx_pitch + j], axis_size);
+      char* dst = out + r * row_bytes;
+      if (v >= 0 && v < axis_size)
+        std::memcpy(dst, x + o * outer_pitch + v * row_pitch, nb);
+      else
+        std::memset(dst, 0, nb);
+      if (++j == m) j = 0, ++o;
+    }
+  });
+}
+
+// Work items are (o, block of columns): disjoint in `out`, each adding its rows in j order.
+template <class T, class I>
+void scatter_add_rows_t(T* out, int64_t outer, int64_t n, int64_t inner, const I* idx, int64_t idx_pitch, int64_t m,
+                        const T* src) {
+  // Column blocks of at most 1024 and at least 16 elements, enough of them for every thread when
+  // outer alone is not.
+  const int64_t threads = num_threads();
+  int64_t cols = outer >= threads ? 1024 : (inner + threads / outer - 1) / std::max<int64_t>(1, threads / outer);
+  cols = std::clamp<int64_t>((cols + 15) / 16 * 16, 16, 1024);
+  const int64_t blocks = (inner + cols - 1) / cols;
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, m * std::min(inner, cols)));
+  parallel_for(outer * blocks, grain, [&](int64_t b, int64_t e) {
+    for (int64_t item = b; item < e; ++item) {
+      const int64_t o = item / blocks, c0 = (item - o * blocks) * cols, c1 = std::min(inner, c0 + cols);
+      for (int64_t j = 0; j < m; ++j) {
+        const int64_t v = wrap(idx[o * idx_pitch + j], n);
+        if (v < 0 || v >= n) continue;
+        T* dst = out + (o * n + v) * inner;
+        const T* s = src + (o * m + j) * inner;
+        for (int64_t k = c0; k < c1; ++k) dst[k] = convert<T>(convert<acc_t<T>>(dst[k]) + convert<acc_t<T>>(s[k]));
+      }
+    }
+  });
 }
 
 #define AXON_DISPATCH_INDEX(idx_dt, opname, ...)                                       \
@@ -97,6 +147,44 @@ void scatter_add(DType dt, void* out, const Indexer& io, int64_t axis_stride, in
                                          static_cast<const int32_t*>(src), is, n); break;
       case DType::i64: scatter_add_typed(static_cast<int64_t*>(out), io, axis_stride, axis_size, ip, ii,
                                          static_cast<const int64_t*>(src), is, n); break;
+      default: AXON_FAIL("scatter_add", "unsupported dtype {}", dtype_name(dt));
+    }
+  });
+}
+
+void gather_rows(const void* x, int64_t outer, int64_t outer_pitch, int64_t row_pitch, int64_t axis_size,
+                 int64_t row_bytes, DType idx_dt, const void* idx, int64_t idx_pitch, int64_t m, void* out) {
+  if (outer == 0 || m == 0 || row_bytes == 0) return;
+  AXON_DISPATCH_INDEX(idx_dt, "gather", {
+    auto* ip = static_cast<const index_t*>(idx);
+    auto* xp = static_cast<const char*>(x);
+    auto* op = static_cast<char*>(out);
+    switch (row_bytes) {
+      case 1: gather_rows_t<1>(xp, outer, outer_pitch, row_pitch, axis_size, row_bytes, ip, idx_pitch, m, op); break;
+      case 2: gather_rows_t<2>(xp, outer, outer_pitch, row_pitch, axis_size, row_bytes, ip, idx_pitch, m, op); break;
+      case 4: gather_rows_t<4>(xp, outer, outer_pitch, row_pitch, axis_size, row_bytes, ip, idx_pitch, m, op); break;
+      case 8: gather_rows_t<8>(xp, outer, outer_pitch, row_pitch, axis_size, row_bytes, ip, idx_pitch, m, op); break;
+      default: gather_rows_t<0>(xp, outer, outer_pitch, row_pitch, axis_size, row_bytes, ip, idx_pitch, m, op); break;
+    }
+  });
+}
+
+void scatter_add_rows(DType dt, void* out, int64_t outer, int64_t axis_size, int64_t inner, DType idx_dt,
+                      const void* idx, int64_t idx_pitch, int64_t m, const void* src) {
+  if (outer == 0 || m == 0 || inner == 0) return;
+  AXON_DISPATCH_INDEX(idx_dt, "scatter_add", {
+    auto* ip = static_cast<const index_t*>(idx);
+    auto run = [&](auto* o) {
+      using T = std::remove_pointer_t<decltype(o)>;
+      scatter_add_rows_t(o, outer, axis_size, inner, ip, idx_pitch, m, static_cast<const T*>(src));
+    };
+    switch (dt) {
+      case DType::f32: run(static_cast<float*>(out)); break;
+      case DType::f64: run(static_cast<double*>(out)); break;
+      case DType::bf16: run(static_cast<bf16*>(out)); break;
+      case DType::f16: run(static_cast<f16*>(out)); break;
+      case DType::i32: run(static_cast<int32_t*>(out)); break;
+      case DType::i64: run(static_cast<int64_t*>(out)); break;
       default: AXON_FAIL("scatter_add", "unsupported dtype {}", dtype_name(dt));
     }
   });

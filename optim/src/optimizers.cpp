@@ -1,7 +1,10 @@
 // The optimizers of §1.7 as chains of combinators. adam/adamw and sgd-with-momentum also have a
 // fused path (axon::fused_adam_update / fused_sgd_momentum_update) that reads and writes exactly the
-// same state entries as their composite chains, so either path can continue the other's state.
+// same state entries as their composite chains, so either path can continue the other's state. On
+// the CPU the fused kernels perform the composite chain's arithmetic bit for bit, so the fused path
+// is the default there as on CUDA (where it agrees to rounding).
 #include <cmath>
+#include <optional>
 
 #include <axon/fused_optim.hpp>
 #include <axon/ops.hpp>
@@ -12,43 +15,99 @@ namespace {
 
 using Pair = std::pair<Params, State>;
 
-bool use_fused(Fused mode, const Params& grads, const Params& params) {
-  if (mode == Fused::never) return false;
-  bool any = false, cuda = true;
-  Device dev = params_device(grads);
-  for (const Params* ps : {&grads, &params})
-    for (const auto& [l, m] : *ps)
-      for (const auto& [n, t] : m) {
-        if (!t.defined() || t.dtype() != DType::f32 || t.device() != dev) return false;
-        cuda = cuda && t.is_cuda();
-        any = true;
+// The inputs of one fused update, flattened in the order of the gradients' structure, with the
+// state keys of their slots.
+struct FusedInputs {
+  DType dtype = DType::f32;
+  std::vector<Tensor> g, p;
+  std::vector<std::vector<Tensor>> slot;      // [slot][tensor]
+  std::vector<std::vector<std::string>> key;  // "<prefix>/<layer>/<name>", as put_slot writes them
+};
+
+// The fused inputs when the fused op applies: every gradient, parameter (when `need_params`) and
+// slot of one dtype (f32; f64 on the CPU) on one device, with the gradients' shapes. Otherwise
+// nothing, and the composite chain runs (and raises whatever it finds wrong).
+std::optional<FusedInputs> fused_inputs(Fused mode, const Params& grads, const Params& params, bool need_params,
+                                        const State& state, const std::vector<std::string>& prefixes) {
+  if (mode == Fused::never) return std::nullopt;
+  FusedInputs in;
+  in.slot.resize(prefixes.size());
+  in.key.resize(prefixes.size());
+  Device dev = Device::cpu();
+  size_t np = 0;
+  if (need_params)
+    for (const auto& [l, m] : params) np += m.size();
+  for (const auto& [l, m] : grads) {
+    const ParamMap* pm = nullptr;
+    if (need_params) {
+      auto it = params.find(l);
+      if (it == params.end()) return std::nullopt;
+      pm = &it->second;
+    }
+    for (const auto& [n, t] : m) {
+      if (!t.defined()) return std::nullopt;
+      if (in.g.empty()) {
+        dev = t.device();
+        in.dtype = t.dtype();
+        if (!(in.dtype == DType::f32 || (in.dtype == DType::f64 && dev.is_cpu()))) return std::nullopt;
       }
-  return any && (mode == Fused::always || cuda);
+      auto fits = [&](const Tensor& x) {
+        return x.defined() && x.dtype() == in.dtype && x.device() == dev && x.shape() == t.shape();
+      };
+      if (!fits(t)) return std::nullopt;
+      in.g.push_back(t);
+      if (pm) {
+        auto it = pm->find(n);
+        if (it == pm->end() || !fits(it->second)) return std::nullopt;
+        in.p.push_back(it->second);
+      }
+      for (size_t k = 0; k < prefixes.size(); ++k) {
+        std::string key = prefixes[k] + "/" + l + "/" + n;
+        auto it = state.find(key);
+        if (it == state.end() || !fits(it->second)) return std::nullopt;
+        in.slot[k].push_back(it->second);
+        in.key[k].push_back(std::move(key));
+      }
+    }
+  }
+  if (in.g.empty() || (need_params && np != in.g.size())) return std::nullopt;
+  return in;
 }
 
-// The learning-rate member of a chain at position `key`: the scale tensor (−lr) for this step, and
-// its new state entries.
-Tensor lr_scale(const LearningRate& lr, const State& state, const std::string& key, State& out) {
+// A 0-d i64 counter on the gradients' device, as the fused op reads it.
+const Tensor* counter(const State& state, const std::string& key, const FusedInputs& in) {
+  auto it = state.find(key);
+  if (it == state.end()) return nullptr;
+  const Tensor& c = it->second;
+  return c.defined() && c.dim() == 0 && c.dtype() == DType::i64 && c.device() == in.g[0].device() ? &c : nullptr;
+}
+
+// The learning-rate member of a chain at position `key`: the scale tensor (−lr) for this step in
+// `dt`, as that member computes it, and its new state entries.
+Tensor lr_scale(const LearningRate& lr, const State& state, const std::string& key, DType dt, State& out) {
   if (!lr.is_schedule()) {
     const Tensor& s = get_tensor("optimizer", state, key + "/scale");
     out[key + "/scale"] = s;
-    return s.dtype() == DType::f32 ? s : cast(s, DType::f32);
+    return s.dtype() == dt ? s : cast(s, dt);
   }
   const Tensor& count = get_tensor("optimizer", state, key + "/count");
   out[key + "/count"] = add(count, 1);
-  return neg(std::get<Schedule>(lr.value)(count, DType::f32));
+  return neg(std::get<Schedule>(lr.value)(count, dt));
 }
 
-// Flattens matching entries of a Params-shaped slot, in the order of `like`.
-std::vector<Tensor> flat_slot(const State& s, const std::string& key, const Params& like) {
-  return to_vector(get_slot("optimizer", s, key, like));
-}
+// Flat tensors in the structure of `like`.
 Params unflat(const std::vector<Tensor>& flat, const Params& like) {
   Params out;
   size_t i = 0;
-  for (const auto& [l, m] : like)
-    for (const auto& [n, t] : m) out[l].emplace(n, flat[i++]);
+  for (const auto& [l, m] : like) {
+    auto& om = out[l];
+    for (const auto& [n, t] : m) om.emplace_hint(om.end(), n, flat[i++]);
+  }
   return out;
+}
+
+void put_flat(State& state, const std::vector<std::string>& keys, const std::vector<Tensor>& ts) {
+  for (size_t i = 0; i < keys.size(); ++i) state[keys[i]] = ts[i];
 }
 
 GradientTransformation adam_family(const LearningRate& lr, const AdamWOptions& o, double decay) {
@@ -58,17 +117,19 @@ GradientTransformation adam_family(const LearningRate& lr, const AdamWOptions& o
   std::string lr_key = std::to_string(members.size() - 1);
   GradientTransformation composite = chain(std::move(members));
   if (o.fused == Fused::never) return composite;
+  const std::vector<std::string> prefixes{"0/mu", "0/nu"};
   return {composite.init, [=](const Params& g, const State& s, const Params& p) {
-            if (!use_fused(o.fused, g, p)) return composite.update(g, s, p);
-            const Tensor& count = get_tensor("adam", s, "0/count");
+            auto in = fused_inputs(o.fused, g, p, decay != 0.0, s, prefixes);
+            const Tensor* count = in ? counter(s, "0/count", *in) : nullptr;
+            if (!count) return composite.update(g, s, p);
             State ns;
-            Tensor sc = lr_scale(lr, s, lr_key, ns);
-            auto r = fused_adam_update(to_vector(g), to_vector(map_params("adam", g, p, [](const Tensor&, const Tensor& w) { return w; })),
-                                       flat_slot(s, "0/mu", g), flat_slot(s, "0/nu", g), count, sc, o.b1, o.b2, o.eps,
-                                       o.eps_root, decay);
-            ns["0/count"] = add(count, 1);
-            put_slot(ns, "0/mu", unflat(r.mu, g));
-            put_slot(ns, "0/nu", unflat(r.nu, g));
+            Tensor sc = lr_scale(lr, s, lr_key, in->dtype, ns);
+            // Without weight decay the parameters are not read: the gradients stand in for them.
+            auto r = fused_adam_update(in->g, decay != 0.0 ? in->p : in->g, in->slot[0], in->slot[1], *count, sc,
+                                       o.b1, o.b2, o.eps, o.eps_root, decay);
+            ns["0/count"] = add(*count, 1);
+            put_flat(ns, in->key[0], r.mu);
+            put_flat(ns, in->key[1], r.nu);
             return Pair{unflat(r.updates, g), std::move(ns)};
           }};
 }
@@ -126,12 +187,14 @@ GradientTransformation sgd(LearningRate lr, SgdOptions o) {
   bool nesterov = o.nesterov;
   GradientTransformation composite = chain({trace(mom, nesterov), scale_by_learning_rate(lr)});
   if (o.fused == Fused::never) return composite;
+  const std::vector<std::string> prefixes{"0/trace"};
   return {composite.init, [=](const Params& g, const State& s, const Params& p) {
-            if (!use_fused(o.fused, g, p)) return composite.update(g, s, p);
+            auto in = fused_inputs(o.fused, g, p, false, s, prefixes);
+            if (!in) return composite.update(g, s, p);
             State ns;
-            Tensor sc = lr_scale(lr, s, "1", ns);
-            auto r = fused_sgd_momentum_update(to_vector(g), flat_slot(s, "0/trace", g), sc, mom, nesterov);
-            put_slot(ns, "0/trace", unflat(r.trace, g));
+            Tensor sc = lr_scale(lr, s, "1", in->dtype, ns);
+            auto r = fused_sgd_momentum_update(in->g, in->slot[0], sc, mom, nesterov);
+            put_flat(ns, in->key[0], r.trace);
             return Pair{unflat(r.updates, g), std::move(ns)};
           }};
 }

@@ -60,7 +60,18 @@ bool deferred_range_check(const char* op, const Tensor& index, int64_t lo, int64
   return true;
 }
 
-void check_range(const char* op, const Tensor& index, int64_t axis, int64_t size) {
+// The index without its broadcast (stride-0) dims: the same values, each once. Its first bad value
+// in row-major order is the whole index's (a bad element's copies all come after it).
+Tensor distinct_values(const Tensor& index) {
+  Shape shape = index.shape();
+  bool any = false;
+  for (int64_t d = 0; d < index.dim(); ++d)
+    if (index.strides()[d] == 0 && shape[d] > 1) shape[d] = 1, any = true;
+  return any ? strided_view(index, shape, index.strides()) : index;
+}
+
+void check_range(const char* op, const Tensor& index0, int64_t axis, int64_t size) {
+  Tensor index = distinct_values(index0);
   if (deferred_range_check(op, index, -size, size, fmt::format("an index is out of range for axis {} of size {}", axis, size)))
     return;
   int64_t pos = first_bad_index(index, size, true);
@@ -87,6 +98,70 @@ Tensor gather_core(const Tensor& x, int64_t axis, const Shape& out_shape, const 
   return out;
 }
 
+// Whole rows of x along `axis` on the CPU: the dims after it dense (`inner` elements a row), those
+// before it collapsing to one (offset o·outer_pitch, in elements). Such rows move with one memcpy
+// each instead of an Indexer walk per element.
+struct RowLayout {
+  int64_t outer = 1, outer_pitch = 0, inner = 1;
+};
+bool row_layout(const Tensor& x, int64_t axis, RowLayout& r) {
+  if (!x.device().is_cpu()) return false;
+  const Shape& sh = x.shape();
+  const Strides& st = x.strides();
+  int64_t expect = 1;
+  for (int64_t d = x.dim() - 1; d > axis; --d) {
+    if (sh[d] != 1 && st[d] != expect) return false;
+    expect *= sh[d];
+  }
+  r.inner = expect;
+  int64_t pitch = -1, span = 1;
+  for (int64_t d = axis - 1; d >= 0; --d) {
+    if (sh[d] == 1) continue;
+    if (pitch < 0)
+      pitch = st[d];
+    else if (st[d] != pitch * span)
+      return false;
+    span *= sh[d];
+  }
+  r.outer = span;
+  r.outer_pitch = pitch < 0 ? 0 : pitch;
+  return true;
+}
+
+// An index of x's rank that names whole rows: its dims after `axis` broadcast (stride 0) over x's,
+// those before it x's. Sets `idx` to its values per (outer, j), contiguous, and `pitch` to the
+// distance between outer positions (0 when they all share one index).
+bool row_index(const Tensor& x, int64_t axis, const Tensor& index, Tensor& idx, int64_t& pitch) {
+  const Shape& xs = x.shape();
+  const Shape& is = index.shape();
+  const Strides& st = index.strides();
+  bool shared = true;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (d == axis) continue;
+    if (is[d] != xs[d]) return false;
+    if (d > axis && is[d] != 1 && st[d] != 0) return false;
+    if (d < axis && is[d] != 1 && st[d] != 0) shared = false;
+  }
+  NoGrad ng;
+  if (shared) {
+    idx = strided_view(index, {is[axis]}, {st[axis]}).contiguous();
+    pitch = 0;
+  } else {
+    Shape lead(is.begin(), is.begin() + axis + 1);
+    idx = strided_view(index, lead, Strides(st.begin(), st.begin() + axis + 1)).contiguous();
+    pitch = is[axis];
+  }
+  return true;
+}
+
+// out [outer..., m, inner...] from x's rows (row_layout), idx/pitch as row_index gives them.
+void gather_rows_into(const Tensor& x, int64_t axis, const RowLayout& rl, const Tensor& idx, int64_t pitch, int64_t m,
+                      Tensor& out) {
+  const int64_t is = static_cast<int64_t>(itemsize(x.dtype()));
+  kernels::cpu::gather_rows(x.data_ptr(), rl.outer, rl.outer_pitch * is, x.strides()[axis] * is, x.shape()[axis],
+                            rl.inner * is, idx.dtype(), idx.data_ptr(), pitch, m, out.data_ptr());
+}
+
 // The gradient of take: g [outer..., index..., inner...] summed into zeros of x's shape.
 Tensor take_backward(const Tensor& g, const Tensor& index, const Shape& x_shape, int64_t axis) {
   int64_t outer = 1, inner = 1;
@@ -94,6 +169,14 @@ Tensor take_backward(const Tensor& g, const Tensor& index, const Shape& x_shape,
   for (size_t d = static_cast<size_t>(axis) + 1; d < x_shape.size(); ++d) inner *= x_shape[d];
   const int64_t m = index.numel(), n = x_shape[axis];
   Tensor z = zeros({outer, n, inner}, g.dtype(), g.device());
+  if (g.device().is_cpu() && !autograd::recording()) {
+    // Rows added straight into the zeros (scatter_add would copy them first); the forward checked
+    // the index. Recorded (higher-order gradients), it goes through the op.
+    Tensor gs = g.reshape({outer, m, inner}).contiguous(), idx = index.contiguous();
+    kernels::cpu::scatter_add_rows(g.dtype(), z.data_ptr(), outer, n, inner, idx.dtype(), idx.data_ptr(), 0, m,
+                                   gs.data_ptr());
+    return z.reshape(x_shape);
+  }
   Tensor i3 = index.reshape({1, m, 1}).expand({outer, m, inner});
   return scatter_add(z, 1, i3, g.reshape({outer, m, inner})).reshape(x_shape);
 }
@@ -115,7 +198,18 @@ Tensor take_impl(const char* op, const Tensor& x, const Tensor& index, int64_t a
   for (int64_t d = 0; d < axis; ++d) xs[d] = x.strides()[d];
   for (int64_t d = 0; d < ri; ++d) is[axis + d] = index.strides()[d];
   for (int64_t d = axis + 1; d < r; ++d) xs[d - 1 + ri] = x.strides()[d];
-  Tensor out = gather_core(x, axis, out_shape, xs, index, is);
+  RowLayout rl;
+  Tensor out;
+  if (row_layout(x, axis, rl)) {
+    out = empty(out_shape, x.dtype(), x.device());
+    if (out.numel() > 0) {
+      NoGrad ng;
+      Tensor idx = index.contiguous();
+      gather_rows_into(x, axis, rl, idx, 0, idx.numel(), out);
+    }
+  } else {
+    out = gather_core(x, axis, out_shape, xs, index, is);
+  }
 
   if (autograd::recording()) {
     Shape x_shape = x.shape();
@@ -148,9 +242,17 @@ Tensor gather(const Tensor& x, int64_t axis, const Tensor& index) {
     AXON_CHECK(d == axis || index.shape()[d] <= x.shape()[d], "gather",
                "index shape {} exceeds input shape {} on axis {}", to_string(index.shape()), to_string(x.shape()), d);
   check_range("gather", index, axis, x.shape()[axis]);
-  Strides xs = x.strides();
-  xs[axis] = 0;
-  Tensor out = gather_core(x, axis, index.shape(), xs, index, index.strides());
+  RowLayout rl;
+  Tensor idx, out;
+  int64_t pitch = 0;
+  if (row_layout(x, axis, rl) && row_index(x, axis, index, idx, pitch)) {
+    out = empty(index.shape(), x.dtype(), x.device());
+    if (out.numel() > 0) gather_rows_into(x, axis, rl, idx, pitch, index.shape()[axis], out);
+  } else {
+    Strides xs = x.strides();
+    xs[axis] = 0;
+    out = gather_core(x, axis, index.shape(), xs, index, index.strides());
+  }
   if (autograd::recording()) {
     Shape x_shape = x.shape();
     autograd::record("gather", {x, index}, {out}, [index, x_shape, axis](const Grads& g) {
@@ -188,7 +290,14 @@ Tensor scatter_add(const Tensor& x, int64_t axis, const Tensor& index, const Ten
     out = x.clone();  // contiguous
   }
   const int64_t n = index.numel();
-  if (n > 0) {
+  RowLayout rl;
+  Tensor idx;
+  int64_t pitch = 0;
+  if (n > 0 && src.is_contiguous() && src.shape() == index.shape() && row_layout(out, axis, rl) &&
+      row_index(x, axis, index, idx, pitch)) {
+    kernels::cpu::scatter_add_rows(x.dtype(), out.data_ptr(), rl.outer, x.shape()[axis], rl.inner, idx.dtype(),
+                                   idx.data_ptr(), pitch, index.shape()[axis], src.data_ptr());
+  } else if (n > 0) {
     Strides os = out.strides();
     const int64_t axis_stride = os[axis];
     os[axis] = 0;

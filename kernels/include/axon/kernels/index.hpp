@@ -22,6 +22,18 @@ void scatter_add(DType dt, void* out, const Indexer& io, int64_t axis_stride, in
 // out[i, c] = (labels[il.offset(i)] == c) for i < n, c < num_classes; out contiguous. Any dtype.
 void one_hot(DType idx_dt, const void* labels, const Indexer& il, int64_t n, int64_t num_classes, DType dt,
              void* out);
+// Whole rows (the dims after the indexed axis, dense): for o < outer, j < m, with v = index[o·idx_pitch + j]
+// (idx contiguous; idx_pitch 0 when every o shares one index), the row_bytes bytes at
+// x + o·outer_pitch + v·row_pitch (pitches in bytes) are copied to out row o·m + j (out contiguous).
+// Rows are split across the thread pool.
+void gather_rows(const void* x, int64_t outer, int64_t outer_pitch, int64_t row_pitch, int64_t axis_size,
+                 int64_t row_bytes, DType idx_dt, const void* idx, int64_t idx_pitch, int64_t m, void* out);
+// The adjoint for dense rows of `inner` elements: out [outer, axis_size, inner] and src [outer, m, inner]
+// contiguous; out[o, v] += src[o, j] for v = index[o·idx_pitch + j], j in order (so each element's
+// sum has the order of scatter_add's loop). Split across the pool by (o, column block): no two
+// threads write one element. Floating types, i32 and i64.
+void scatter_add_rows(DType dt, void* out, int64_t outer, int64_t axis_size, int64_t inner, DType idx_dt,
+                      const void* idx, int64_t idx_pitch, int64_t m, const void* src);
 }  // namespace cpu
 
 namespace cuda {
