@@ -88,11 +88,17 @@ HostCache& host_cache() {
   static HostCache* cache = new HostCache;  // never destroyed: storages may outlive static teardown
   return *cache;
 }
-Counters& counters(Device d) {
+Counters& counters(Device d, const char* op) {
   static Counters cpu;
   static Counters gpu[kMaxCudaDevices];
-  return d.is_cpu() ? cpu : gpu[d.index % kMaxCudaDevices];
+  if (d.is_cpu()) return cpu;
+  AXON_CHECK(d.index >= 0 && d.index < kMaxCudaDevices, op, "device index {} is out of range [0, {})", d.index,
+             kMaxCudaDevices);
+  return gpu[d.index];
 }
+// Requests beyond this are refused before any rounding, so no size class or alignment can wrap
+// around to a small block (2^62 bytes is far beyond any machine's memory).
+constexpr std::size_t kMaxAllocBytes = std::size_t(1) << 62;
 }  // namespace
 
 Storage::~Storage() {
@@ -100,6 +106,9 @@ Storage::~Storage() {
 }
 
 std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
+  AXON_CHECK(nbytes <= kMaxAllocBytes, "allocate", "{} bytes requested on {}: more than any device can hold", nbytes,
+             device.str());
+  auto& stats = counters(device, "allocate");
   auto s = std::make_shared<Storage>();
   s->nbytes = nbytes;
   s->device = device;
@@ -113,10 +122,10 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
       s->data = std::aligned_alloc(64, n);
     }
     AXON_CHECK(s->data, "allocate", "out of host memory allocating {} bytes", nbytes);
-    counters(device).add(n);
-    s->deleter = [n](void* p) {
+    stats.add(n);
+    s->deleter = [n, &stats](void* p) {
       host_cache().give(p, n);
-      counters(Device::cpu()).sub(n);
+      stats.sub(n);
     };
     return s;
   }
@@ -129,18 +138,18 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   if (e != cudaSuccess) {
     cudaGetLastError();
     AXON_FAIL("allocate", "out of memory on {} allocating {} bytes ({} in use)", device.str(), nbytes,
-              counters(device).in_use.load());
+              stats.in_use.load());
   }
-  counters(device).add(n);
+  stats.add(n);
   cudaStream_t stream = ctx.stream;
   // Inside compile()'s capture this block is a graph allocation: its free must become a free node
   // of the same capture (cuda/capture.hpp).
   auto token = cuda::capture::on_allocate(device.index);
-  s->deleter = [n, stream, device, token](void* p) {
+  s->deleter = [n, stream, device, token, &stats](void* p) {
     // REVIEW(gpu): the status is dropped (a destructor must not throw); with several GPUs, check that
     // a free from a thread whose current device is another one succeeds rather than leaking silently.
     cuda::capture::release(p, stream, device.index, token);  // cudaFreeAsync: safe while queued kernels use p
-    counters(device).sub(n);
+    stats.sub(n);
   };
   return s;
 #else
@@ -160,7 +169,7 @@ std::shared_ptr<Storage> Storage::wrap(void* data, std::size_t nbytes, Device de
 }
 
 MemoryStats memory_stats(Device device) {
-  auto& c = counters(device);
+  auto& c = counters(device, "memory_stats");
   MemoryStats m;
   m.in_use = c.in_use.load();
   m.peak = c.peak.load();
@@ -179,6 +188,7 @@ MemoryStats memory_stats(Device device) {
 }
 
 void empty_cache(Device device) {
+  counters(device, "empty_cache");  // validates the index
   if (device.is_cpu()) host_cache().release_all();
   // CUDA: the pool keeps freed blocks by design (release threshold); trim it to what is in use.
 #ifdef AXON_HAS_CUDA
@@ -195,7 +205,7 @@ void empty_cache(Device device) {
 }
 
 void reset_peak_memory(Device device) {
-  auto& c = counters(device);
+  auto& c = counters(device, "reset_peak_memory");
   c.peak.store(c.in_use.load());
 }
 

@@ -16,9 +16,10 @@
 namespace axon {
 
 Tensor::Tensor(const Shape& shape, DType dtype, Device device) {
-  for (auto d : shape) AXON_CHECK(d >= 0, "empty", "negative dimension in shape {}", to_string(shape));
+  // checked_numel bounds the count by 2^59, so the byte count (itemsize <= 8) cannot wrap.
+  int64_t n = checked_numel(shape, "empty");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = Storage::allocate(static_cast<std::size_t>(axon::numel(shape)) * axon::itemsize(dtype), device);
+  impl->storage = Storage::allocate(static_cast<std::size_t>(n) * axon::itemsize(dtype), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -152,7 +153,11 @@ std::vector<T> Tensor::to_vector() const {
   Tensor c(shape(), dtype_v<T>, Device::cpu());
   kernels::cpu::copy_cast(dtype(), host.data_ptr(), detail::make_indexer(host), dtype_v<T>, c.data_ptr(), numel());
   const T* p = static_cast<const T*>(c.data_ptr());
-  return std::vector<T>(p, p + numel());  // element-wise: std::vector<bool> has no data()
+  try {
+    return std::vector<T>(p, p + numel());  // element-wise: std::vector<bool> has no data()
+  } catch (const std::bad_alloc&) {
+    AXON_FAIL("to_vector", "out of host memory copying {} into a std::vector", describe(*this));
+  }
 }
 
 template <class T>

@@ -42,10 +42,12 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
       AXON_CHECK(d == axis || x.shape()[d] == xs[0].shape()[d], op,
                  "shapes {} and {} differ outside the concatenation axis {}", to_string(xs[0].shape()),
                  to_string(x.shape()), axis);
-    out_shape[axis] += x.shape()[axis];
+    AXON_CHECK(!__builtin_add_overflow(out_shape[axis], x.shape()[axis], &out_shape[axis]), op,
+               "the concatenated axis of shapes {} is too large", shapes_of(xs));
     dt = promote_types(dt, x.dtype());
   }
 
+  checked_numel(out_shape, op);
   Tensor out = empty(out_shape, dt, dev);
   std::vector<int64_t> starts;
   int64_t start = 0;
@@ -92,7 +94,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
   int64_t total = 0;
   for (int64_t s : sizes) {
     AXON_CHECK(s >= 0, "split", "sizes {} contain a negative size", to_string(sizes));
-    total += s;
+    AXON_CHECK(!__builtin_add_overflow(total, s, &total), "split", "sizes {} overflow when summed", to_string(sizes));
   }
   AXON_CHECK(total == x.shape()[axis], "split", "sizes {} sum to {} but axis {} of {} has size {}", to_string(sizes),
              total, axis, describe(x), x.shape()[axis]);

@@ -20,7 +20,12 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
   for (size_t d = 0; d < pads.size(); ++d) {
     const auto [before, after] = pads[d];
     const int64_t n = x.shape()[d];
-    out_shape[d] = n + before + after;
+    auto in_range = [](int64_t v) { return v >= -kMaxElements && v <= kMaxElements; };
+    AXON_CHECK(in_range(before) && in_range(after), "pad",
+               "padding ({}, {}) of axis {} of {} is out of range", before, after, d, describe(x));
+    AXON_CHECK(!__builtin_add_overflow(n, before, &out_shape[d]) &&
+                   !__builtin_add_overflow(out_shape[d], after, &out_shape[d]) && out_shape[d] <= kMaxElements,
+               "pad", "padding ({}, {}) of axis {} of {} gives a size beyond 2^59", before, after, d, describe(x));
     AXON_CHECK(out_shape[d] >= 0, "pad", "padding ({}, {}) leaves axis {} of {} with a negative size {}", before,
                after, d, describe(x), out_shape[d]);
     src_start[d] = std::max<int64_t>(0, -before);
@@ -28,6 +33,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
     block[d] = std::max<int64_t>(0, std::min(n - src_start[d], out_shape[d] - dst_start[d]));
   }
 
+  checked_numel(out_shape, "pad");
   Tensor out = full(out_shape, value, x.dtype(), x.device());
   if (numel(block) > 0) {
     auto view = [&](const Tensor& t, const std::vector<int64_t>& start) {

@@ -53,15 +53,16 @@ Shape infer_shape(const char* op, const Shape& in, Shape shape) {
       infer = static_cast<int64_t>(i);
     } else {
       AXON_CHECK(shape[i] >= 0, op, "invalid dimension {} in {}", shape[i], to_string(shape));
-      known *= shape[i];
+      if (shape[i] != 0) known = checked_mul(known, shape[i], op, "the target shape");
     }
   }
   int64_t n = numel(in);
   if (infer >= 0) {
-    AXON_CHECK(known != 0 && n % known == 0, op, "cannot reshape {} into {}", to_string(in), to_string(shape));
+    bool zero = std::find(shape.begin(), shape.end(), 0) != shape.end();
+    AXON_CHECK(!zero && n % known == 0, op, "cannot reshape {} into {}", to_string(in), to_string(shape));
     shape[infer] = n / known;
   }
-  AXON_CHECK(numel(shape) == n, op, "cannot reshape {} ({} elements) into {}", to_string(in), n, to_string(shape));
+  AXON_CHECK(checked_numel(shape, op) == n, op, "cannot reshape {} ({} elements) into {}", to_string(in), n, to_string(shape));
   return shape;
 }
 
@@ -152,7 +153,7 @@ Tensor slice_backward(const Tensor& g, const Shape& in_shape, int64_t axis, int6
   Tensor out = zeros(in_shape, g.dtype(), g.device());
   Strides st = out.strides();
   int64_t off = start * st[axis];
-  st[axis] *= step;
+  if (g.shape()[axis] > 1) st[axis] *= step;
   Tensor dst = make_view(out, g.shape(), st, off);
   Tensor src = g;
   auto ix = detail::make_indexers(g.shape(), {&src, &dst});
@@ -160,7 +161,8 @@ Tensor slice_backward(const Tensor& g, const Shape& in_shape, int64_t axis, int6
                  kernels::cpu::copy_cast(g.dtype(), g.data_ptr(), ix[0], g.dtype(), dst.data_ptr(), g.numel(), &ix[1]),
                  kernels::cuda::copy_cast(g.dtype(), g.data_ptr(), ix[0], g.dtype(), dst.data_ptr(), g.numel(),
                                           detail::stream_for(g.device()), &ix[1]));
-  int64_t end = start + g.shape()[axis] * step;
+  // The last element's index + 1: no overflow for any step (slice clamps `end` anyway).
+  int64_t end = g.shape()[axis] == 0 ? start : start + (g.shape()[axis] - 1) * step + 1;
   autograd::record("slice_backward", {g}, {out}, [axis, start, end, step](const Grads& gg) {
     return Grads{slice(gg[0], axis, start, end, step)};
   });
@@ -180,9 +182,10 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end, int64_t 
   end = std::clamp<int64_t>(end, start, n);
   Shape s = x.shape();
   Strides st = x.strides();
-  s[axis] = (end - start + step - 1) / step;
+  // Written so that no step (up to INT64_MAX) can overflow; a stride only matters with 2+ elements.
+  s[axis] = end > start ? (end - start - 1) / step + 1 : 0;
   int64_t off = x.offset() + start * st[axis];
-  st[axis] *= step;
+  if (s[axis] > 1) st[axis] *= step;
   Tensor y = make_view(x, s, st, off);
   Shape in = x.shape();
   autograd::record("slice", {x}, {y}, [in, axis, start, step](const Grads& g) {
@@ -195,7 +198,7 @@ Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end, int64_t step) con
 }
 Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
   axis = normalize_axis(axis, dim(), "narrow");
-  AXON_CHECK(start >= 0 && length >= 0 && start + length <= shape()[axis], "narrow",
+  AXON_CHECK(start >= 0 && length >= 0 && start <= shape()[axis] && length <= shape()[axis] - start, "narrow",
              "range [{}, {}) is out of bounds for axis {} of size {}", start, start + length, axis, shape()[axis]);
   return axon::slice(*this, axis, start, start + length);
 }
@@ -226,6 +229,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     s[i] = want;
     st[i] = d == want ? x.strides()[i - lead] : 0;
   }
+  checked_numel(s, "expand");
   Tensor y = make_view(x, s, st, x.offset());
   Shape in = x.shape();
   autograd::record("expand", {x}, {y}, [in](const Grads& g) { return Grads{sum_to(g[0], in)}; });
