@@ -104,7 +104,7 @@ TEST_CASE("read_idx errors name the file and the problem", "[optim][idx][errors]
   AXON_REQUIRE_THROWS_WITH(data::read_idx(missing), "read_idx: " + missing + ": cannot open file");
 
   auto p1 = write_gz("short.gz", idx_bytes(0x08, {2, 3}, {1, 2, 3}));
-  AXON_REQUIRE_THROWS_WITH(data::read_idx(p1), p1 + ": file is too short: expected 6 bytes of the data, got 3");
+  AXON_REQUIRE_THROWS_WITH(data::read_idx(p1), p1 + ": file is too short: dims [2, 3] describe 6 bytes of data, the stream holds 3");
   auto p2 = write_gz("magic.gz", {0x1f, 0x00, 0x08, 0x01, 0, 0, 0, 1, 5});
   AXON_REQUIRE_THROWS_WITH(data::read_idx(p2), p2 + ": not an IDX file (magic bytes 1f 00 08 01");
   auto p3 = write_gz("type.gz", idx_bytes(0x0d, {1}, {0, 0, 0, 0}));

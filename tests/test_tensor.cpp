@@ -67,7 +67,7 @@ TEST_CASE("creation functions", "[tensor]") {
   }
   AXON_REQUIRE_THROWS_WITH(from_vector(std::vector<float>{1, 2, 3}, {2, 2}), "3 values do not fill shape [2, 2]");
   AXON_REQUIRE_THROWS_WITH(zeros({2, -1}), "negative dimension in shape [2, -1]");
-  AXON_REQUIRE_THROWS_WITH(arange(0, 1, 0), "arange: step must be nonzero");
+  AXON_REQUIRE_THROWS_WITH(arange(0, 1, 0), "arange: step must be finite and nonzero");
 }
 
 TEST_CASE("from_blob wraps caller memory without copying", "[tensor]") {
