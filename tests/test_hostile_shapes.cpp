@@ -186,3 +186,10 @@ TEST_CASE("memory statistics reject a device index out of range", "[hostile][sto
   CHECK_NOTHROW(memory_stats(Device::cpu()));
   CHECK_NOTHROW(memory_stats(Device::cuda(0)));  // a valid index reads zeros without a GPU
 }
+
+TEST_CASE("random factories name themselves for an impossible shape", "[hostile][random]") {
+  AXON_REQUIRE_THROWS_WITH(randn({kHuge, kHuge}), "randn: shape");
+  AXON_REQUIRE_THROWS_WITH(rand({-2}), "rand: negative dimension");
+  AXON_REQUIRE_THROWS_WITH(randint(0, 5, {0, kHuge, kHuge}), "randint: shape");
+  AXON_REQUIRE_THROWS_WITH(bernoulli({kHuge, 8}, 0.5), "bernoulli: shape");
+}

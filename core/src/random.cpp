@@ -23,9 +23,7 @@ std::mutex& default_mutex() {
   return m;
 }
 
-void check_shape(const char* op, const Shape& shape) {
-  for (auto d : shape) AXON_CHECK(d >= 0, op, "negative dimension in shape {}", to_string(shape));
-}
+void check_shape(const char* op, const Shape& shape) { checked_numel(shape, op); }
 
 void check_floating(const char* op, DType dt) {
   AXON_CHECK(is_floating(dt), op, "dtype {} is not a floating type (use f32, f64, bf16 or f16)", dtype_name(dt));
