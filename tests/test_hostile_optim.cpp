@@ -83,10 +83,13 @@ TEST_CASE("matching gradients still update, with their dtypes cast as before", "
   Params g = p;
   g["dense_0"]["kernel"] = full({4}, 1.0, DType::bf16);
   g["dense_0"]["bias"] = full({2}, 1.0);
+  p["relu_0"] = {};  // a layer without parameters keeps its place
+  g["relu_0"] = {};
   auto tx = adam(0.5);
   auto [u, s] = tx.update(g, tx.init(p), p);
   CHECK(u.at("dense_0").at("kernel").dtype() == DType::f32);  // moments and updates in f32
   Params np = apply_updates(p, u);
+  CHECK(np.count("relu_0") == 1);
   CHECK(np.at("dense_0").at("kernel").dtype() == DType::bf16);
   CHECK(np.at("dense_0").at("kernel").shape() == Shape{4});
   // Adam's first step moves each entry by lr against the gradient's sign.

@@ -40,6 +40,7 @@ void for_matching(const char* op, const Params& a, const char* a_name, const Par
 Params map_matching(const char* op, const Params& a, const char* a_name, const Params& b, const char* b_name,
                     const std::function<Tensor(const Tensor&, const Tensor&)>& f) {
   Params out;
+  for (const auto& [l, m] : a) out[l];  // layers without parameters keep their place
   for_matching(op, a, a_name, b, b_name,
                [&](const std::string& l, const std::string& n, const Tensor& x, const Tensor& y) {
                  out[l].emplace(n, f(x, y));
@@ -87,9 +88,8 @@ GradientTransformation stateless(std::function<Params(const Params&, const Param
 GradientTransformation stateful(InitFn init, UpdateFn apply) { return {std::move(init), std::move(apply)}; }
 
 Params apply_updates(const Params& params, const Params& updates) {
-  return map_matching("apply_updates", params, "the parameters", updates, "the updates", [](const Tensor& p, const Tensor& u) {
-    return add(p, u.dtype() == p.dtype() ? u : cast(u, p.dtype()));
-  });
+  return map_matching("apply_updates", params, "the parameters", updates, "the updates",
+                      [](const Tensor& p, const Tensor& u) { return add(p, u.dtype() == p.dtype() ? u : cast(u, p.dtype())); });
 }
 
 Params as_params(const std::vector<Tensor>& tensors) {
