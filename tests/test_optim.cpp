@@ -396,11 +396,17 @@ TEST_CASE("optimizer errors name the problem", "[optim][errors]") {
   Params other{{"dense", {{"kernel", zeros({2, 3})}}}};
   Params more = p;
   more["extra"]["w"] = zeros({1});
-  AXON_REQUIRE_THROWS_WITH(apply_updates(p, more), "apply_updates: the arguments hold different parameters (2 and 3");
-  AXON_REQUIRE_THROWS_WITH(apply_updates(other, Params{{"x", {}}}), "apply_updates: no entry for layer \"dense\"");
+  AXON_REQUIRE_THROWS_WITH(apply_updates(p, more),
+                           "apply_updates: the parameters and the updates hold different parameters (2 and 3");
+  AXON_REQUIRE_THROWS_WITH(apply_updates(other, Params{{"x", {}}}),
+                           "apply_updates: the parameters have layer \"dense\" but the updates do not");
   Params grads = p;
   grads["extra"]["w"] = zeros({1});
-  AXON_REQUIRE_THROWS_WITH(tx.update(grads, s, p), "scale_by_adam: the optimizer state has no entry \"mu/extra/w\"");
+  AXON_REQUIRE_THROWS_WITH(tx.update(grads, s, p),
+                           "optimizer.update: the gradients have layer \"extra\" but the parameters do not");
+  // Without parameters (optax's update(g, s)) the state is what is missing.
+  AXON_REQUIRE_THROWS_WITH(tx.update(grads, s, Params{}),
+                           "scale_by_adam: the optimizer state has no entry \"mu/extra/w\"");
 }
 
 TEST_CASE("flat adapters: vectors and ParamMaps as Params", "[optim]") {

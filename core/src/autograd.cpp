@@ -1,5 +1,8 @@
 // The tape (see axon/autograd.hpp for the model).
+#include <limits>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 #include <axon/autograd.hpp>
 #include <axon/ops.hpp>
@@ -47,6 +50,8 @@ class Tape {
 thread_local std::vector<Tape*> tl_tapes;
 // The input ids of the node whose backward runs now (see needs_input_grad).
 thread_local const std::vector<int64_t>* tl_current_inputs = nullptr;
+// Live DetectAnomaly guards of this thread.
+thread_local int tl_anomaly_guards = 0;
 
 struct TapeScope {
   Tape* tape;
@@ -118,6 +123,50 @@ NoGrad::~NoGrad() {
   }
 }
 
+DetectAnomaly::DetectAnomaly() { ++tl_anomaly_guards; }
+DetectAnomaly::~DetectAnomaly() { --tl_anomaly_guards; }
+bool anomaly_detection_enabled() { return tl_anomaly_guards > 0; }
+
+namespace {
+
+// Where gradient slot `id` comes from, for an anomaly message: a parameter or an earlier node.
+std::string origin_of(int64_t id, const std::vector<int64_t>& param_ids, const std::vector<Node>& nodes, size_t before) {
+  for (size_t i = 0; i < param_ids.size(); ++i)
+    if (param_ids[i] == id) return fmt::format("parameter {}", i);
+  for (size_t k = before; k-- > 0;)
+    for (int64_t o : nodes[k].out_ids)
+      if (o == id) return fmt::format("the output of '{}' (tape node {})", nodes[k].op, k);
+  return "a tensor of the tape";
+}
+
+// Raises when an anomaly guard is on and a gradient that node k's backward returned is not finite.
+void check_anomaly(const Node& n, size_t k, const Grads& gin, const std::vector<int64_t>& param_ids,
+                   const std::vector<Node>& nodes) {
+  NoGrad no_grad;  // the checks are not part of any enclosing tape's computation
+  for (size_t j = 0; j < gin.size(); ++j) {
+    const Tensor& g = gin[j];
+    if (n.in_ids[j] < 0 || !g.defined() || !is_floating(g.dtype()) || g.numel() == 0) continue;
+    Tensor a = abs(g);
+    if (all(lt(a, std::numeric_limits<double>::infinity())).to(Device::cpu()).item<bool>()) continue;
+    int64_t nans = sum(ne(g, g)).to(Device::cpu()).item<int64_t>();
+    int64_t infs = sum(eq(a, std::numeric_limits<double>::infinity())).to(Device::cpu()).item<int64_t>();
+    AXON_FAIL("detect_anomaly",
+              "the backward of '{}' (tape node {}) returned a gradient with {} NaN and {} infinite values out of {} "
+              "({}) for its input {}, which is {}",
+              n.op, k, nans, infs, g.numel(), describe(g), j, origin_of(n.in_ids[j], param_ids, nodes, k));
+  }
+}
+
+// A new identity for one argument position, recorded as an identity op on the enclosing tapes
+// (so grad of grad still reaches the tensor it aliases).
+Tensor alias(const Tensor& p) {
+  Tensor a = stop_gradient(p);
+  detail::record("alias", {p}, {a}, [](const Grads& g) { return Grads{g[0]}; });
+  return a;
+}
+
+}  // namespace
+
 Tensor stop_gradient(const Tensor& x) {
   if (!x.defined()) return x;
   auto impl = std::make_shared<TensorImpl>(x.impl());  // same storage, a new identity
@@ -132,13 +181,16 @@ std::pair<Tensor, std::vector<Tensor>> value_and_grad_flat(
     AXON_CHECK(is_floating(params[i].dtype()), "grad",
                "cannot differentiate with respect to parameter {} of integer type ({})", i, describe(params[i]));
   }
+  std::vector<Tensor> args;
+  args.reserve(params.size());
+  for (const Tensor& p : params) args.push_back(alias(p));
   Tape tape;
   std::vector<int64_t> param_ids;
-  param_ids.reserve(params.size());
-  for (const Tensor& p : params) param_ids.push_back(tape.watch(p));
+  param_ids.reserve(args.size());
+  for (const Tensor& a : args) param_ids.push_back(tape.watch(a));
 
   TapeScope scope(&tape);
-  Tensor out = f(params);
+  Tensor out = f(args);
   scope.pop();  // the sweep's own ops are recorded on enclosing tapes only
 
   AXON_CHECK(out.defined(), "grad", "the function returned an undefined tensor");
@@ -183,6 +235,7 @@ std::pair<Tensor, std::vector<Tensor>> value_and_grad_flat(
       tl_current_inputs = outer;
       AXON_CHECK(gin.size() == n.in_ids.size(), "grad", "backward of '{}' returned {} gradients for {} inputs",
                  n.op, gin.size(), n.in_ids.size());
+      if (tl_anomaly_guards > 0) check_anomaly(n, k, gin, param_ids, nodes);
       for (size_t j = 0; j < gin.size(); ++j) {
         int64_t id = n.in_ids[j];
         if (id < 0 || !gin[j].defined()) continue;

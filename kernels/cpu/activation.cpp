@@ -93,12 +93,12 @@ AXON_VM_INLINE float derivative_f32(float x, float al, float ga, float be) {
     const Sig p = sig_pair(2.0f * kSqrt2OverPi * (xc + kGeluC * xc * xc * xc));
     const float d = p.s + (2.0f * kSqrt2OverPi) * xc * (p.s * p.oms) * (1.0f + 3.0f * kGeluC * xc * xc);
     return select(x > 10.0f, 1.0f, select(x < -10.0f, 0.0f, d));
-  } else if constexpr (Op == ActOp::hard_sigmoid) {
-    const float v = al * x + be;
-    return select((v > 0.0f) & (v < 1.0f), al, 0.0f);
+  } else if constexpr (Op == ActOp::hard_sigmoid) {  // the kink rules of act::derivative, on u = al x
+    const float u = al * x;
+    return select((u > -be) & (u < 1.0f - be), al, 0.0f);
   } else if constexpr (Op == ActOp::hard_silu) {
-    const float v = al * x + be;
-    return clip01(v) + select((v > 0.0f) & (v < 1.0f), al * x, 0.0f);
+    const float u = al * x;
+    return select(u < -be, 0.0f, select(u > 1.0f - be, 1.0f, 2.0f * u + be));
   } else if constexpr (Op == ActOp::leaky_relu) {
     return select(x > 0.0f, 1.0f, al);
   } else {

@@ -119,6 +119,7 @@ GradientTransformation adam_family(const LearningRate& lr, const AdamWOptions& o
   if (o.fused == Fused::never) return composite;
   const std::vector<std::string> prefixes{"0/mu", "0/nu"};
   return {composite.init, [=](const Params& g, const State& s, const Params& p) {
+            check_grads_match_params("optimizer.update", g, p);
             auto in = fused_inputs(o.fused, g, p, decay != 0.0, s, prefixes);
             const Tensor* count = in ? counter(s, "0/count", *in) : nullptr;
             if (!count) return composite.update(g, s, p);
@@ -189,6 +190,7 @@ GradientTransformation sgd(LearningRate lr, SgdOptions o) {
   if (o.fused == Fused::never) return composite;
   const std::vector<std::string> prefixes{"0/trace"};
   return {composite.init, [=](const Params& g, const State& s, const Params& p) {
+            check_grads_match_params("optimizer.update", g, p);
             auto in = fused_inputs(o.fused, g, p, false, s, prefixes);
             if (!in) return composite.update(g, s, p);
             State ns;

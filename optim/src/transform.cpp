@@ -3,6 +3,53 @@
 
 namespace axon::optim {
 
+namespace {
+
+std::string param_name(const std::string& layer, const std::string& name) {
+  return layer.empty() ? name : layer + "/" + name;
+}
+
+// Calls f on each pair of matching tensors after checking that a and b hold the same parameters
+// with the same shapes on the same devices: nothing may broadcast one into the other's shape.
+// Dtypes may differ (moments are f32 for 16-bit parameters; updates are cast to the parameter's).
+void for_matching(const char* op, const Params& a, const char* a_name, const Params& b, const char* b_name,
+                  const std::function<void(const std::string&, const std::string&, const Tensor&, const Tensor&)>& f) {
+  size_t nb = 0;
+  for (const auto& [l, m] : b) nb += m.size();
+  size_t na = 0;
+  for (const auto& [l, m] : a) {
+    auto bl = b.find(l);
+    AXON_CHECK(bl != b.end(), op, "{} have layer \"{}\" but {} do not", a_name, l, b_name);
+    for (const auto& [n, t] : m) {
+      auto bt = bl->second.find(n);
+      const std::string name = param_name(l, n);
+      AXON_CHECK(bt != bl->second.end(), op, "{} have parameter \"{}\" but {} do not", a_name, name, b_name);
+      const Tensor& u = bt->second;
+      AXON_CHECK(t.defined() && u.defined(), op, "parameter \"{}\" is undefined in {}", name,
+                 t.defined() ? b_name : a_name);
+      AXON_CHECK(t.shape() == u.shape() && t.device() == u.device(), op,
+                 "parameter \"{}\": {} hold {} but {} hold {} (shapes and devices must match exactly)", name,
+                 a_name, describe(t), b_name, describe(u));
+      f(l, n, t, u);
+      ++na;
+    }
+  }
+  AXON_CHECK(na == nb, op, "{} and {} hold different parameters ({} and {} tensors)", a_name, b_name, na, nb);
+}
+
+Params map_matching(const char* op, const Params& a, const char* a_name, const Params& b, const char* b_name,
+                    const std::function<Tensor(const Tensor&, const Tensor&)>& f) {
+  Params out;
+  for (const auto& [l, m] : a) out[l];  // layers without parameters keep their place
+  for_matching(op, a, a_name, b, b_name,
+               [&](const std::string& l, const std::string& n, const Tensor& x, const Tensor& y) {
+                 out[l].emplace(n, f(x, y));
+               });
+  return out;
+}
+
+}  // namespace
+
 GradientTransformation chain(std::vector<GradientTransformation> members) {
   auto ms = std::make_shared<std::vector<GradientTransformation>>(std::move(members));
   GradientTransformation t;
@@ -12,6 +59,7 @@ GradientTransformation chain(std::vector<GradientTransformation> members) {
     return s;
   };
   t.update = [ms](const Params& grads, const State& state, const Params& params) {
+    check_grads_match_params("optimizer.update", grads, params);
     Params u = grads;
     State out;
     for (size_t i = 0; i < ms->size(); ++i) {
@@ -40,9 +88,8 @@ GradientTransformation stateless(std::function<Params(const Params&, const Param
 GradientTransformation stateful(InitFn init, UpdateFn apply) { return {std::move(init), std::move(apply)}; }
 
 Params apply_updates(const Params& params, const Params& updates) {
-  return map_params("apply_updates", params, updates, [](const Tensor& p, const Tensor& u) {
-    return add(p, u.dtype() == p.dtype() ? u : cast(u, p.dtype()));
-  });
+  return map_matching("apply_updates", params, "the parameters", updates, "the updates",
+                      [](const Tensor& p, const Tensor& u) { return add(p, u.dtype() == p.dtype() ? u : cast(u, p.dtype())); });
 }
 
 Params as_params(const std::vector<Tensor>& tensors) {
@@ -79,23 +126,13 @@ Params map_params(const Params& a, const std::function<Tensor(const Tensor&)>& f
 
 Params map_params(const char* op, const Params& a, const Params& b,
                   const std::function<Tensor(const Tensor&, const Tensor&)>& f) {
-  size_t nb = 0;
-  for (const auto& [l, m] : b) nb += m.size();
-  size_t na = 0;
-  Params out;
-  for (const auto& [l, m] : a) {
-    auto bl = b.find(l);
-    AXON_CHECK(bl != b.end(), op, "no entry for layer \"{}\" in the second argument", l);
-    auto& om = out[l];
-    for (const auto& [n, t] : m) {
-      auto bt = bl->second.find(n);
-      AXON_CHECK(bt != bl->second.end(), op, "no entry for parameter \"{}/{}\" in the second argument", l, n);
-      om.emplace(n, f(t, bt->second));
-      ++na;
-    }
-  }
-  AXON_CHECK(na == nb, op, "the arguments hold different parameters ({} and {} tensors)", na, nb);
-  return out;
+  return map_matching(op, a, "the first argument's tensors", b, "the second argument's", f);
+}
+
+void check_grads_match_params(const char* op, const Params& grads, const Params& params) {
+  if (params.empty()) return;
+  for_matching(op, grads, "the gradients", params, "the parameters",
+               [](const std::string&, const std::string&, const Tensor&, const Tensor&) {});
 }
 
 void put_slot(State& state, const std::string& key, const Params& slot) {

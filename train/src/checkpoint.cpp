@@ -1,5 +1,6 @@
 // Loop states in safetensors files (layout in <axon/train/checkpoint.hpp>).
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <axon/io.hpp>
@@ -54,6 +55,43 @@ double to_double(const std::string& text, const std::string& what, const std::st
 }
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
+// Counters of a real run stay far below this (2^53 batches at a microsecond each take 285 years),
+// and a run started from a state below it cannot overflow int64 by adding any epochs it could run.
+constexpr int64_t kMaxCount = int64_t(1) << 53;
+
+void check_count(int64_t v, int64_t lo, const std::string& what, const std::string& file) {
+  AXON_CHECK(v >= lo && v <= kMaxCount, "load_state", "{}: {} is {}, outside [{}, 2^53]", file, what, v, lo);
+}
+
+// The fields a run reads to resume, checked so that a damaged or crafted file fails here, naming
+// the field, rather than resuming into a run that does nothing or overflows its counters.
+void validate(const LoopState& s, const std::string& file) {
+  check_count(s.epoch, 0, "epoch", file);
+  check_count(s.max_epoch, 0, "max_epoch", file);
+  check_count(s.iteration, 0, "iteration", file);
+  check_count(s.epoch_iteration, 0, "epoch_iteration", file);
+  check_count(s.max_iteration, -1, "max_iteration", file);
+  AXON_CHECK(s.epoch_iteration <= s.iteration, "load_state",
+             "{}: epoch_iteration {} exceeds iteration {} (the batches of this epoch are part of the total)", file,
+             s.epoch_iteration, s.iteration);
+  for (const auto& [e, c] : s.event_counts) {
+    const std::string what = std::string("event_counts/") + event_name(e);
+    check_count(c.total, 0, what + " (total)", file);
+    check_count(c.epoch, 0, what + " (this epoch)", file);
+    AXON_CHECK(c.epoch <= c.total, "load_state", "{}: {} counts {} this epoch but {} in the whole run", file, what,
+               c.epoch, c.total);
+  }
+  for (const auto& [e, m] : s.epoch_metrics)
+    AXON_CHECK(e >= 0 && e <= s.epoch, "load_state", "{}: epoch_metrics/{} is not an epoch up to epoch {}", file, e,
+               s.epoch);
+  for (const auto& [e, sec] : s.epoch_seconds) {
+    AXON_CHECK(e >= 0 && e <= s.epoch, "load_state", "{}: epoch_seconds/{} is not an epoch up to epoch {}", file, e,
+               s.epoch);
+    AXON_CHECK(std::isfinite(sec) && sec >= 0, "load_state", "{}: epoch_seconds/{} is {}, not a duration", file, e,
+               sec);
+  }
+}
+
 LoopState decode(TensorMap tensors, const Metadata& md, const std::string& file) {
   auto get = [&](const std::string& key) -> const std::string& {
     auto it = md.find(key);
@@ -98,6 +136,7 @@ LoopState decode(TensorMap tensors, const Metadata& md, const std::string& file)
       AXON_FAIL("load_state", "{}: unexpected tensor '{}' in a loop checkpoint", file, k);
     }
   }
+  validate(s, file);
   return s;
 }
 

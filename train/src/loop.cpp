@@ -100,7 +100,11 @@ LoopState Loop::run(const Dataset& data, const StepState& init, RunOptions optio
   } else {
     s.step_state = init_ ? init_(data.batch(0, 0), init) : init;
   }
-  s.max_epoch = s.epoch + options.epochs;
+  AXON_CHECK(options.iterations >= -1, "run", "iterations must be -1 (all batches) or non-negative, got {}",
+             options.iterations);
+  AXON_CHECK(s.epoch >= 0, "run", "the attached state's epoch is negative ({})", s.epoch);
+  AXON_CHECK(!__builtin_add_overflow(s.epoch, options.epochs, &s.max_epoch), "run",
+             "the attached state's epoch {} plus {} epochs overflows int64", s.epoch, options.epochs);
   s.max_iteration = options.iterations;
 
   auto fire = [&](Event event) {

@@ -68,8 +68,29 @@ class NoGrad {
 // The same values, cut off from the tape: no gradient flows through the result.
 Tensor stop_gradient(const Tensor& x);
 
+// Anomaly detection (PyTorch's torch.autograd.detect_anomaly): while a DetectAnomaly is alive on
+// this thread, every gradient a tape node's backward returns is checked for NaN and ±inf, and the
+// first bad one raises an axon::Error naming the op whose backward produced it, the input it was
+// for and the op that produced that input (or the parameter it is). Each check reads the
+// gradient back to the host (one synchronisation per node), so it is a debugging tool. Guards nest;
+// off by default, and then the sweep pays one thread-local test per node.
+//   { autograd::DetectAnomaly guard; auto [v, g] = value_and_grad(f, params); }
+class DetectAnomaly {
+ public:
+  DetectAnomaly();
+  ~DetectAnomaly();
+  DetectAnomaly(const DetectAnomaly&) = delete;
+  DetectAnomaly& operator=(const DetectAnomaly&) = delete;
+};
+// Whether a DetectAnomaly guard is alive on this thread.
+bool anomaly_detection_enabled();
+
 // The flat core: differentiates f at `params`. f must return a scalar unless `output_grad` is given
 // (a vector-Jacobian product). Gradients for parameters f does not use are zeros.
+// As jax.grad with several arguments, each position is its own variable: f receives a fresh alias
+// of each parameter (same storage, its own identity on the tape), so the same tensor passed in two
+// positions gets one gradient per position, not their sum in both. Gradients flow to what f does
+// with its arguments; a tensor f captures from outside is a constant, even if it is a parameter.
 std::pair<Tensor, std::vector<Tensor>> value_and_grad_flat(
     const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& params,
     const Tensor& output_grad = Tensor());

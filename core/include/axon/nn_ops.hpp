@@ -4,6 +4,10 @@
 // backward kernel, except while a tape records the backward itself (grad of grad), where they use
 // the equivalent composite formula so that the gradient stays differentiable.
 // Integer inputs are computed in f32.
+// Gradients at a kink follow PyTorch (see kernels::act::derivative): relu'(0) = 0; relu6 and
+// hard_tanh are 0 at their bounds; hard_sigmoid 0 at both ends; hard_silu takes its inner formula
+// 2 alpha x + beta at both ends (-0.5 and 1.5 for the defaults at x = -3 and 3); leaky_relu, elu,
+// celu and selu take their x <= 0 branch at 0.
 #include <axon/tensor.hpp>
 
 namespace axon {
@@ -27,8 +31,13 @@ Tensor selu(const Tensor& x, double alpha = 1.6732632423543772848170429916717,
 Tensor gelu_fused(const Tensor& x, bool tanh_approximation = false);
 // clip(alpha x + beta, 0, 1); gradient alpha strictly inside (0, 1), 0 elsewhere
 Tensor hard_sigmoid(const Tensor& x, double alpha = 0.2, double beta = 0.5);
-// x * hard_sigmoid(x, alpha, beta)
+// x * hard_sigmoid(x, alpha, beta); gradient 2 alpha x + beta on the closed interval, 0 below, 1 above
 Tensor hard_silu(const Tensor& x, double alpha = 1.0 / 6.0, double beta = 0.5);
+// clip(x, lo, hi) with gradient 0 at and beyond the bounds (clamp's passes at the bounds);
+// the dtype is clamp's (integers stay integers).
+Tensor hard_tanh(const Tensor& x, double lo = -1.0, double hi = 1.0);
+// hard_tanh(x, 0, 6)
+Tensor relu6(const Tensor& x);
 // x > 0 ? x : alpha x
 Tensor leaky_relu(const Tensor& x, double alpha = 0.01);
 // x / (|x| + 1)

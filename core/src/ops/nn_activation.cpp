@@ -45,13 +45,14 @@ Tensor composite_derivative(ActOp op, const Tensor& x, const ActParams& p) {
       Tensor t = tanh(mul(mul(x, add(mul(x2, c), 1)), k));
       return add(mul(add(t, 1), 0.5), mul(mul(x, rsub(1, square(t))), mul(add(mul(x2, 3 * c), 1), 0.5 * k)));
     }
-    case ActOp::hard_sigmoid:
+    // The kink rules of kernels::act::derivative, on the same u = alpha x.
+    case ActOp::hard_sigmoid: {
+      Tensor u = mul(x, p.alpha);
+      return where(logical_and(gt(u, -p.beta), lt(u, 1 - p.beta)), full_like(x, p.alpha), zeros_like(x));
+    }
     case ActOp::hard_silu: {
-      Tensor v = add(mul(x, p.alpha), p.beta);
-      Tensor inside = logical_and(gt(v, 0), lt(v, 1));
-      Tensor dhs = where(inside, full_like(x, p.alpha), zeros_like(x));
-      if (op == ActOp::hard_sigmoid) return dhs;
-      return add(clamp(v, Scalar(0.0), Scalar(1.0)), mul(x, dhs));
+      Tensor u = mul(x, p.alpha);
+      return where(lt(u, -p.beta), zeros_like(x), where(gt(u, 1 - p.beta), ones_like(x), add(mul(u, 2), p.beta)));
     }
     case ActOp::leaky_relu: return where(gt(x, 0), ones_like(x), full_like(x, p.alpha));
     case ActOp::softsign: return reciprocal(square(add(abs(x), 1)));
@@ -113,6 +114,20 @@ Tensor hard_sigmoid(const Tensor& x, double alpha, double beta) {
 Tensor hard_silu(const Tensor& x, double alpha, double beta) {
   return fused("hard_silu", ActOp::hard_silu, x, {.alpha = alpha, .beta = beta});
 }
+Tensor hard_tanh(const Tensor& x, double lo, double hi) {
+  AXON_CHECK(lo <= hi, "hard_tanh", "the lower bound {} exceeds the upper bound {}", lo, hi);
+  Tensor y;
+  {
+    NoGrad no_grad;  // clamp's own gradient passes at the bounds; this op's does not
+    y = clamp(x, Scalar(lo), Scalar(hi));
+  }
+  // PyTorch's hardtanh_backward: 0 where x <= lo or x >= hi (so at the kinks), NaN passes.
+  autograd::record("hard_tanh", {x}, {y}, [x, lo, hi](const Grads& g) {
+    return Grads{where(logical_or(le(x, lo), ge(x, hi)), zeros_like(g[0]), g[0])};
+  });
+  return y;
+}
+Tensor relu6(const Tensor& x) { return hard_tanh(x, 0.0, 6.0); }
 Tensor leaky_relu(const Tensor& x, double alpha) { return fused("leaky_relu", ActOp::leaky_relu, x, {.alpha = alpha}); }
 Tensor softsign(const Tensor& x) { return fused("softsign", ActOp::softsign, x); }
 

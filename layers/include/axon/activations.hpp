@@ -4,7 +4,8 @@
 // reference) the conventional math is the default and the difference is documented on the function.
 // softplus, log_sigmoid, silu, mish, elu, celu, selu, gelu, hard_sigmoid, hard_silu, leaky_relu and
 // softsign run fused kernels forward and backward (<axon/nn_ops.hpp>); the others are single axon ops
-// (exp, relu, sigmoid, tanh, clamp) or the fused softmax family.
+// (exp, relu, sigmoid, tanh, clamp) or the fused softmax family. Gradients at kinks follow PyTorch
+// (the rule is in <axon/nn_ops.hpp>): relu, relu6, hard_tanh and hard_sigmoid are 0 there.
 #include <string>
 #include <vector>
 
@@ -51,7 +52,7 @@ Tensor exp(const Tensor& x);
 Tensor gelu(const Tensor& x, GeluOptions o = {});  // x/2 (1 + erf(x / sqrt 2))
 Tensor hard_sigmoid(const Tensor& x, HardSigmoidOptions o = {});  // clip(alpha x + beta, 0, 1)
 Tensor hard_silu(const Tensor& x, HardSiluOptions o = {});
-Tensor hard_tanh(const Tensor& x);  // clip(x, -1, 1)
+Tensor hard_tanh(const Tensor& x);  // clip(x, -1, 1); gradient 0 at ±1
 Tensor leaky_relu(const Tensor& x, LeakyReluOptions o = {});  // x > 0 ? x : alpha x
 Tensor linear(const Tensor& x);  // identity (returns x itself)
 // log sum exp(x) along the axis, keeping it (size 1), max-shifted: finite for |x| = 1000.
@@ -60,7 +61,7 @@ Tensor log_sigmoid(const Tensor& x);  // -softplus(-x)
 Tensor log_softmax(const Tensor& x, AxisOptions o = {});
 Tensor mish(const Tensor& x);     // x tanh(softplus(x))
 Tensor relu(const Tensor& x);     // max(x, 0); gradient 0 at 0
-Tensor relu6(const Tensor& x);    // min(max(x, 0), 6)
+Tensor relu6(const Tensor& x);    // min(max(x, 0), 6); gradient 0 at 0 and 6
 Tensor sigmoid(const Tensor& x);  // 1 / (1 + e^-x)
 Tensor silu(const Tensor& x);     // x sigmoid(x)
 Tensor selu(const Tensor& x, SeluOptions o = {});  // gamma * elu(x, alpha)

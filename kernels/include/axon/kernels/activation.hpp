@@ -76,7 +76,10 @@ AXON_HD A forward(A x, A alpha, A gamma, A beta) {
   }
 }
 
-// dy/dx at x (the backward multiplies by dy).
+// dy/dx at x (the backward multiplies by dy). At a kink the one-sided value PyTorch uses is taken:
+// relu'(0) = 0 and relu6 / hard_tanh are 0 at their bounds (core ops), hard_sigmoid 0 at both
+// ends, hard_silu the inner formula's value at both ends, leaky_relu'(0) = alpha, elu'(0) = alpha,
+// celu'(0) = 1, selu'(0) = gamma alpha (the x <= 0 branch).
 template <ActOp Op, class A>
 AXON_HD A derivative(A x, A alpha, A gamma, A beta) {
   if constexpr (Op == ActOp::softplus) {
@@ -100,11 +103,15 @@ AXON_HD A derivative(A x, A alpha, A gamma, A beta) {
     A pdf = f_exp(A(-0.5) * x * x) * A(0.39894228040143267794);
     return cdf + x * pdf;
   } else if constexpr (Op == ActOp::hard_sigmoid) {
-    A v = alpha * x + beta;
-    return v > A(0) && v < A(1) ? alpha : A(0);
+    // PyTorch's hardsigmoid_backward: 0 at both kinks. The kinks are tested on u = alpha x, a
+    // product no compiler fuses into an FMA, so CPU and CUDA agree exactly at them.
+    A u = alpha * x;
+    return u > -beta && u < A(1) - beta ? alpha : A(0);
   } else if constexpr (Op == ActOp::hard_silu) {
-    A v = alpha * x + beta;
-    return clip01(v) + (v > A(0) && v < A(1) ? alpha * x : A(0));
+    // PyTorch's hardswish_backward: the inner formula 2 alpha x + beta holds on the closed
+    // interval, so the kinks get -beta and 2 - beta (-0.5 at x = -3 and 1.5 at x = 3).
+    A u = alpha * x;
+    return u < -beta ? A(0) : (u > A(1) - beta ? A(1) : A(2) * u + beta);
   } else if constexpr (Op == ActOp::leaky_relu) {
     return x > A(0) ? A(1) : alpha;
   } else if constexpr (Op == ActOp::softsign) {

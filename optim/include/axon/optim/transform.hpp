@@ -45,7 +45,8 @@ GradientTransformation stateless(std::function<Params(const Params& updates, con
 // A transformation with state (GradientTransformation itself; spelled out for Polaris users).
 GradientTransformation stateful(InitFn init, UpdateFn apply);
 
-// params + updates (each update cast to its parameter's dtype). Throws when the structures differ.
+// params + updates (each update cast to its parameter's dtype). Throws, naming the parameter, when
+// the structures, shapes or devices differ: an update never broadcasts a parameter to a new shape.
 Params apply_updates(const Params& params, const Params& updates);
 
 // ---- flat adapters: a std::vector<Tensor> / ParamMap viewed as Params ({"", {"0": t0, "1": t1...}}
@@ -58,9 +59,14 @@ ParamMap to_param_map(const Params& params);           // inverse of as_params(P
 // ---- helpers for writing transformations
 // Applies f to every tensor (same structure).
 Params map_params(const Params& a, const std::function<Tensor(const Tensor&)>& f);
-// Applies f to matching tensors of a and b (b must have a's structure; error names `op`).
+// Applies f to matching tensors of a and b: b must hold exactly a's parameters, each with the same
+// shape on the same device (nothing broadcasts); the error names `op` and the parameter.
 Params map_params(const char* op, const Params& a, const Params& b,
                   const std::function<Tensor(const Tensor&, const Tensor&)>& f);
+// The check every optimizer's update makes first (chain() and the fused paths): the gradients hold
+// exactly the parameters, with their shapes and devices. Skipped when `params` is empty (a
+// transformation that does not read the parameters may be called without them, as in optax).
+void check_grads_match_params(const char* op, const Params& grads, const Params& params);
 // Stores `slot` under "<key>/<layer>/<name>".
 void put_slot(State& state, const std::string& key, const Params& slot);
 // Reads the slot stored by put_slot with the structure of `like` (error names `op` and the missing key).
