@@ -98,6 +98,20 @@ void scatter_add_rows_t(acc_t<T>* out, int64_t outer, int64_t n, int64_t inner, 
   });
 }
 
+// run(src as const T*) for the scatter_add source types T.
+template <class F>
+void with_src_type(DType dt, const void* src, F&& run) {
+  switch (dt) {
+    case DType::f32: run(static_cast<const float*>(src)); break;
+    case DType::f64: run(static_cast<const double*>(src)); break;
+    case DType::bf16: run(static_cast<const bf16*>(src)); break;
+    case DType::f16: run(static_cast<const f16*>(src)); break;
+    case DType::i32: run(static_cast<const int32_t*>(src)); break;
+    case DType::i64: run(static_cast<const int64_t*>(src)); break;
+    default: AXON_FAIL("scatter_add", "unsupported dtype {}", dtype_name(dt));
+  }
+}
+
 #define AXON_DISPATCH_INDEX(idx_dt, opname, ...)                                       \
   switch (idx_dt) {                                                                    \
     case DType::i32: { using index_t = int32_t; __VA_ARGS__; } break;                  \
@@ -142,15 +156,7 @@ void scatter_add(DType dt, void* out, const Indexer& io, int64_t axis_stride, in
       using T = std::remove_const_t<std::remove_pointer_t<decltype(s)>>;
       scatter_add_typed(static_cast<acc_t<T>*>(out), io, axis_stride, axis_size, ip, ii, s, is, n);
     };
-    switch (dt) {
-      case DType::f32: run(static_cast<const float*>(src)); break;
-      case DType::f64: run(static_cast<const double*>(src)); break;
-      case DType::bf16: run(static_cast<const bf16*>(src)); break;
-      case DType::f16: run(static_cast<const f16*>(src)); break;
-      case DType::i32: run(static_cast<const int32_t*>(src)); break;
-      case DType::i64: run(static_cast<const int64_t*>(src)); break;
-      default: AXON_FAIL("scatter_add", "unsupported dtype {}", dtype_name(dt));
-    }
+    with_src_type(dt, src, run);
   });
 }
 
@@ -180,15 +186,7 @@ void scatter_add_rows(DType dt, void* out, int64_t outer, int64_t axis_size, int
       using T = std::remove_const_t<std::remove_pointer_t<decltype(s)>>;
       scatter_add_rows_t(static_cast<acc_t<T>*>(out), outer, axis_size, inner, ip, idx_pitch, m, s);
     };
-    switch (dt) {
-      case DType::f32: run(static_cast<const float*>(src)); break;
-      case DType::f64: run(static_cast<const double*>(src)); break;
-      case DType::bf16: run(static_cast<const bf16*>(src)); break;
-      case DType::f16: run(static_cast<const f16*>(src)); break;
-      case DType::i32: run(static_cast<const int32_t*>(src)); break;
-      case DType::i64: run(static_cast<const int64_t*>(src)); break;
-      default: AXON_FAIL("scatter_add", "unsupported dtype {}", dtype_name(dt));
-    }
+    with_src_type(dt, src, run);
   });
 }
 

@@ -79,30 +79,24 @@ void launch_rows(void* out, int64_t outer, int64_t n, int64_t inner, const I* id
   AXON_CUDA_LAUNCH_CHECK("scatter_add");
 }
 
-template <class I>
-void dispatch_rows(DType dt, void* out, int64_t outer, int64_t n, int64_t inner, const I* idx, int64_t idx_pitch,
-                   int64_t m, const void* src, cudaStream_t s) {
+// run(T{}, I*) for the source type T named by dt and the index type named by idx_dt.
+template <class F>
+void with_types(DType dt, DType idx_dt, const void* idx, F&& run) {
+  auto with_index = [&](auto tag) {
+    if (idx_dt == DType::i32)
+      run(tag, static_cast<const int32_t*>(idx));
+    else if (idx_dt == DType::i64)
+      run(tag, static_cast<const int64_t*>(idx));
+    else
+      ::axon::detail::unsupported_dtype("scatter_add", idx_dt);
+  };
   switch (dt) {
-    case DType::f32: launch_rows<float>(out, outer, n, inner, idx, idx_pitch, m, src, s); break;
-    case DType::f64: launch_rows<double>(out, outer, n, inner, idx, idx_pitch, m, src, s); break;
-    case DType::bf16: launch_rows<__nv_bfloat16>(out, outer, n, inner, idx, idx_pitch, m, src, s); break;
-    case DType::f16: launch_rows<__half>(out, outer, n, inner, idx, idx_pitch, m, src, s); break;
-    case DType::i32: launch_rows<int32_t>(out, outer, n, inner, idx, idx_pitch, m, src, s); break;
-    case DType::i64: launch_rows<int64_t>(out, outer, n, inner, idx, idx_pitch, m, src, s); break;
-    default: ::axon::detail::unsupported_dtype("scatter_add", dt);
-  }
-}
-
-template <class I>
-void dispatch(DType dt, void* out, const Indexer& io, int64_t axis_stride, int64_t axis_size, const I* idx,
-              const Indexer& ii, const void* src, const Indexer& is, int64_t n, cudaStream_t s) {
-  switch (dt) {
-    case DType::f32: launch<float>(out, io, axis_stride, axis_size, idx, ii, src, is, n, s); break;
-    case DType::f64: launch<double>(out, io, axis_stride, axis_size, idx, ii, src, is, n, s); break;
-    case DType::bf16: launch<__nv_bfloat16>(out, io, axis_stride, axis_size, idx, ii, src, is, n, s); break;
-    case DType::f16: launch<__half>(out, io, axis_stride, axis_size, idx, ii, src, is, n, s); break;
-    case DType::i32: launch<int32_t>(out, io, axis_stride, axis_size, idx, ii, src, is, n, s); break;
-    case DType::i64: launch<int64_t>(out, io, axis_stride, axis_size, idx, ii, src, is, n, s); break;
+    case DType::f32: with_index(float{}); break;
+    case DType::f64: with_index(double{}); break;
+    case DType::bf16: with_index(__nv_bfloat16{}); break;
+    case DType::f16: with_index(__half{}); break;
+    case DType::i32: with_index(int32_t{}); break;
+    case DType::i64: with_index(int64_t{}); break;
     default: ::axon::detail::unsupported_dtype("scatter_add", dt);
   }
 }
@@ -112,23 +106,17 @@ void scatter_add(DType dt, void* out, const Indexer& io, int64_t axis_stride, in
                  const void* idx, const Indexer& ii, const void* src, const Indexer& is, int64_t n,
                  cudaStream_t s) {
   if (n == 0) return;
-  if (idx_dt == DType::i32)
-    dispatch(dt, out, io, axis_stride, axis_size, static_cast<const int32_t*>(idx), ii, src, is, n, s);
-  else if (idx_dt == DType::i64)
-    dispatch(dt, out, io, axis_stride, axis_size, static_cast<const int64_t*>(idx), ii, src, is, n, s);
-  else
-    ::axon::detail::unsupported_dtype("scatter_add", idx_dt);
+  with_types(dt, idx_dt, idx, [&](auto tag, auto* ip) {
+    launch<decltype(tag)>(out, io, axis_stride, axis_size, ip, ii, src, is, n, s);
+  });
 }
 
 void scatter_add_rows(DType dt, void* out, int64_t outer, int64_t axis_size, int64_t inner, DType idx_dt,
                       const void* idx, int64_t idx_pitch, int64_t m, const void* src, cudaStream_t s) {
   if (outer == 0 || m == 0 || inner == 0) return;
-  if (idx_dt == DType::i32)
-    dispatch_rows(dt, out, outer, axis_size, inner, static_cast<const int32_t*>(idx), idx_pitch, m, src, s);
-  else if (idx_dt == DType::i64)
-    dispatch_rows(dt, out, outer, axis_size, inner, static_cast<const int64_t*>(idx), idx_pitch, m, src, s);
-  else
-    ::axon::detail::unsupported_dtype("scatter_add", idx_dt);
+  with_types(dt, idx_dt, idx, [&](auto tag, auto* ip) {
+    launch_rows<decltype(tag)>(out, outer, axis_size, inner, ip, idx_pitch, m, src, s);
+  });
 }
 
 }  // namespace axon::kernels::cuda
