@@ -428,19 +428,22 @@ void check_repeated_take_gradient(Device d) {
   ids[500] = 1;
   ids[1002] = 4;
   const Tensor index = idx64(ids, {1003}).to(d);
-  for (DType dt : {DType::bf16, DType::f16}) {
-    INFO(dtype_name(dt) << " on " << d.str());
-    const Tensor w = random_tensor({1003, 8}, dt, 0.5, 1.5, 52);  // upstream gradient of each taken row
-    const std::vector<double> wv = w.to_vector<double>();
-    std::vector<double> ref(5 * 8, 0.0);
-    for (size_t r = 0; r < ids.size(); ++r)
-      for (size_t c = 0; c < 8; ++c) ref[static_cast<size_t>(ids[r]) * 8 + c] += wv[r * 8 + c];
-    const Tensor wd = w.to(d);
-    Tensor g = grad([&](const Tensor& t) { return sum(mul(take(t, index, 0), wd)); }, zeros({5, 8}, dt, d));
-    REQUIRE(g.dtype() == dt);
-    // One rounding of the exact sum: half an ulp (2^-9 in bf16, 2^-12 in f16), with room.
-    test::check_close(g.to(DType::f64), ref, {5, 8}, {dt == DType::bf16 ? 4e-3 : 5e-4, 0});
-  }
+  // Rows of 8 and of 40 (on CUDA, one thread per element below 32, the row kernel above).
+  for (int64_t cols : {8, 40})
+    for (DType dt : {DType::bf16, DType::f16}) {
+      INFO(dtype_name(dt) << " rows of " << cols << " on " << d.str());
+      const Tensor w = random_tensor({1003, cols}, dt, 0.5, 1.5, 52);  // upstream gradient of each taken row
+      const std::vector<double> wv = w.to_vector<double>();
+      std::vector<double> ref(static_cast<size_t>(5 * cols), 0.0);
+      const auto c = static_cast<size_t>(cols);
+      for (size_t r = 0; r < ids.size(); ++r)
+        for (size_t k = 0; k < c; ++k) ref[static_cast<size_t>(ids[r]) * c + k] += wv[r * c + k];
+      const Tensor wd = w.to(d);
+      Tensor g = grad([&](const Tensor& t) { return sum(mul(take(t, index, 0), wd)); }, zeros({5, cols}, dt, d));
+      REQUIRE(g.dtype() == dt);
+      // One rounding of the exact sum: half an ulp (2^-9 in bf16, 2^-12 in f16), with room.
+      test::check_close(g.to(DType::f64), ref, {5, cols}, {dt == DType::bf16 ? 4e-3 : 5e-4, 0});
+    }
 }
 }  // namespace
 
