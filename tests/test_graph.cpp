@@ -236,6 +236,31 @@ TEST_CASE("a compiled matmul + softmax equals the eager ops", "[graph][cuda]") {
   }
 }
 
+TEST_CASE("replays of a graphed broadcast batched matmul keep memory flat", "[graph][cuda]") {
+  AXON_REQUIRE_CUDA();
+  const Device d = Device::cuda(0);
+  // A shared by the 8 batches (stride 0): cuBLAS's strided-batched GEMM, not cuBLASLt. Its handle
+  // keeps the context's workspace; re-binding the stream at every call would reset it to cuBLAS's
+  // own pool, which allocates.
+  Tensor a = random_tensor({16, 32}, DType::f32, -1, 1, 60, d), b = random_tensor({8, 32, 24}, DType::f32, -1, 1, 61, d);
+  auto fn = [](const std::vector<Tensor>& in) {
+    Tensor y = matmul(in[0], in[1]);
+    return std::vector<Tensor>{y, sum(mul(y, y))};
+  };
+  CompiledFn f = compile(fn, {a, b});
+  f({a, b});
+  synchronize(d);
+  const MemoryStats before = memory_stats(d);
+  for (int i = 0; i < 100; ++i) f({a, b});
+  synchronize(d);
+  const MemoryStats after = memory_stats(d);
+  CHECK(after.in_use == before.in_use);
+  CHECK(after.reserved == before.reserved);
+  const std::vector<Tensor> got = f({a, b}), want = fn({a, b});
+  check_close(got[0], want[0], {1e-4, 1e-5});
+  check_close(got[1], want[1], {1e-4, 1e-5});
+}
+
 TEST_CASE("dropout in a compiled function draws fresh masks, the eager ones from the same generator state",
           "[graph][cuda]") {
   AXON_REQUIRE_CUDA();

@@ -356,19 +356,111 @@ TEST_CASE("indexing errors name the op, the index and the size", "[errors]") {
 
 TEST_CASE("indexing errors on CUDA read as on the CPU", "[cuda]") {
   AXON_REQUIRE_CUDA();
-  Device gpu = Device::cuda(0);
+  Device gpu = Device::cuda(0), cpu = Device::cpu();
   Tensor x = zeros({2, 3}, DType::f32, gpu);
-  AXON_REQUIRE_THROWS_WITH(take(x, idx64({0, 3, 5}, {3}).to(gpu), 1), "take: index 3 is out of range for axis 1 of size 3");
-  AXON_REQUIRE_THROWS_WITH(take(x, idx32({-4}, {1}).to(gpu), 1), "take: index -4 is out of range for axis 1 of size 3");
-  AXON_REQUIRE_THROWS_WITH(index_select(x, 0, idx64({1, 2}, {2}).to(gpu)), "index_select: index 2 is out of range");
-  AXON_REQUIRE_THROWS_WITH(gather(x, 1, idx64({0, 5}, {1, 2}).to(gpu)), "gather: index 5 is out of range for axis 1 of size 3");
-  AXON_REQUIRE_THROWS_WITH(scatter_add(x, 0, idx64({0, 2}, {1, 2}).to(gpu), ones({1, 2}, DType::f32, gpu)),
-                   "scatter_add: index 2 is out of range for axis 0 of size 2");
-  AXON_REQUIRE_THROWS_WITH(one_hot(idx64({0, 3}, {2}).to(gpu), 3), "one_hot: label 3 is out of range for 3 classes");
+  // Raised at the next host read (here the copy to the CPU), with the CPU's words.
+  AXON_REQUIRE_THROWS_WITH(take(x, idx64({0, 3, 5}, {3}).to(gpu), 1).to(cpu),
+                           "take: index 3 is out of range for axis 1 of size 3");
+  AXON_REQUIRE_THROWS_WITH(take(x, idx32({-4}, {1}).to(gpu), 1).to(cpu),
+                           "take: index -4 is out of range for axis 1 of size 3");
+  AXON_REQUIRE_THROWS_WITH(index_select(x, 0, idx64({1, 2}, {2}).to(gpu)).to(cpu),
+                           "index_select: index 2 is out of range");
+  AXON_REQUIRE_THROWS_WITH(gather(x, 1, idx64({0, 5}, {1, 2}).to(gpu)).to(cpu),
+                           "gather: index 5 is out of range for axis 1 of size 3");
+  AXON_REQUIRE_THROWS_WITH(scatter_add(x, 0, idx64({0, 2}, {1, 2}).to(gpu), ones({1, 2}, DType::f32, gpu)).to(cpu),
+                           "scatter_add: index 2 is out of range for axis 0 of size 2");
+  AXON_REQUIRE_THROWS_WITH(one_hot(idx64({0, 3}, {2}).to(gpu), 3).to(cpu),
+                           "one_hot: label 3 is out of range for 3 classes");
   // Many bad indices: the first in row-major order is reported, as on the CPU.
   std::vector<int64_t> many(10000, 0);
   for (size_t i = 5000; i < many.size(); ++i) many[i] = 100 + static_cast<int64_t>(i);
-  AXON_REQUIRE_THROWS_WITH(take(x, idx64(many, {100, 100}).to(gpu), 1), "take: index 5100 is out of range");
+  AXON_REQUIRE_THROWS_WITH(take(x, idx64(many, {100, 100}).to(gpu), 1).to(cpu), "take: index 5100 is out of range");
   // The device is still usable afterwards.
   test::check_equal(take(x, idx64({2, 0}, {2}).to(gpu), 1), {0, 0, 0, 0}, {2, 2});
+}
+
+TEST_CASE("CUDA range checks do not wait: a bad index raises at the next host read, naming the op", "[cuda]") {
+  AXON_REQUIRE_CUDA();
+  Device gpu = Device::cuda(0);
+  Tensor x = random_tensor({4, 3}, DType::f32, -1, 1, 50, gpu);
+  Tensor bad = idx64({0, 9, 2}, {3}).to(gpu), good = idx64({3, 0}, {2}).to(gpu);
+  // The op returns, and more device work queues after it; the read raises.
+  Tensor y;
+  CHECK_NOTHROW(y = take(x, bad, 0));
+  Tensor z = add(take(x, good, 0), 1.0);
+  AXON_REQUIRE_THROWS_WITH(z.to(Device::cpu()), "take: index 9 is out of range for axis 0 of size 4");
+  // Raised once: the next reads succeed and the device computes right.
+  test::check_close(z, add(take(x.to(Device::cpu()), idx64({3, 0}, {2}), 0), 1.0), {0, 0});
+  // Every host read raises: synchronize(), item(), to_vector(); each op names itself.
+  index_select(x, 1, idx32({1, 3}, {2}).to(gpu));
+  AXON_REQUIRE_THROWS_WITH(synchronize(gpu), "index_select: index 3 is out of range for axis 1 of size 3");
+  Tensor oh = one_hot(idx64({0, 5}, {2}).to(gpu), 3);
+  AXON_REQUIRE_THROWS_WITH(sum(oh).item<float>(), "one_hot: label 5 is out of range for 3 classes");
+  Tensor loss = sparse_softmax_cross_entropy(x, idx64({0, 1, 7, 2}, {4}).to(gpu));
+  AXON_REQUIRE_THROWS_WITH(loss.to_vector<float>(), "sparse_softmax_cross_entropy: class id 7 is out of range");
+  scatter_add(x, 0, idx64({4, 0, 0}, {1, 3}).to(gpu), ones({1, 3}, DType::f32, gpu));
+  AXON_REQUIRE_THROWS_WITH(synchronize(gpu), "scatter_add: index 4 is out of range for axis 0 of size 4");
+  // The first failing op since the last read is the one named, whatever fails after it.
+  gather(x, 1, idx64({-4, 0, 0}, {1, 3}).to(gpu));
+  take(x, bad, 0);
+  AXON_REQUIRE_THROWS_WITH(synchronize(gpu), "gather: index -4 is out of range for axis 1 of size 3");
+  CHECK_NOTHROW(synchronize(gpu));
+  // Gradients through a checked forward need no second check and stay right.
+  Tensor w = random_tensor({4, 3}, DType::f32, -1, 1, 51, gpu);
+  Tensor g = grad([&](const Tensor& t) { return sum(mul(take(t, idx64({1, 1, 3}, {3}).to(gpu), 0), w.slice(0, 0, 3))); },
+                  x);
+  Tensor wc = w.to(Device::cpu());
+  std::vector<double> ref(12, 0.0);
+  for (int64_t c = 0; c < 3; ++c) {
+    ref[3 + c] = wc.to_vector<double>()[c] + wc.to_vector<double>()[3 + c];
+    ref[9 + c] = wc.to_vector<double>()[6 + c];
+  }
+  test::check_close(g, ref, {4, 3}, {1e-6, 1e-6});
+}
+
+namespace {
+// The gradient of a 16-bit take whose index repeats one row 1000 times: the 1000 terms are summed
+// in f32 and rounded once (a 16-bit running sum rounds at every step; in bf16 it stops growing
+// past 256 for terms near 1). Against the f64 sum of the same 16-bit terms.
+void check_repeated_take_gradient(Device d) {
+  std::vector<int64_t> ids(1003, 2);
+  ids[0] = 0;
+  ids[500] = 1;
+  ids[1002] = 4;
+  const Tensor index = idx64(ids, {1003}).to(d);
+  // Rows of 8 and of 40 (on CUDA, one thread per element below 32, the row kernel above).
+  for (int64_t cols : {8, 40})
+    for (DType dt : {DType::bf16, DType::f16}) {
+      INFO(dtype_name(dt) << " rows of " << cols << " on " << d.str());
+      const Tensor w = random_tensor({1003, cols}, dt, 0.5, 1.5, 52);  // upstream gradient of each taken row
+      const std::vector<double> wv = w.to_vector<double>();
+      std::vector<double> ref(static_cast<size_t>(5 * cols), 0.0);
+      const auto c = static_cast<size_t>(cols);
+      for (size_t r = 0; r < ids.size(); ++r)
+        for (size_t k = 0; k < c; ++k) ref[static_cast<size_t>(ids[r]) * c + k] += wv[r * c + k];
+      const Tensor wd = w.to(d);
+      Tensor g = grad([&](const Tensor& t) { return sum(mul(take(t, index, 0), wd)); }, zeros({5, cols}, dt, d));
+      REQUIRE(g.dtype() == dt);
+      // One rounding of the exact sum: half an ulp (2^-9 in bf16, 2^-12 in f16), with room.
+      test::check_close(g.to(DType::f64), ref, {5, cols}, {dt == DType::bf16 ? 4e-3 : 5e-4, 0});
+    }
+}
+}  // namespace
+
+TEST_CASE("16-bit take gradients with a repeated index are summed in f32", "[autograd]") {
+  check_repeated_take_gradient(Device::cpu());
+}
+
+TEST_CASE("16-bit take gradients with a repeated index are summed in f32 on CUDA", "[cuda][autograd]") {
+  AXON_REQUIRE_CUDA();
+  check_repeated_take_gradient(Device::cuda(0));
+}
+
+TEST_CASE("16-bit scatter_add and gather gradients add in f32", "[ops]") {
+  // 300 ones into one element: 300 exactly (a bf16 running sum stops at 256).
+  Tensor idx = zeros({1, 300}, DType::i64);
+  Tensor out = scatter_add(zeros({1, 2}, DType::bf16), 1, idx, ones({1, 300}, DType::bf16));
+  test::check_equal(out.to(DType::f64), {300, 0}, {1, 2});
+  Tensor g = grad([&](const Tensor& t) { return sum(gather(t, 1, idx)); }, zeros({1, 2}, DType::bf16));
+  test::check_equal(g.to(DType::f64), {300, 0}, {1, 2});
 }

@@ -178,3 +178,22 @@ TEST_CASE("gradients of sort and topk values", "[autograd][sort]") {
                                  tensor({1, 4, 2, 3}).to(DType::f64));
   check_equal(g, {0, 1, 0, 1}, {4});
 }
+
+TEST_CASE("CUDA sort of more than 2^31 elements sorts every row", "[cuda][sort]") {
+  AXON_REQUIRE_CUDA();
+  // 2^16 + 1 rows of 2^15 u8 (2 GiB; with the i64 indices about 26 GiB of device memory in all): the
+  // rows go to CUB in chunks whose counts fit its 32-bit item counts.
+  const int64_t n = int64_t(1) << 15, rows = (int64_t(1) << 16) + 1;
+  std::vector<uint8_t> row(static_cast<size_t>(n));
+  for (int64_t c = 0; c < n; ++c) row[static_cast<size_t>(c)] = static_cast<uint8_t>((c * 37 + c / 256) % 251);
+  const Tensor cpu_row = from_vector(row, {1, n});
+  const auto [want_v, want_i] = sort(cpu_row, 1);
+  const Device d = Device::cuda(0);
+  Tensor x = contiguous(expand(cpu_row.to(d), {rows, n}));
+  auto [v, i] = sort(x, 1);
+  for (int64_t r : {int64_t(0), rows / 2, rows - 2, rows - 1}) {
+    INFO("row " << r);
+    check_equal(v.slice(0, r, r + 1), want_v.to_vector<double>(), {1, n});
+    check_equal(i.slice(0, r, r + 1), want_i.to_vector<double>(), {1, n});
+  }
+}

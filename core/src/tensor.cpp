@@ -5,6 +5,7 @@
 #include <axon/tensor.hpp>
 
 #include "cuda/capture.hpp"
+#include "cuda/deferred.hpp"
 #include "ops/internal.hpp"
 
 #ifdef AXON_HAS_CUDA
@@ -80,19 +81,19 @@ void memcpy_across(const Tensor& src, const Tensor& dst) {
   cudaStream_t s = detail::stream_for(gpu);
   if (src.is_cuda() && dst.is_cuda()) {
     // Order after the source's pending work, then copy peer to peer.
-    AXON_CUDA_CHECK(cudaStreamSynchronize(detail::stream_for(src.device())), "to");
+    cuda::deferred::synchronize(src.device().index, detail::stream_for(src.device()), "to");
     cudaStream_t ds = detail::stream_for(dst.device());
     AXON_CUDA_CHECK(cudaMemcpyPeerAsync(dst.data_ptr(), dst.device().index, src.data_ptr(), src.device().index,
                                         bytes, ds), "to");
     // src may be a temporary whose stream-ordered free on its own stream would not wait for a
     // copy queued on dst's stream: finish the copy before src can be released.
-    AXON_CUDA_CHECK(cudaStreamSynchronize(ds), "to");
+    cuda::deferred::synchronize(dst.device().index, ds, "to");
     return;
   }
   AXON_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), bytes, cudaMemcpyDefault, s), "to");
   // A host destination is read as soon as we return; a pageable host source must not change
-  // before the copy has read it.
-  AXON_CUDA_CHECK(cudaStreamSynchronize(s), "to");
+  // before the copy has read it. The wait also raises what the device's deferred checks found.
+  cuda::deferred::synchronize(gpu.index, s, "to");
 }
 #endif
 }  // namespace
@@ -184,7 +185,7 @@ void synchronize(Device device) {
 #ifdef AXON_HAS_CUDA
   if (device.is_cuda()) {
     cuda::capture::check_not_capturing("synchronize", "waiting for the device", device.index);
-    AXON_CUDA_CHECK(cudaStreamSynchronize(detail::stream_for(device)), "synchronize");
+    cuda::deferred::synchronize(device.index, detail::stream_for(device), "synchronize");
   }
 #endif
 }

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include <axon/error.hpp>
 #include <axon/kernels/index.hpp>
@@ -37,14 +38,16 @@ void gather_typed(const T* x, const Indexer& ix, int64_t axis_stride, int64_t ax
   }
 }
 
+// acc_t<T> is scatter_accumulator(T).
 template <class T, class I>
-void scatter_add_typed(T* out, const Indexer& io, int64_t axis_stride, int64_t axis_size, const I* idx,
+void scatter_add_typed(acc_t<T>* out, const Indexer& io, int64_t axis_stride, int64_t axis_size, const I* idx,
                        const Indexer& ii, const T* src, const Indexer& is, int64_t n) {
+  using A = acc_t<T>;
   for (int64_t i = 0; i < n; ++i) {
     int64_t v = wrap(idx[ii.offset(i)], axis_size);
     if (v < 0 || v >= axis_size) continue;
-    T& o = out[io.offset(i) + v * axis_stride];
-    o = convert<T>(convert<acc_t<T>>(o) + convert<acc_t<T>>(src[is.offset(i)]));
+    A& o = out[io.offset(i) + v * axis_stride];
+    o = static_cast<A>(o + convert<A>(src[is.offset(i)]));
   }
 }
 
@@ -71,8 +74,9 @@ void gather_rows_t(const char* x, int64_t outer, int64_t outer_pitch, int64_t ro
 
 // Work items are (o, block of columns): disjoint in `out`, each adding its rows in j order.
 template <class T, class I>
-void scatter_add_rows_t(T* out, int64_t outer, int64_t n, int64_t inner, const I* idx, int64_t idx_pitch, int64_t m,
-                        const T* src) {
+void scatter_add_rows_t(acc_t<T>* out, int64_t outer, int64_t n, int64_t inner, const I* idx,
+                        int64_t idx_pitch, int64_t m, const T* src) {
+  using A = acc_t<T>;
   // Column blocks of at most 1024 and at least 16 elements, enough of them for every thread when
   // outer alone is not.
   const int64_t threads = num_threads();
@@ -86,12 +90,26 @@ void scatter_add_rows_t(T* out, int64_t outer, int64_t n, int64_t inner, const I
       for (int64_t j = 0; j < m; ++j) {
         const int64_t v = wrap(idx[o * idx_pitch + j], n);
         if (v < 0 || v >= n) continue;
-        T* dst = out + (o * n + v) * inner;
+        A* dst = out + (o * n + v) * inner;
         const T* s = src + (o * m + j) * inner;
-        for (int64_t k = c0; k < c1; ++k) dst[k] = convert<T>(convert<acc_t<T>>(dst[k]) + convert<acc_t<T>>(s[k]));
+        for (int64_t k = c0; k < c1; ++k) dst[k] = static_cast<A>(dst[k] + convert<A>(s[k]));
       }
     }
   });
+}
+
+// run(src as const T*) for the scatter_add source types T.
+template <class F>
+void with_src_type(DType dt, const void* src, F&& run) {
+  switch (dt) {
+    case DType::f32: run(static_cast<const float*>(src)); break;
+    case DType::f64: run(static_cast<const double*>(src)); break;
+    case DType::bf16: run(static_cast<const bf16*>(src)); break;
+    case DType::f16: run(static_cast<const f16*>(src)); break;
+    case DType::i32: run(static_cast<const int32_t*>(src)); break;
+    case DType::i64: run(static_cast<const int64_t*>(src)); break;
+    default: AXON_FAIL("scatter_add", "unsupported dtype {}", dtype_name(dt));
+  }
 }
 
 #define AXON_DISPATCH_INDEX(idx_dt, opname, ...)                                       \
@@ -134,21 +152,11 @@ void scatter_add(DType dt, void* out, const Indexer& io, int64_t axis_stride, in
   if (n == 0) return;
   AXON_DISPATCH_INDEX(idx_dt, "scatter_add", {
     auto* ip = static_cast<const index_t*>(idx);
-    switch (dt) {
-      case DType::f32: scatter_add_typed(static_cast<float*>(out), io, axis_stride, axis_size, ip, ii,
-                                         static_cast<const float*>(src), is, n); break;
-      case DType::f64: scatter_add_typed(static_cast<double*>(out), io, axis_stride, axis_size, ip, ii,
-                                         static_cast<const double*>(src), is, n); break;
-      case DType::bf16: scatter_add_typed(static_cast<bf16*>(out), io, axis_stride, axis_size, ip, ii,
-                                          static_cast<const bf16*>(src), is, n); break;
-      case DType::f16: scatter_add_typed(static_cast<f16*>(out), io, axis_stride, axis_size, ip, ii,
-                                         static_cast<const f16*>(src), is, n); break;
-      case DType::i32: scatter_add_typed(static_cast<int32_t*>(out), io, axis_stride, axis_size, ip, ii,
-                                         static_cast<const int32_t*>(src), is, n); break;
-      case DType::i64: scatter_add_typed(static_cast<int64_t*>(out), io, axis_stride, axis_size, ip, ii,
-                                         static_cast<const int64_t*>(src), is, n); break;
-      default: AXON_FAIL("scatter_add", "unsupported dtype {}", dtype_name(dt));
-    }
+    auto run = [&](auto* s) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(s)>>;
+      scatter_add_typed(static_cast<acc_t<T>*>(out), io, axis_stride, axis_size, ip, ii, s, is, n);
+    };
+    with_src_type(dt, src, run);
   });
 }
 
@@ -174,19 +182,11 @@ void scatter_add_rows(DType dt, void* out, int64_t outer, int64_t axis_size, int
   if (outer == 0 || m == 0 || inner == 0) return;
   AXON_DISPATCH_INDEX(idx_dt, "scatter_add", {
     auto* ip = static_cast<const index_t*>(idx);
-    auto run = [&](auto* o) {
-      using T = std::remove_pointer_t<decltype(o)>;
-      scatter_add_rows_t(o, outer, axis_size, inner, ip, idx_pitch, m, static_cast<const T*>(src));
+    auto run = [&](auto* s) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(s)>>;
+      scatter_add_rows_t(static_cast<acc_t<T>*>(out), outer, axis_size, inner, ip, idx_pitch, m, s);
     };
-    switch (dt) {
-      case DType::f32: run(static_cast<float*>(out)); break;
-      case DType::f64: run(static_cast<double*>(out)); break;
-      case DType::bf16: run(static_cast<bf16*>(out)); break;
-      case DType::f16: run(static_cast<f16*>(out)); break;
-      case DType::i32: run(static_cast<int32_t*>(out)); break;
-      case DType::i64: run(static_cast<int64_t*>(out)); break;
-      default: AXON_FAIL("scatter_add", "unsupported dtype {}", dtype_name(dt));
-    }
+    with_src_type(dt, src, run);
   });
 }
 

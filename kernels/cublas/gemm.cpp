@@ -203,7 +203,15 @@ void gemm_classic(const GemmArgs& g, const BlasHandles& h) {
   Scales s;
   cublasOperation_t ta = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t tb = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  AXON_CUBLAS_CHECK(cublasSetStream(h.blas, h.stream), "matmul");
+  // The context binds its handle to its stream once. cublasSetStream also resets the handle's
+  // workspace to cuBLAS's default pool (which allocates, and inside a CUDA graph capture grows with
+  // every captured call): only a handle on another stream is moved, and given our workspace back.
+  cudaStream_t bound = nullptr;
+  AXON_CUBLAS_CHECK(cublasGetStream(h.blas, &bound), "matmul");
+  if (bound != h.stream) {
+    AXON_CUBLAS_CHECK(cublasSetStream(h.blas, h.stream), "matmul");
+    AXON_CUBLAS_CHECK(cublasSetWorkspace(h.blas, h.workspace, h.workspace_bytes), "matmul");
+  }
   AXON_CUBLAS_CHECK(cublasGemmStridedBatchedEx_64(h.blas, ta, tb, g.n, g.m, g.k, s.one(ti.scale), g.b, ti.data, g.ldb,
                                                   g.stride_b, g.a, ti.data, g.lda, g.stride_a, s.zero(ti.scale), g.c,
                                                   ti.data, g.ldc, g.stride_c, g.batch, ti.compute, CUBLAS_GEMM_DEFAULT),

@@ -1,6 +1,9 @@
 // CUDA sort: values become order-preserving unsigned keys (NaN canonicalised to the largest key,
 // -0.0 to +0.0), CUB sorts (key, position) pairs stably (DeviceRadixSort for one row,
 // DeviceSegmentedSort for many), and a gather writes the original values and i64 positions.
+// CUB's item and segment counts are 32-bit in the CUDA 12 releases, so rows go to CUB in chunks
+// of at most kChunkItems elements (a row of up to 2^31 - 1 elements, the front-end's limit, is a
+// chunk of its own); the scratch is sized for one chunk.
 #include <axon/kernels/cuda_check.hpp>
 #include <axon/kernels/scalar.hpp>
 #include <axon/kernels/sort.hpp>
@@ -63,12 +66,22 @@ __global__ void gather_sorted(const T* __restrict__ x, const int* __restrict__ p
 
 size_t align_up(size_t b) { return (b + 255) / 256 * 256; }
 
+constexpr int64_t kChunkItems = int64_t(1) << 28;  // 4 GiB of 8-byte keys and positions at most
+
+// Rows per chunk: as many as fit in kChunkItems, at least one.
+int64_t chunk_rows(int64_t rows, int64_t n) {
+  const int64_t c = kChunkItems / n;
+  return c < 1 ? 1 : (c > rows ? rows : c);
+}
+
 struct Layout {
   size_t keys_in = 0, keys_out = 0, pos_in = 0, pos_out = 0, offsets = 0, temp = 0, temp_bytes = 0, total = 0;
 };
 
 template <class K>
-size_t cub_temp_bytes(int64_t rows, int64_t total, bool descending) {
+size_t cub_temp_bytes(int64_t rows64, int64_t total64, bool descending) {
+  // The counts' types as sort_chunk passes them: CUB sizes its scratch by its offset type.
+  const int rows = static_cast<int>(rows64), total = static_cast<int>(total64);
   size_t bytes = 0;
   const K* kin = nullptr;
   K* kout = nullptr;
@@ -89,7 +102,11 @@ size_t cub_temp_bytes(int64_t rows, int64_t total, bool descending) {
   return bytes;
 }
 
+// Scratch for sorting one chunk of `rows` rows of n (and the shorter last chunk, whose CUB path may
+// differ when it is a single row).
 Layout layout(DType dt, int64_t rows, int64_t n) {
+  const int64_t last = rows % chunk_rows(rows, n);
+  rows = chunk_rows(rows, n);
   int64_t total = rows * n;
   size_t ks = itemsize(dt) == 8 ? 8 : 4;
   Layout l;
@@ -100,53 +117,70 @@ Layout layout(DType dt, int64_t rows, int64_t n) {
   l.pos_out = at, at += align_up(size_t(total) * 4);
   l.offsets = at, at += align_up(size_t(rows + 1) * 8);
   // Room for either direction, so that the size query needs no direction.
-  for (bool desc : {false, true}) {
-    size_t b = ks == 8 ? cub_temp_bytes<unsigned long long>(rows, total, desc)
-                       : cub_temp_bytes<unsigned int>(rows, total, desc);
-    l.temp_bytes = b > l.temp_bytes ? b : l.temp_bytes;
+  for (int64_t r : {rows, last}) {
+    if (r == 0) continue;
+    for (bool desc : {false, true}) {
+      size_t b = ks == 8 ? cub_temp_bytes<unsigned long long>(r, r * n, desc)
+                         : cub_temp_bytes<unsigned int>(r, r * n, desc);
+      l.temp_bytes = b > l.temp_bytes ? b : l.temp_bytes;
+    }
   }
   l.temp = at, at += align_up(l.temp_bytes);
   l.total = at;
   return l;
 }
 
+// One chunk: rows (< 2^31) rows of n, total = rows * n <= max(kChunkItems, n) < 2^31 elements.
 template <class T>
-void sort_typed(const T* x, T* values, int64_t* indices, int64_t rows, int64_t n, bool descending, char* ws,
+void sort_chunk(const T* x, T* values, int64_t* indices, int64_t rows, int64_t n, bool descending, char* ws,
                 const Layout& l, cudaStream_t s) {
   using K = key_t<T>;
-  int64_t total = rows * n;
+  const int64_t total = rows * n;
   K* kin = reinterpret_cast<K*>(ws + l.keys_in);
   K* kout = reinterpret_cast<K*>(ws + l.keys_out);
   int* pin = reinterpret_cast<int*>(ws + l.pos_in);
   int* pout = reinterpret_cast<int*>(ws + l.pos_out);
-  int64_t* off = reinterpret_cast<int64_t*>(ws + l.offsets);
+  const int64_t* off = reinterpret_cast<const int64_t*>(ws + l.offsets);
   void* temp = ws + l.temp;
   size_t temp_bytes = l.temp_bytes;
+  const int items = static_cast<int>(total), segments = static_cast<int>(rows);
   make_keys<<<grid_for(total, 256), 256, 0, s>>>(x, kin, pin, total, n);
   AXON_CUDA_LAUNCH_CHECK("sort");
   if (rows == 1) {
     if (descending)
-      AXON_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(temp, temp_bytes, kin, kout, pin, pout, total,
-                                                                0, int(sizeof(K) * 8), s),
+      AXON_CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(temp, temp_bytes, kin, kout, pin, pout, items, 0,
+                                                                int(sizeof(K) * 8), s),
                       "sort");
     else
-      AXON_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, kin, kout, pin, pout, total, 0,
+      AXON_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, kin, kout, pin, pout, items, 0,
                                                       int(sizeof(K) * 8), s),
                       "sort");
   } else {
-    make_offsets<<<grid_for(rows + 1, 256), 256, 0, s>>>(off, rows, n);
-    AXON_CUDA_LAUNCH_CHECK("sort");
     if (descending)
-      AXON_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairsDescending(temp, temp_bytes, kin, kout, pin,
-                                                                          pout, total, rows, off, off + 1, s),
+      AXON_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairsDescending(temp, temp_bytes, kin, kout, pin, pout,
+                                                                          items, segments, off, off + 1, s),
                       "sort");
     else
-      AXON_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(temp, temp_bytes, kin, kout, pin, pout, total,
-                                                                rows, off, off + 1, s),
+      AXON_CUDA_CHECK(cub::DeviceSegmentedSort::StableSortPairs(temp, temp_bytes, kin, kout, pin, pout, items,
+                                                                segments, off, off + 1, s),
                       "sort");
   }
   gather_sorted<<<grid_for(total, 256), 256, 0, s>>>(x, pout, values, indices, total, n);
   AXON_CUDA_LAUNCH_CHECK("sort");
+}
+
+template <class T>
+void sort_typed(const T* x, T* values, int64_t* indices, int64_t rows, int64_t n, bool descending, char* ws,
+                const Layout& l, cudaStream_t s) {
+  const int64_t per = chunk_rows(rows, n);
+  if (per > 1) {  // one set of offsets r * n, r <= per, serves every chunk (a shorter one uses a prefix)
+    make_offsets<<<grid_for(per + 1, 256), 256, 0, s>>>(reinterpret_cast<int64_t*>(ws + l.offsets), per, n);
+    AXON_CUDA_LAUNCH_CHECK("sort");
+  }
+  for (int64_t r0 = 0; r0 < rows; r0 += per) {
+    const int64_t r = rows - r0 < per ? rows - r0 : per;
+    sort_chunk(x + r0 * n, values + r0 * n, indices + r0 * n, r, n, descending, ws, l, s);
+  }
 }
 
 }  // namespace

@@ -1,4 +1,3 @@
-#include <axon/cuda_context.hpp>
 #include <axon/losses.hpp>
 
 #include <cmath>
@@ -83,13 +82,8 @@ Tensor categorical_cross_entropy(const Tensor& y_true, const Tensor& y_pred, Cro
   } else if (o.sparse) {
     AXON_CHECK(rows.size() + 1 == y_pred.shape().size(), op, "internal shape error");
     Tensor ids = cast(unsqueeze(labels, -1), DType::i64);
-    // Checked here for an error naming this loss; inside a CUDA graph capture the host cannot read
-    // the device, and gather's own range check (deferred to the compiled function's next call) covers it.
-    if (ids.numel() > 0 && !(ids.is_cuda() && cuda::capturing(ids.device().index))) {
-      NoGrad ng;
-      AXON_CHECK(!any(logical_or(lt(ids, 0), ge(ids, classes))).item<bool>(), op,
-                 "class ids must lie in [0, {}) for y_pred {}", classes, describe(y_pred));
-    }
+    // Checked here for an error naming this loss (on CUDA without waiting for the device).
+    check_class_ids(op, ids, classes, "y_pred", y_pred);
     l = neg(squeeze(log(gather(floating(y_pred), -1, ids)), -1));
   } else {
     Tensor y = floating(y_true), p = floating(y_pred);

@@ -50,5 +50,11 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
 // The same with integer class ids (i32/i64) of shape x.shape[:-1]: loss = -log_softmax(x)[label].
 // Ids outside [0, classes) are an error.
 Tensor sparse_softmax_cross_entropy(const Tensor& logits, const Tensor& labels);
+// Raises "<op>: class ids must lie in [0, classes) for <scores_name> <scores>" unless every id (i32
+// or i64) does: at once for CPU tensors; on CUDA the device checks them without the host waiting,
+// and the error (with the first bad id) is raised at the device's next host read, or inside
+// compile()'s capture at the compiled function's next check.
+void check_class_ids(const char* op, const Tensor& ids, int64_t classes, const char* scores_name,
+                     const Tensor& scores);
 
 }  // namespace axon

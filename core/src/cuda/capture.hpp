@@ -41,7 +41,9 @@ struct AllocToken;
 std::shared_ptr<AllocToken> on_allocate(int index);  // null unless this thread captures on cuda:index
 // Frees a block of cuda:index. A block from before a capture that is running on its device is not
 // freed (a free node may only free graph allocations, and the graph may still read it): it is kept
-// until the compiled function is destroyed.
+// until the compiled function is destroyed. Makes cuda:index current for the free (and restores the
+// caller's device); never throws: a failed free is recorded and raised at the device's next host
+// read (cuda/deferred.hpp), and the runtime's last error is cleared so no later op is blamed.
 void release(void* p, cudaStream_t stream, int index, const std::shared_ptr<AllocToken>& token);
 
 // ---- random numbers. While this thread captures on cuda:index, a draw from `gen` reads its seed

@@ -26,6 +26,7 @@
 
 #include "../ops/internal.hpp"
 #include "capture.hpp"
+#include "deferred.hpp"
 #include "graph_exec.hpp"
 
 #ifdef AXON_HAS_CUDA
@@ -112,6 +113,48 @@ Tensor clone_on(const Tensor& t, cudaStream_t s) {
   return c;
 }
 
+// Makes cuda:index current for a scope (a destructor may run on a thread whose current device is
+// another one) and restores the previous device after.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int index) {
+    if (cudaGetDevice(&prev_) != cudaSuccess) {
+      cudaGetLastError();
+      prev_ = -1;
+    }
+    if (prev_ != index && cudaSetDevice(index) != cudaSuccess) cudaGetLastError();  // the free reports it
+    set_ = prev_ != index;
+  }
+  ~DeviceGuard() {
+    if (set_ && prev_ >= 0 && cudaSetDevice(prev_) != cudaSuccess) cudaGetLastError();
+  }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int prev_ = -1;
+  bool set_ = false;
+};
+
+// Frees a block of cuda:index on stream s, from a destructor: a failure cannot throw here, so it is
+// recorded and raised at the device's next host read (cuda/deferred.hpp), and the runtime's last
+// error is cleared so that the next launch check does not blame its own op for it. At process exit
+// (the runtime unloading) the memory goes with the process and nothing is recorded.
+void free_block(void* p, cudaStream_t s, int index) {
+  DeviceGuard guard(index);
+  const cudaError_t e = cudaFreeAsync(p, s);
+  if (e == cudaSuccess) return;
+  cudaGetLastError();
+  if (e == cudaErrorCudartUnloading) return;
+  try {
+    deferred::record_error(index, fmt::format("free: cudaFreeAsync of a block of cuda:{} failed with {} ({}); the "
+                                              "error happened in a tensor's destructor and is raised at the next "
+                                              "host read",
+                                              index, cudaGetErrorName(e), cudaGetErrorString(e)));
+  } catch (...) {  // no memory for the message: nothing better to do in a destructor
+  }
+}
+
 bool same_view(const Tensor& a, const Tensor& b) {
   return a.data_ptr() == b.data_ptr() && a.shape() == b.shape() && a.strides() == b.strides() &&
          a.dtype() == b.dtype();
@@ -143,7 +186,7 @@ std::shared_ptr<AllocToken> on_allocate(int index) {
 void release(void* p, cudaStream_t stream, int index, const std::shared_ptr<AllocToken>& token) {
   if (token) {
     if (token->capturing.load()) {  // a free node of the capture that allocated it
-      cudaFreeAsync(p, stream);
+      free_block(p, stream, index);
       token->live.fetch_sub(1);
     }
     // REVIEW(gpu): otherwise the capture is over and its graph gone (abandoned, or compile() failed
@@ -159,7 +202,7 @@ void release(void* p, cudaStream_t stream, int index, const std::shared_ptr<Allo
       return;
     }
   }
-  cudaFreeAsync(p, stream);
+  free_block(p, stream, index);
 }
 
 // ---- generators
@@ -236,11 +279,12 @@ struct GraphExec {
   long failed = -1;  // the deferred check that failed: every later call fails too
 
   ~GraphExec() {
+    DeviceGuard guard(device);
     if (exec) cudaGraphExecDestroy(exec);  // a replay in flight completes first
     if (graph) cudaGraphDestroy(graph);
     // REVIEW(gpu): blocks from before the capture that died during it, freed once the graph that
     // may read them is gone; stream-ordered after the last replay.
-    for (void* p : kept) cudaFreeAsync(p, stream);
+    for (void* p : kept) free_block(p, stream, device);
     if (host_flags) {
       // REVIEW(gpu): the last replay may still copy into the pinned flags: wait for it unless that
       // would break a capture in progress (then the 1 KiB are leaked).
@@ -289,7 +333,7 @@ void abandon(Session& s) {
   // REVIEW(gpu): check that the stream is usable after an invalidated capture (the [cuda] test
   // "a host sync inside capture throws and leaves the stream usable" does).
   end_session(s);
-  for (void* p : s.kept) cudaFreeAsync(p, s.stream);
+  for (void* p : s.kept) free_block(p, s.stream, s.device);
   s.kept.clear();
 }
 
@@ -346,8 +390,9 @@ std::shared_ptr<GraphExec> build_graph(const CompiledFn::Fn& fn, const std::vect
   g->flags = zeros({kMaxChecks}, DType::boolean, dev);
   AXON_CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&g->host_flags), kMaxChecks, cudaHostAllocDefault), "compile");
   std::memset(g->host_flags, 0, kMaxChecks);
-  // The warmup's work is finished and its blocks are back in the pool before the capture.
-  AXON_CUDA_CHECK(cudaStreamSynchronize(g->stream), "compile");
+  // The warmup's work is finished and its blocks are back in the pool before the capture; what its
+  // eager range checks found is raised now rather than at some later host read.
+  deferred::synchronize(dev.index, g->stream, "compile");
 
   Session s;
   s.device = dev.index;
@@ -520,7 +565,7 @@ std::vector<Tensor> replay(GraphExec& g, const std::vector<Tensor>& inputs, long
 void check_graph(GraphExec& g) {
   check_not_capturing("check", "waiting for the compiled function's replays", g.device);
   context(g.device);
-  AXON_CUDA_CHECK(cudaStreamSynchronize(g.stream), "check");
+  deferred::synchronize(g.device, g.stream, "check");
   raise_failed_checks(g);
 }
 

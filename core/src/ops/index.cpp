@@ -1,14 +1,18 @@
 // Indexing along one axis: take, index_select, gather, scatter_add, one_hot.
 // Indices are i32 or i64. Negative indices wrap as in NumPy (-1 is the last element) for take,
 // index_select and gather, and for scatter_add (so that it is their exact adjoint); one_hot labels
-// must lie in [0, num_classes). Every index is validated before any data moves, and an index out
-// of range raises axon::Error naming the op, the first bad value (in row-major order) and the
-// axis size -- the same on CPU and CUDA (there at the cost of one stream synchronisation; inside a
-// CUDA graph capture the check is deferred: the compiled function's next call raises it).
+// must lie in [0, num_classes). An index out of range raises axon::Error naming the op, the first
+// bad value (in row-major order) and the axis size. On the CPU it is raised before any data moves;
+// on CUDA the check runs on the device without the host waiting for it (cuda/deferred.hpp) and is
+// raised at the device's next host read (to(cpu), item(), synchronize(), ...); inside compile()'s
+// CUDA graph capture the compiled function's next check or call raises it. Meanwhile the kernels
+// stay in bounds: an index out of range reads 0 and scatters nothing.
 #include <axon/kernels/copy.hpp>
 #include <axon/kernels/index.hpp>
 
 #include "../cuda/capture.hpp"
+#include "../cuda/deferred.hpp"
+#include "elementwise.hpp"
 #include "internal.hpp"
 
 namespace axon {
@@ -26,21 +30,12 @@ void check_index_dtype(const char* op, const Tensor& index, const char* what = "
              describe(index));
 }
 
-// Position of the first index outside the valid range, or -1.
+// Position of the first index outside the valid range, or -1 (CPU tensors).
 int64_t first_bad_index(const Tensor& index, int64_t size, bool allow_negative) {
+  detail::check_cpu_outside_capture();  // the CPU row paths after it do not check again
   if (index.numel() == 0) return -1;
-  kernels::Indexer ii = detail::make_indexer(index);
-  int64_t pos = -1;
-  AXON_ON_DEVICE(index.device(),
-                 pos = kernels::cpu::find_bad_index(index.dtype(), index.data_ptr(), ii, index.numel(), size,
-                                                    allow_negative),
-                 {
-                   Tensor scratch = empty({8}, DType::u8, index.device());
-                   pos = kernels::cuda::find_bad_index(index.dtype(), index.data_ptr(), ii, index.numel(), size,
-                                                       allow_negative, scratch.data_ptr(),
-                                                       detail::stream_for(index.device()));
-                 });
-  return pos;
+  return kernels::cpu::find_bad_index(index.dtype(), index.data_ptr(), detail::make_indexer(index), index.numel(),
+                                      size, allow_negative);
 }
 
 int64_t index_value_at(const Tensor& index, int64_t pos) {
@@ -74,6 +69,10 @@ void check_range(const char* op, const Tensor& index0, int64_t axis, int64_t siz
   Tensor index = distinct_values(index0);
   if (deferred_range_check(op, index, -size, size, fmt::format("an index is out of range for axis {} of size {}", axis, size)))
     return;
+  if (index.is_cuda()) {
+    cuda::deferred::check_range(op, cuda::deferred::Kind::axis_index, index, -size, size, axis);
+    return;
+  }
   int64_t pos = first_bad_index(index, size, true);
   if (pos >= 0)
     AXON_FAIL(op, "index {} is out of range for axis {} of size {}", index_value_at(index, pos), axis, size);
@@ -162,23 +161,48 @@ void gather_rows_into(const Tensor& x, int64_t axis, const RowLayout& rl, const 
                             rl.inner * is, idx.dtype(), idx.data_ptr(), pitch, m, out.data_ptr());
 }
 
+// A zero accumulator for a scatter_add of `dt` values: f32 for 16-bit floats, whose sums would
+// round at every step (kernels::scatter_accumulator).
+Tensor scatter_zeros(const Shape& shape, DType dt, Device dev) {
+  return zeros(shape, kernels::scatter_accumulator(dt), dev);
+}
+
+// src [outer, m, inner] (contiguous) added into acc [outer, n, inner] at rows index[j]: one index
+// load per row. Unchecked (the forward checked the index).
+void add_rows_into(Tensor& acc, const Tensor& index, const Tensor& src, DType dt, int64_t outer, int64_t n, int64_t m,
+                   int64_t inner) {
+  AXON_ON_DEVICE(acc.device(),
+                 kernels::cpu::scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
+                                                0, m, src.data_ptr()),
+                 kernels::cuda::scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
+                                                 0, m, src.data_ptr(), detail::stream_for(acc.device())));
+}
+
+void add_into(Tensor& acc, int64_t axis, const Tensor& index, const Tensor& src);
+
 // The gradient of take: g [outer..., index..., inner...] summed into zeros of x's shape.
 Tensor take_backward(const Tensor& g, const Tensor& index, const Shape& x_shape, int64_t axis) {
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x_shape[d];
   for (size_t d = static_cast<size_t>(axis) + 1; d < x_shape.size(); ++d) inner *= x_shape[d];
   const int64_t m = index.numel(), n = x_shape[axis];
-  Tensor z = zeros({outer, n, inner}, g.dtype(), g.device());
-  if (g.device().is_cpu() && !autograd::recording()) {
-    // Rows added straight into the zeros (scatter_add would copy them first); the forward checked
-    // the index. Recorded (higher-order gradients), it goes through the op.
-    Tensor gs = g.reshape({outer, m, inner}).contiguous(), idx = index.contiguous();
-    kernels::cpu::scatter_add_rows(g.dtype(), z.data_ptr(), outer, n, inner, idx.dtype(), idx.data_ptr(), 0, m,
-                                   gs.data_ptr());
-    return z.reshape(x_shape);
+  if (autograd::recording()) {  // higher-order gradients: through the differentiable op
+    Tensor z = zeros({outer, n, inner}, g.dtype(), g.device());
+    Tensor i3 = index.reshape({1, m, 1}).expand({outer, m, inner});
+    return scatter_add(z, 1, i3, g.reshape({outer, m, inner})).reshape(x_shape);
   }
-  Tensor i3 = index.reshape({1, m, 1}).expand({outer, m, inner});
-  return scatter_add(z, 1, i3, g.reshape({outer, m, inner})).reshape(x_shape);
+  // Added straight into the zeros (scatter_add would copy them first and check the index again,
+  // which the forward did).
+  Tensor acc = scatter_zeros({outer, n, inner}, g.dtype(), g.device());
+  if (m > 0 && outer > 0 && inner > 0) {
+    Tensor gs = g.reshape({outer, m, inner}).contiguous();
+    if (g.is_cuda() && inner < 32) {  // short rows: one thread per element (rows would idle most of a warp)
+      add_into(acc, 1, index.reshape({1, m, 1}).expand({outer, m, inner}), gs);
+    } else {
+      add_rows_into(acc, index.contiguous(), gs, g.dtype(), outer, n, m, inner);
+    }
+  }
+  return detail::to_dtype_untracked(acc, g.dtype()).reshape(x_shape);
 }
 
 Tensor take_impl(const char* op, const Tensor& x, const Tensor& index, int64_t axis) {
@@ -219,6 +243,33 @@ Tensor take_impl(const char* op, const Tensor& x, const Tensor& index, int64_t a
   }
   return out;
 }
+// acc[..., index[i], ...] += src[i] along axis (index over its own shape, src at least as large):
+// acc contiguous, of dtype scatter_accumulator(src's). The index is not checked here.
+void add_into(Tensor& acc, int64_t axis, const Tensor& index, const Tensor& src) {
+  const int64_t n = index.numel();
+  if (n == 0) return;
+  RowLayout rl;
+  Tensor idx;
+  int64_t pitch = 0;
+  if (src.is_contiguous() && src.shape() == index.shape() && row_layout(acc, axis, rl) &&
+      row_index(acc, axis, index, idx, pitch)) {
+    kernels::cpu::scatter_add_rows(src.dtype(), acc.data_ptr(), rl.outer, acc.shape()[axis], rl.inner, idx.dtype(),
+                                   idx.data_ptr(), pitch, index.shape()[axis], src.data_ptr());
+    return;
+  }
+  Strides os = acc.strides();
+  const int64_t axis_stride = os[axis];
+  os[axis] = 0;
+  Tensor ov = strided_view(acc, index.shape(), os);
+  Tensor sv = strided_view(src, index.shape(), src.strides());
+  auto ix = detail::make_indexers(index.shape(), {&ov, &index, &sv});
+  AXON_ON_DEVICE(acc.device(),
+                 kernels::cpu::scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
+                                           index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n),
+                 kernels::cuda::scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
+                                            index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n,
+                                            detail::stream_for(acc.device())));
+}
 }  // namespace
 
 Tensor take(const Tensor& x, const Tensor& index, int64_t axis) { return take_impl("take", x, index, axis); }
@@ -256,7 +307,12 @@ Tensor gather(const Tensor& x, int64_t axis, const Tensor& index) {
   if (autograd::recording()) {
     Shape x_shape = x.shape();
     autograd::record("gather", {x, index}, {out}, [index, x_shape, axis](const Grads& g) {
-      return Grads{scatter_add(zeros(x_shape, g[0].dtype(), g[0].device()), axis, index, g[0]), Tensor()};
+      if (autograd::recording())  // higher-order gradients: through the differentiable op
+        return Grads{scatter_add(zeros(x_shape, g[0].dtype(), g[0].device()), axis, index, g[0]), Tensor()};
+      // Into zeros directly: no copy of them, no second check of the index (the forward's).
+      Tensor acc = scatter_zeros(x_shape, g[0].dtype(), g[0].device());
+      add_into(acc, axis, index, g[0]);
+      return Grads{detail::to_dtype_untracked(acc, g[0].dtype()), Tensor()};
     });
   }
   return out;
@@ -287,29 +343,11 @@ Tensor scatter_add(const Tensor& x, int64_t axis, const Tensor& index, const Ten
   Tensor out;
   {
     NoGrad ng;
-    out = x.clone();  // contiguous
-  }
-  const int64_t n = index.numel();
-  RowLayout rl;
-  Tensor idx;
-  int64_t pitch = 0;
-  if (n > 0 && src.is_contiguous() && src.shape() == index.shape() && row_layout(out, axis, rl) &&
-      row_index(x, axis, index, idx, pitch)) {
-    kernels::cpu::scatter_add_rows(x.dtype(), out.data_ptr(), rl.outer, x.shape()[axis], rl.inner, idx.dtype(),
-                                   idx.data_ptr(), pitch, index.shape()[axis], src.data_ptr());
-  } else if (n > 0) {
-    Strides os = out.strides();
-    const int64_t axis_stride = os[axis];
-    os[axis] = 0;
-    Tensor ov = strided_view(out, index.shape(), os);
-    Tensor sv = strided_view(src, index.shape(), src.strides());
-    auto ix = detail::make_indexers(index.shape(), {&ov, &index, &sv});
-    AXON_ON_DEVICE(x.device(),
-                   kernels::cpu::scatter_add(x.dtype(), out.data_ptr(), ix[0], axis_stride, x.shape()[axis],
-                                             index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n),
-                   kernels::cuda::scatter_add(x.dtype(), out.data_ptr(), ix[0], axis_stride, x.shape()[axis],
-                                              index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n,
-                                              detail::stream_for(x.device())));
+    // A contiguous copy to add into, in f32 for 16-bit floats (scatter_accumulator), cast back after.
+    const DType acc = kernels::scatter_accumulator(x.dtype());
+    out = acc == x.dtype() ? x.clone() : detail::to_dtype_untracked(x, acc);
+    add_into(out, axis, index, src);
+    out = detail::to_dtype_untracked(out, x.dtype());
   }
   if (autograd::recording()) {
     Shape src_shape = src.shape();
@@ -331,12 +369,13 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes, DType dtype) {
   detail::check_defined("one_hot", labels, "labels");
   check_index_dtype("one_hot", labels, "labels");
   AXON_CHECK(num_classes >= 0, "one_hot", "num_classes must be non-negative, got {}", num_classes);
-  int64_t pos = deferred_range_check("one_hot", labels, 0, num_classes,
-                                     fmt::format("a label is out of range for {} classes", num_classes))
-                    ? -1
-                    : first_bad_index(labels, num_classes, false);
-  if (pos >= 0)
-    AXON_FAIL("one_hot", "label {} is out of range for {} classes", index_value_at(labels, pos), num_classes);
+  if (!deferred_range_check("one_hot", labels, 0, num_classes,
+                            fmt::format("a label is out of range for {} classes", num_classes))) {
+    if (labels.is_cuda())
+      cuda::deferred::check_range("one_hot", cuda::deferred::Kind::one_hot_label, labels, 0, num_classes);
+    else if (int64_t pos = first_bad_index(labels, num_classes, false); pos >= 0)
+      AXON_FAIL("one_hot", "label {} is out of range for {} classes", index_value_at(labels, pos), num_classes);
+  }
   Shape shape = labels.shape();
   shape.push_back(num_classes);
   Tensor out = empty(shape, dtype, labels.device());

@@ -1,9 +1,11 @@
 // Softmax cross-entropy from logits: one fused kernel forward (saving logsumexp per row) and one
 // elementwise kernel backward (softmax * sum(y) - y).
 #include <axon/kernels/cross_entropy.hpp>
+#include <axon/kernels/index.hpp>
 #include <axon/nn_ops.hpp>
 
 #include "../cuda/capture.hpp"
+#include "../cuda/deferred.hpp"
 #include "elementwise.hpp"
 
 namespace axon {
@@ -59,15 +61,7 @@ Tensor xent(const char* op, const Tensor& logits, const Tensor& labels, bool spa
   s.x = detail::to_dtype_untracked(logits, dt).contiguous().reshape({s.rows, classes});
   if (sparse) {
     Tensor ids = detail::to_dtype_untracked(labels, DType::i64).contiguous();
-    if (ids.numel() > 0) {
-      NoGrad ng;
-      Tensor bad = any(logical_or(lt(ids, 0), ge(ids, classes)));
-      if (dev.is_cuda() && cuda::capture::active_here(dev.index))  // no read-back in a graph: fails the next call
-        cuda::capture::defer_check(bad, op, fmt::format("class ids must lie in [0, {}) for logits {}", classes,
-                                                        describe(logits)));
-      else
-        AXON_CHECK(!bad.item<bool>(), op, "class ids must lie in [0, {}) for logits {}", classes, describe(logits));
-    }
+    check_class_ids(op, ids, classes, "logits", logits);
     s.labels = ids.reshape({s.rows});
   } else {
     s.labels = detail::to_dtype_untracked(labels, dt).contiguous().reshape({s.rows, classes});
@@ -108,6 +102,27 @@ Tensor xent(const char* op, const Tensor& logits, const Tensor& labels, bool spa
   return loss;
 }
 }  // namespace
+
+void check_class_ids(const char* op, const Tensor& ids, int64_t classes, const char* scores_name,
+                     const Tensor& scores) {
+  AXON_CHECK(ids.dtype() == DType::i32 || ids.dtype() == DType::i64, op, "class ids must be i32 or i64, got {}",
+             describe(ids));
+  if (ids.numel() == 0) return;
+  if (ids.is_cuda()) {
+    if (cuda::capture::active_here(ids.device().index)) {  // no read-back in a graph: fails the next check
+      NoGrad ng;
+      Tensor bad = any(logical_or(lt(ids, 0), ge(ids, classes)));
+      cuda::capture::defer_check(bad, op, fmt::format("class ids must lie in [0, {}) for {} {}", classes, scores_name,
+                                                      describe(scores)));
+    } else {
+      cuda::deferred::check_range(op, cuda::deferred::Kind::class_id, ids, 0, classes);
+    }
+    return;
+  }
+  const int64_t pos = kernels::cpu::find_bad_index(ids.dtype(), ids.data_ptr(), detail::make_indexer(ids), ids.numel(),
+                                                   classes, false);
+  AXON_CHECK(pos < 0, op, "class ids must lie in [0, {}) for {} {}", classes, scores_name, describe(scores));
+}
 
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels) {
   return xent("softmax_cross_entropy", logits, labels, false);
