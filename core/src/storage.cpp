@@ -146,9 +146,10 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   // of the same capture (cuda/capture.hpp).
   auto token = cuda::capture::on_allocate(device.index);
   s->deleter = [n, stream, device, token, &stats](void* p) {
-    // REVIEW(gpu): the status is dropped (a destructor must not throw); with several GPUs, check that
-    // a free from a thread whose current device is another one succeeds rather than leaking silently.
-    cuda::capture::release(p, stream, device.index, token);  // cudaFreeAsync: safe while queued kernels use p
+    // cudaFreeAsync (safe while queued kernels use p) under a guard that makes p's device current; a
+    // destructor must not throw, so a failed free is recorded and raised at that device's next host
+    // read, not blamed on whichever op launches next (cuda/capture.hpp).
+    cuda::capture::release(p, stream, device.index, token);
     stats.sub(n);
   };
   return s;
