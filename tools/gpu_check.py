@@ -93,6 +93,8 @@ def resources(usage_path, elf_path):
             local.append((r.get("STACK", 0), r.get("LOCAL", 0), reg, k, arch))
     print(f"resources: {len(kernels)} kernels; {len(too_big)} cannot launch 1024 threads a block; "
           f"{len(over_255)} above 255 registers; {len(local)} with stack or local memory (spills or local arrays)")
+    print("  most registers: " + "; ".join(f"{r.get('REG', 0)} {names[k][:60]}" for (k, _), r in
+                                            sorted(kernels.items(), key=lambda kv: -kv[1].get("REG", 0))[:4]))
     if too_big:
         print("  kernels whose registers x 1024 threads exceed 65536 (a 1024-thread launch fails with "
               "'too many resources requested'; fine only if every launch uses <= 'fits' threads):")
@@ -124,7 +126,7 @@ def api_calls(path):
 
 
 SYNC_APIS = re.compile(r"^(cudaStreamSynchronize|cudaDeviceSynchronize|cudaEventSynchronize|cudaMemcpy\w*|"
-                       r"cudaStreamQuery|cudaMalloc\w*|cudaFree\w*)(_v\d+)?$")
+                       r"cudaStreamQuery|cudaMalloc\w*|cudaFree\w*|cudaGraphLaunch|cudaLaunchKernel)(_v\d+)?$")
 
 
 def syncs(csv_a, steps_a, csv_b, steps_b):
@@ -136,7 +138,8 @@ def syncs(csv_a, steps_a, csv_b, steps_b):
     names = sorted(n for n in set(a) | set(b) if SYNC_APIS.match(n))
     bad = 0
     print(f"syncs: calls per compiled W1 step = (calls at {steps_b} steps - calls at {steps_a} steps) / "
-          f"{steps_b - steps_a}; 0 is the goal for synchronising calls and copies")
+          f"{steps_b - steps_a}; 0 is the goal for synchronising calls, copies and allocations, "
+          f"1 cudaGraphLaunch and 0 cudaLaunchKernel a step for a step replayed as one graph")
     for n in names:
         per = (b.get(n, 0) - a.get(n, 0)) / (steps_b - steps_a)
         flag = ""

@@ -22,10 +22,10 @@
 #       A device call is limited to 10 minutes and the build dir survives between calls while the
 #       machine stays warm: split the stages over calls (see README "Checking on a GPU").
 #   Environment: BUILD_DIR (default build-gpu), CUDA=ON|OFF (configure; OFF only for a dry run on a
-#   CPU build), JOBS, CTEST_JOBS, CTEST_REGEX, BUILD_TARGETS, MEMCHECK_TIMEOUT (s a binary, 120),
-#   RACECHECK_TIMEOUT (120), MEMCHECK_BUDGET (s for the whole stage, 420), CUOBJDUMP, NSYS,
+#   CPU build), JOBS, CTEST_JOBS, CTEST_REGEX, BUILD_TARGETS, MEMCHECK_TIMEOUT (s a binary, 90),
+#   RACECHECK_TIMEOUT (60), MEMCHECK_BUDGET (s for the whole stage, 240), TRAIN_EPOCHS (3), CUOBJDUMP, NSYS,
 #   COMPUTE_SANITIZER, TORCH_PYTHON (default: /opt/torch/.venv/bin/python, else a python3 with torch), PEER_DEVICE (cuda; cpu for a
-#   dry run), PEER_ARGS (extra torch_gpu.py flags), PEER_TIMEOUT (s, 420).
+#   dry run), PEER_ARGS (extra torch_gpu.py flags, e.g. "--w5-compile default"), PEER_TIMEOUT (s, 300).
 set -u
 ALL_STAGES="build resources test memcheck bench train peer syncs examples"
 STAGES=${STAGES:-$ALL_STAGES}
@@ -40,12 +40,15 @@ case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 DEST=${OUT:-$BUILD}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
 CTEST_JOBS=${CTEST_JOBS:-4}  # tests share one GPU: a few at a time
+TRAIN_EPOCHS=${TRAIN_EPOCHS:-3}  # W1/W2 epochs, axon and PyTorch alike; the median of all but the first
 export PATH=$PATH:/usr/local/cuda/bin
 mkdir -p "$BUILD" "$DEST"
 SUMMARY=$DEST/summary.txt
 : >"$SUMMARY"
 : >"$DEST/stages.txt"  # one line a stage: what it found, or why it was skipped
-touch "$DEST/ctest.log" "$DEST/bench_all.jsonl" "$DEST/peer.jsonl"  # a partial run (STAGES) still summarises
+# A partial run (STAGES) still summarises what earlier calls with the same $OUT left; a stage that runs
+# again replaces its own files.
+touch "$DEST/ctest.log" "$DEST/bench_all.jsonl" "$DEST/bench_train.jsonl" "$DEST/peer.jsonl"
 status=0
 step() { printf '\n== %s\n' "$*"; }
 say() { printf '%s\n' "$*" | tee -a "$SUMMARY"; }
@@ -109,10 +112,10 @@ if want resources; then
   # that stopped early still has the kernels' objects.
   LIBS=$(find "$BUILD" -maxdepth 2 \( -name 'libaxon.so.*.*' -o -name 'libaxon.a' \) -type f 2>/dev/null | head -1)
   [ -z "$LIBS" ] && LIBS=$(find "$BUILD/CMakeFiles/axon.dir/kernels" -name '*.cu.o' 2>/dev/null | sort)
-  if [ -z "$CUOBJDUMP" ]; then
-    note "resources: cuobjdump not found (set CUOBJDUMP): skipped"
-  elif ! built_cuda || [ -z "$LIBS" ]; then
+  if ! built_cuda || [ -z "$LIBS" ]; then
     note "resources: no CUDA code in $BUILD (a CPU build): skipped"
+  elif [ -z "$CUOBJDUMP" ]; then
+    note "resources: cuobjdump not found (set CUOBJDUMP): skipped"
   elif [ -z "$PY" ]; then
     note "resources: no python3 to parse the dump: skipped"
   else
@@ -137,11 +140,13 @@ if want test; then
   tail -15 "$DEST/ctest.log"
   line=$(grep -E "tests passed, [0-9]+ tests failed out of" "$DEST/ctest.log" | tail -1)
   [ $ctest_rc -eq 0 ] && note "tests: ${line:-ok}" || fail "tests: ${line:-no ctest result (see ctest.log)}"
-  skipped=$(grep -cE "\*\*\*Skipped|Not Run" "$DEST/ctest.log")
+  skipped=$(grep -cE "\*\*\*Skipped" "$DEST/ctest.log")
   if [ "$skipped" -gt 0 ]; then
-    has_gpu && note "       $skipped test(s) skipped or not run: on a GPU machine none should be" \
-            || note "       $skipped test(s) skipped: no GPU, so the [cuda] cases did not run"
+    has_gpu && note "       $skipped test(s) skipped: on a GPU machine none should be (see ctest.log)" \
+            || note "       $skipped test(s) skipped: no GPU, so their [cuda] cases did not run"
   fi
+  not_run=$(grep -cE "\*\*\*Not Run" "$DEST/ctest.log")
+  [ "$not_run" -gt 0 ] && note "       $not_run test(s) not run (an executable not built: see build.log)"
   if grep -q "The following tests FAILED" "$DEST/ctest.log"; then
     sed -n '/The following tests FAILED/,$p' "$DEST/ctest.log" | grep -E "^\s+[0-9]+ - " | head -40 |
       sed 's/^/       /' | tee -a "$DEST/stages.txt"
@@ -162,11 +167,13 @@ sanitize() {
   local rc=$? errors
   errors=$(grep -oE "ERROR SUMMARY: [0-9]+ error" "$log" | tail -1 | grep -oE "[0-9]+")
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-    echo "TIMED OUT after ${box}s (${errors:-no} errors so far)"
+    echo "TIMED OUT after ${box}s (${errors:+$errors errors reported before}${errors:-no error summary})"
   elif [ -z "$errors" ]; then
     echo "no sanitizer summary (exit $rc, see $(basename "$log"))"
   else
-    echo "$errors errors${filter:+ in its [cuda] cases}${filter:- (all its cases)}, test exit $rc"
+    local which="all its cases (no [cuda] tag)"
+    [ ${#filter[@]} -gt 0 ] && which="its [cuda] cases"
+    echo "$errors errors in $which, test exit $rc"
   fi
 }
 
@@ -180,7 +187,7 @@ if want memcheck; then
   elif ! built_cuda; then
     note "memcheck: $BUILD is not a CUDA build: skipped"
   else
-    MEMCHECK_DEADLINE=$((SECONDS + ${MEMCHECK_BUDGET:-420}))
+    MEMCHECK_DEADLINE=$((SECONDS + ${MEMCHECK_BUDGET:-240}))
     mkdir -p "$DEST/sanitizer"
     # Globs, not a list: new test files of these areas (test_index_*.cpp, test_softmax_*.cpp) join.
     bins() {
@@ -194,11 +201,11 @@ if want memcheck; then
     found=0
     for b in $(bins 'test_reduce*' 'test_softmax*' 'test_*norm*' 'test_index*' 'test_matmul*' 'test_conv*' 'test_graph*'); do
       found=1
-      r=$(sanitize memcheck "$b" "${MEMCHECK_TIMEOUT:-120}" "$DEST/sanitizer/memcheck_$(basename "$b").log")
+      r=$(sanitize memcheck "$b" "${MEMCHECK_TIMEOUT:-90}" "$DEST/sanitizer/memcheck_$(basename "$b").log")
       case $r in "0 errors"*) note "memcheck  $(basename "$b"): $r" ;; *) fail "memcheck  $(basename "$b"): $r" ;; esac
     done
     for b in $(bins 'test_reduce*' 'test_softmax*' 'test_*norm*'); do
-      r=$(sanitize racecheck "$b" "${RACECHECK_TIMEOUT:-120}" "$DEST/sanitizer/racecheck_$(basename "$b").log")
+      r=$(sanitize racecheck "$b" "${RACECHECK_TIMEOUT:-60}" "$DEST/sanitizer/racecheck_$(basename "$b").log")
       case $r in "0 errors"*) note "racecheck $(basename "$b"): $r" ;; *) fail "racecheck $(basename "$b"): $r" ;; esac
     done
     [ $found -eq 0 ] && fail "memcheck: no test binaries in $BUILD/tests (build the tests first)"
@@ -206,8 +213,10 @@ if want memcheck; then
 fi
 
 BENCH=$BUILD/bench/axon-bench
-bench_json() {  # axon-bench args... >> bench_all.jsonl; returns its exit status
-  "$BENCH" "$@" --device cuda --json >>"$DEST/bench_all.jsonl" 2>>"$DEST/bench_all.stderr"
+bench_json() {  # file axon-bench-args...: appends its JSON lines to $DEST/file; returns its exit status
+  local file=$1
+  shift
+  "$BENCH" "$@" --device cuda --json >>"$DEST/$file" 2>>"$DEST/bench.stderr"
 }
 if want bench; then
   step "axon-bench quick, all, memory, optim, conv, autograd --device cuda"
@@ -219,9 +228,10 @@ if want bench; then
     "$BENCH" quick --device cuda >"$DEST/bench_quick.txt" 2>&1 || fail "bench: quick exit $?"
     cat "$DEST/bench_quick.txt"
     rc=0
-    for w in all memory optim conv autograd; do bench_json "$w" || rc=1; done
-    tail -5 "$DEST/bench_all.stderr"
-    [ $rc -eq 0 ] && note "bench: ok" || fail "bench: a workload failed or was wrong (see bench_all.stderr)"
+    : >"$DEST/bench_all.jsonl"
+    for w in all memory optim conv autograd; do bench_json bench_all.jsonl "$w" || rc=1; done
+    tail -5 "$DEST/bench.stderr"
+    [ $rc -eq 0 ] && note "bench: ok" || fail "bench: a workload failed or was wrong (see bench.stderr)"
   fi
 fi
 
@@ -236,12 +246,14 @@ if want train; then
     fail "train: no CUDA build of $BENCH"
   else
     rc=0
-    for w in "w1" "w1 --compile" "w2" "w2 --compile" "w6" "w7" "w5"; do
+    : >"$DEST/bench_train.jsonl"
+    for w in "w1" "w1 --compile" "w2" "w2 --compile"; do
       # shellcheck disable=SC2086  # $w is a workload and its flags
-      bench_json $w --data "$DATA" || rc=1
+      bench_json bench_train.jsonl $w --epochs "$TRAIN_EPOCHS" --data "$DATA" || rc=1
     done
-    tail -5 "$DEST/bench_all.stderr"
-    [ $rc -eq 0 ] && note "train: ok" || fail "train: a workload failed or was wrong (see bench_all.stderr)"
+    for w in w6 w7 w5; do bench_json bench_train.jsonl $w || rc=1; done
+    tail -5 "$DEST/bench.stderr"
+    [ $rc -eq 0 ] && note "train: ok" || fail "train: a workload failed or was wrong (see bench.stderr)"
   fi
 fi
 
@@ -258,13 +270,13 @@ if want peer; then
     note "peer: no python with torch (set TORCH_PYTHON): skipped"
   else
     # shellcheck disable=SC2086  # PEER_ARGS holds flags
-    timeout -k 10 "${PEER_TIMEOUT:-420}" "$TPY" "$ROOT/bench/peers/torch_gpu.py" --device "$PDEV" --data "$DATA" \
-      ${PEER_ARGS:-} >"$DEST/peer.jsonl" 2>"$DEST/peer.log"
+    timeout -k 10 "${PEER_TIMEOUT:-300}" "$TPY" "$ROOT/bench/peers/torch_gpu.py" --device "$PDEV" --data "$DATA" \
+      --epochs "$TRAIN_EPOCHS" ${PEER_ARGS:-} >"$DEST/peer.jsonl" 2>"$DEST/peer.log"
     rc=$?
     tail -12 "$DEST/peer.log"
     rows=$(grep -c '"value"' "$DEST/peer.jsonl"); errs=$(grep -c '"error"' "$DEST/peer.jsonl")
     msg="peer: $(grep -m1 '^# PyTorch' "$DEST/peer.log" | sed 's/^# //'): $rows figures, $errs errors"
-    case $rc in 0) note "$msg" ;; 124|137) note "$msg; TIMED OUT after ${PEER_TIMEOUT:-420}s (see peer.log)" ;;
+    case $rc in 0) note "$msg" ;; 124|137) note "$msg; TIMED OUT after ${PEER_TIMEOUT:-300}s (see peer.log)" ;;
       *) note "$msg; exit $rc (see peer.log)" ;; esac
   fi
 fi
@@ -284,8 +296,8 @@ if want syncs; then
     for s in 20 60; do
       "$NSYS" profile --trace=cuda --sample=none --cpuctxsw=none --force-overwrite=true \
         -o "$DEST/syncs_$s" "$BENCH" w1 --compile --device cuda --epochs 1 --size $s --data "$DATA" \
-        >"$DEST/syncs_$s.log" 2>&1
-      "$NSYS" stats --report cuda_api_sum --format csv "$DEST/syncs_$s.nsys-rep" >"$DEST/syncs_$s.csv" 2>>"$DEST/syncs_$s.log"
+        >"$DEST/syncs_$s.log" 2>&1 || fail "syncs: axon-bench w1 --compile --size $s under nsys: exit $? (see syncs_$s.log)"
+      "$NSYS" stats --force-export=true --report cuda_api_sum --format csv "$DEST/syncs_$s.nsys-rep" >"$DEST/syncs_$s.csv" 2>>"$DEST/syncs_$s.log"
     done
     "$PY" "$ROOT/tools/gpu_check.py" syncs "$DEST/syncs_20.csv" 20 "$DEST/syncs_60.csv" 60 >"$DEST/syncs.txt" 2>&1
     cat "$DEST/syncs.txt"
@@ -320,14 +332,15 @@ say "$(cat "$DEST/environment.txt")"
 say "stages: $STAGES"
 say "$(cat "$DEST/stages.txt")"
 say ""
-if [ -s "$DEST/bench_all.jsonl" ] || [ -s "$DEST/peer.jsonl" ]; then
-  say "bench: $(grep -c '"value"' "$DEST/bench_all.jsonl") axon figures, $(grep -c '"ok": false' "$DEST/bench_all.jsonl") wrong, $(grep -c '"error"' "$DEST/bench_all.jsonl") errors"
+cat "$DEST/bench_all.jsonl" "$DEST/bench_train.jsonl" >"$DEST/axon.jsonl"
+if [ -s "$DEST/axon.jsonl" ] || [ -s "$DEST/peer.jsonl" ]; then
+  say "axon-bench: $(grep -c '"value"' "$DEST/axon.jsonl") figures, $(grep -c '"ok": false' "$DEST/axon.jsonl") wrong, $(grep -c '"error"' "$DEST/axon.jsonl") errors"
   if [ -n "$PY" ]; then
-    "$PY" "$ROOT/tools/gpu_check.py" compare "$DEST/bench_all.jsonl" "$DEST/peer.jsonl" | tee -a "$SUMMARY"
+    "$PY" "$ROOT/tools/gpu_check.py" compare "$DEST/axon.jsonl" "$DEST/peer.jsonl" | tee -a "$SUMMARY"
   else
-    tee -a "$SUMMARY" <"$DEST/bench_all.jsonl"
+    tee -a "$SUMMARY" <"$DEST/axon.jsonl"
   fi
 fi
 say ""
-say "logs: $DEST/ (configure.log build.log ctest.log sanitizer/ resources.txt bench_all.jsonl peer.jsonl syncs.txt summary.txt)"
+say "logs: $DEST/ (configure.log build.log ctest.log sanitizer/ resources.txt bench_all.jsonl bench_train.jsonl peer.jsonl syncs.txt summary.txt)"
 exit $status

@@ -6,7 +6,7 @@ unit, ...), so that tools/gpu_check.py can set each axon row beside PyTorch's fr
   python bench/peers/torch_gpu.py --device cpu --small      # a smoke run of every path on a CPU
 
 Timing follows axon-bench: kernels timed between CUDA events after a warm-up, the median of the
-repeats; epochs timed between two synchronisations, the median of the epochs after the first.
+repeats; epochs timed between two synchronisations, the upper median of the epochs.
 Progress and errors go to stderr; a failing workload prints an {"error": ...} row and the rest go on.
 """
 import argparse
@@ -32,7 +32,7 @@ def emit(workload, op, dtype, shape, times_ms, value, unit, check="", n=0):
     row = dict(workload=workload, op=op, dtype=dtype, n=n, shape=shape,
                median_ms=round(s[k // 2] if k % 2 else 0.5 * (s[k // 2 - 1] + s[k // 2]), 4),
                p10_ms=round(s[max(0, -(-k // 10) - 1)], 4), p90_ms=round(s[max(0, -(-9 * k // 10) - 1)], 4),
-               min_ms=round(s[0], 4), max_ms=round(s[-1], 4), repeats=k, value=value, unit=unit,
+               min_ms=round(s[0], 4), max_ms=round(s[-1], 4), repeats=k, value=float(f"{value:.6g}"), unit=unit,
                ceiling=None, ceiling_what="", peer=None, ok=True, check=check, device=device_name(), commit="peer",
                impl=impl_name())
     print(json.dumps(row), flush=True)
@@ -107,7 +107,7 @@ def w3():
                 b = torch.randn(n, n, device=DEV, dtype=dt)
                 c = torch.empty(n, n, device=DEV, dtype=dt)
                 ts = time_fn(lambda: torch.matmul(a, b, out=c), 3, 10)
-                emit("W3", "matmul", name, f"{n}x{n}", ts, round(2 * n ** 3 / median(ts) / 1e9, 2), "TFLOP/s", n=n * n)
+                emit("W3", "matmul", name, f"{n}x{n}", ts, 2 * n ** 3 / median(ts) / 1e9, "TFLOP/s", n=n * n)
             except Exception as e:
                 fail("W3", f"matmul {name} {n}x{n}", e)
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -133,14 +133,14 @@ def w4():
     for op, fn, nbytes in flat:
         try:
             ts = time_fn(fn, 3, reps)
-            emit("W4", op, "f32", f"{n}", ts, round(nbytes / (median(ts) * 1e-3) / 1e9, 1), "GB/s", n=n)
+            emit("W4", op, "f32", f"{n}", ts, nbytes / (median(ts) * 1e-3) / 1e9, "GB/s", n=n)
         except Exception as e:
             fail("W4", op, e)
     with torch.no_grad():
         for op, fn in rows:
             try:
                 ts = time_fn(fn, 3, reps)
-                emit("W4", op, "f32", f"{side}x{side}", ts, round(8.0 * side * side / (median(ts) * 1e-3) / 1e9, 1),
+                emit("W4", op, "f32", f"{side}x{side}", ts, 8.0 * side * side / (median(ts) * 1e-3) / 1e9,
                      "GB/s", n=side * side)
             except Exception as e:
                 fail("W4", op, e)
@@ -210,9 +210,10 @@ def train(workload, make, image, data, mode, epochs):
     with torch.no_grad():
         acc = sum((model(xte[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum().item()
                   for i in range(0, xte.shape[0], 1000)) / xte.shape[0]
-    steady = ms[1:] if len(ms) > 1 else ms  # the first epoch pays for compilation and warm-up
+    # As axon-bench: the upper median of every epoch's time, which leaves out the first (compilation,
+    # warm-up) as soon as there are three.
     op = {"eager": "epoch", "reduce-overhead": "epoch (graphed)"}.get(mode, f"epoch (torch.compile {mode})")
-    emit(workload, op, "f32", f"{epochs} epoch(s), {steps} steps", steady, round(median(steady), 2), "ms/epoch",
+    emit(workload, op, "f32", f"{epochs} epoch(s), {steps} steps", ms, sorted(ms)[len(ms) // 2], "ms/epoch",
          check=f"test accuracy {acc:.4f} after {epochs} epoch(s); first epoch {ms[0]:.0f} ms", n=epochs)
 
 
@@ -290,7 +291,7 @@ def w5():
                 opt.step()
             ts = time_fn(maybe_compile(step, mode), 3, 2 if ARGS.small else 10)
             op = "train step" if mode == "eager" else f"train step (torch.compile {mode})"
-            emit("w5", op, dtype, shape, ts, round(b * t / median(ts) * 1e3), "tok/s", n=b * t)
+            emit("w5", op, dtype, shape, ts, b * t / median(ts) * 1e3, "tok/s", n=b * t)
             del model, opt
         except Exception as e:
             fail("w5", f"train step {mode}", e)
@@ -312,7 +313,7 @@ def w6():
             y, _ = m(x)
             y.sum().backward()
         ts = time_fn(step, 3, 3 if ARGS.small else 20)
-        emit("w6", "fwd+bwd", "f32", f"2x512 in128 B64 T{t}", ts, round(median(ts), 3), "ms", n=64 * t)
+        emit("w6", "fwd+bwd", "f32", f"2x512 in128 B64 T{t}", ts, median(ts), "ms", n=64 * t)
     except Exception as e:
         fail("w6", "fwd+bwd", e)
 
@@ -341,7 +342,7 @@ def w7():
             loss.backward()
             opt.step()
         ts = time_fn(step, 5, 3 if ARGS.small else 20)
-        emit("w7", "train step", dtype, f"B{b} 32x32x3", ts, round(b / median(ts) * 1e3), "img/s", n=b)
+        emit("w7", "train step", dtype, f"B{b} 32x32x3", ts, b / median(ts) * 1e3, "img/s", n=b)
     except Exception as e:
         fail("w7", "train step", e)
 
@@ -351,7 +352,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--only", default="w3,w4,w1,w2,w6,w7,w5", help="comma-separated workloads, in this order")
-    ap.add_argument("--epochs", type=int, default=5, help="W1/W2 epochs (the first one is not counted)")
+    ap.add_argument("--epochs", type=int, default=3, help="W1/W2 epochs (the figure: their upper median)")
     ap.add_argument("--steps", type=int, default=0, help="W1/W2 steps an epoch (0: the whole epoch, 468)")
     ap.add_argument("--compile", default="reduce-overhead",
                     help="W1/W2 torch.compile modes beside eager (comma-separated, '' for none)")
