@@ -24,7 +24,7 @@
 #   Environment: BUILD_DIR (default build-gpu), CUDA=ON|OFF (configure; OFF only for a dry run on a
 #   CPU build), JOBS, CTEST_JOBS, CTEST_REGEX, BUILD_TARGETS, MEMCHECK_TIMEOUT (s a binary, 90),
 #   RACECHECK_TIMEOUT (60), MEMCHECK_BUDGET (s for the whole stage, 240), TRAIN_EPOCHS (3), CUOBJDUMP, NSYS,
-#   COMPUTE_SANITIZER, TORCH_PYTHON (default: /opt/torch/.venv/bin/python, else a python3 with torch), PEER_DEVICE (cuda; cpu for a
+#   COMPUTE_SANITIZER, AXON_COMMIT (the commit, where the tree has no .git), TORCH_PYTHON (default: /opt/torch/.venv/bin/python, else a python3 with torch), PEER_DEVICE (cuda; cpu for a
 #   dry run), PEER_ARGS (extra torch_gpu.py flags, e.g. "--w5-compile default"), PEER_TIMEOUT (s, 300).
 set -u
 ALL_STAGES="build resources test memcheck bench train peer syncs examples"
@@ -40,7 +40,7 @@ case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 DEST=${OUT:-$BUILD}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
 CTEST_JOBS=${CTEST_JOBS:-4}  # tests share one GPU: a few at a time
-TRAIN_EPOCHS=${TRAIN_EPOCHS:-3}  # W1/W2 epochs, axon and PyTorch alike; the median of all but the first
+TRAIN_EPOCHS=${TRAIN_EPOCHS:-3}  # W1/W2 epochs, axon and PyTorch alike; the figure is their upper median
 export PATH=$PATH:/usr/local/cuda/bin
 mkdir -p "$BUILD" "$DEST"
 SUMMARY=$DEST/summary.txt
@@ -54,16 +54,22 @@ step() { printf '\n== %s\n' "$*"; }
 say() { printf '%s\n' "$*" | tee -a "$SUMMARY"; }
 note() { printf '%s\n' "$*" | tee -a "$DEST/stages.txt"; }  # a stage's result line for the summary
 fail() { status=1; note "$@"; }
-tool() {  # the first of: $override, the command on PATH
-  local override=$1 name=$2
-  if [ -n "$override" ] && [ -x "$override" ]; then echo "$override"; else command -v "$name" 2>/dev/null; fi
+tool() {  # the first of: $override, the command on PATH, the places CUDA and Nsight install it
+  local override=$1 name=$2 c
+  if [ -n "$override" ] && [ -x "$override" ]; then echo "$override"; return; fi
+  command -v "$name" 2>/dev/null && return
+  for c in /usr/local/cuda/bin/"$name" /usr/local/cuda/"$name"/"$name" /usr/local/cuda/nsight-systems*/bin/"$name" \
+           /opt/nvidia/nsight-systems/*/bin/"$name"; do
+    [ -x "$c" ] && { echo "$c"; return; }
+  done
 }
 PY=$(command -v python3 || true)
 
 step "environment"
 GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
 {
-  echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  # AXON_COMMIT names the commit where the tree is a copy without .git (the device machine's).
+  echo "commit: ${AXON_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with local changes)')}"
   echo "date:   $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "gpu:    ${GPU:-none}"
   echo "cpu:    $(nproc 2>/dev/null) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ //')"
@@ -83,6 +89,7 @@ if want build; then
   fi
   CUDA_FLAGS=(-DAXON_CUDA="${CUDA:-ON}")
   [ "${CUDA:-ON}" != OFF ] && CUDA_FLAGS+=(-DCMAKE_CUDA_ARCHITECTURES=90)
+  [ -n "${AXON_COMMIT:-}" ] && CUDA_FLAGS+=(-DAXON_COMMIT="$AXON_COMMIT")
   LAUNCHER=()
   command -v ccache >/dev/null 2>&1 && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
   cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" "${CUDA_FLAGS[@]}" "${LAUNCHER[@]}" -DCMAKE_BUILD_TYPE=Release \
