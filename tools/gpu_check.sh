@@ -172,7 +172,10 @@ sanitize() {
   fi
   timeout -k 10 "$box" "$SANITIZER" --tool "$tool" --print-limit 30 "$bin" "${filter[@]}" >"$log" 2>&1
   local rc=$? errors
+  # memcheck ends with "ERROR SUMMARY: N errors"; racecheck may instead end with
+  # "RACECHECK SUMMARY: N hazards displayed (E errors, W warnings)".
   errors=$(grep -oE "ERROR SUMMARY: [0-9]+ error" "$log" | tail -1 | grep -oE "[0-9]+")
+  [ -z "$errors" ] && errors=$(grep -oE "RACECHECK SUMMARY: .*\([0-9]+ error" "$log" | tail -1 | grep -oE "[0-9]+ error" | grep -oE "[0-9]+")
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
     echo "TIMED OUT after ${box}s (${errors:+$errors errors reported before}${errors:-no error summary})"
   elif [ -z "$errors" ]; then
