@@ -48,7 +48,9 @@ struct Figure {
   std::string unit;
   std::optional<double> ceiling;  // same unit
   std::string ceiling_what;
-  std::optional<double> peer;     // PyTorch on an H100, WORKLOADS.md
+  // PyTorch 2.11 on an H100 (WORKLOADS.md, not this run), at the workload's definition sizes only;
+  // the Reporter drops it on any other device. Same-run peers: tools/gpu_check.sh, tools/compare_cpu.sh.
+  std::optional<double> peer;
   bool ok = true;                 // the result was checked against a float64 reference
   std::string check;              // what the check found
 };
@@ -61,11 +63,14 @@ class Reporter {
   void figure(const Figure& f);
   void error(const std::string& workload, const std::string& what, const std::string& message);
   void note(const std::string& text);  // a line of the table's footer (stderr with --json)
+  void footer();                       // where the PyTorch column's figures come from
   int failures() const { return failures_; }
 
  private:
   const Options& opt_;
   std::string device_name_;
+  bool peer_applies_;    // an H100: the card the PyTorch figures were taken on
+  bool peer_shown_ = false, peer_dropped_ = false;
   int failures_ = 0;
 };
 

@@ -15,7 +15,8 @@ void usage(std::FILE* to) {
              "          --data DIR: default data/fashion-mnist, then /usr/share/datasets/fashion-mnist;\n"
              "          --compile: each train step replayed as a CUDA graph, no effect on the CPU)\n"
              "  w3     GEMM n = 4096, 8192: f32, TF32, bf16, f16 on a GPU (f32, f64 on the CPU), TFLOP/s\n"
-             "  w4     copy, add, gelu, sum on 2^28 f32; row softmax and layer norm of 16384x16384, GB/s\n"
+             "  w4     copy, add, gelu, sum on 2^28 f32; row softmax and layer norm of 16384x16384, GB/s (CPU: each array\n"
+             "         4x the last-level cache read from the machine)\n"
              "  w5     one GPT-2 124M training step (vocab 50304, d 768, 12 layers, 12 heads, T 1024, batch 8, AdamW),\n"
              "         tokens/s (--size N: width d, layers = heads = d/64, T = 4d/3; default 768 on a GPU, 256 on the CPU)\n"
              "  w6     2-layer LSTM (input 128, hidden 512, batch 64, 128 steps) forward + backward, ms\n"
@@ -31,7 +32,7 @@ void usage(std::FILE* to) {
              "  conv   ResNet-style 3x3 NHWC convs (GPU: f32, TF32, bf16; CPU: W2's two convs, f32), fwd and fwd+bwd,\n"
              "         TFLOP/s (--size N: the batch)\n"
              "  all    w3 then w4\n"
-             "  quick  both at small sizes (default): W3 n = 512 on the CPU, 2048 on a GPU; W4 n = 2^22 / 2^24\n"
+             "  quick  both at small sizes (default): W3 n = 512 on the CPU, 2048 on a GPU; W4 n = 2^24 on a GPU\n"
              "  --size N   W3: the matrix side; W4: the element count (softmax on sqrt(N) x sqrt(N))\n"
              "  the device defaults to cuda when a GPU is present, else cpu\n");
 }
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
   if (w == "w5") bench::run_w5(opt, out);
   if (w == "w6") bench::run_w6(opt, out);
   if (w == "w7") bench::run_w7(opt, out);
+  out.footer();
   if (out.failures()) fmt::print(stderr, "axon-bench: {} figure(s) failed or were wrong\n", out.failures());
   return out.failures() ? 1 : 0;
 }

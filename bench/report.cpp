@@ -62,7 +62,10 @@ std::string pct(const std::optional<double>& ref, double v) {
 std::string num_or_dash(const std::optional<double>& v) { return v ? fmt::format("{:.4g}", *v) : "-"; }
 }  // namespace
 
-Reporter::Reporter(const Options& opt) : opt_(opt), device_name_(device_name(opt.device)) {}
+Reporter::Reporter(const Options& opt)
+    : opt_(opt),
+      device_name_(device_name(opt.device)),
+      peer_applies_(opt.device.is_cuda() && device_name_.find("H100") != std::string::npos) {}
 
 void Reporter::header() {
   if (opt_.json) return;
@@ -74,7 +77,13 @@ void Reporter::header() {
   std::fflush(stdout);
 }
 
-void Reporter::figure(const Figure& f) {
+void Reporter::figure(const Figure& given) {
+  Figure f = given;
+  if (f.peer && !peer_applies_) {
+    f.peer.reset();
+    peer_dropped_ = true;
+  }
+  peer_shown_ = peer_shown_ || f.peer.has_value();
   if (!f.ok) ++failures_;
   if (opt_.json) {
     fmt::print("{{\"workload\": {}, \"op\": {}, \"dtype\": {}, \"n\": {}, \"shape\": {}, \"median_ms\": {}, "
@@ -109,6 +118,20 @@ void Reporter::error(const std::string& workload, const std::string& what, const
 
 void Reporter::note(const std::string& text) {
   fmt::print(opt_.json ? stderr : stdout, "{}\n", text);
+}
+
+void Reporter::footer() {
+  if (peer_shown_)
+    note("PyTorch column: PyTorch 2.11 on an H100 80GB HBM3 (WORKLOADS.md), not this run, at the definition sizes "
+         "only; tools/gpu_check.sh runs bench/peers/torch_gpu.py beside axon-bench for same-run ratios");
+  else if (opt_.device.is_cuda())
+    note(fmt::format("PyTorch column: empty: {}; tools/gpu_check.sh runs bench/peers/torch_gpu.py beside axon-bench "
+                     "for same-run ratios",
+                     peer_dropped_ ? "the reference figures were taken on an H100, not on this card"
+                                   : "no reference figure at these sizes"));
+  else
+    note("PyTorch column: empty on the CPU (no figure from another run is comparable); tools/compare_cpu.sh runs "
+         "LibTorch / PyTorch interleaved with axon-bench and prints the ratios");
 }
 
 }  // namespace axon::bench
