@@ -209,7 +209,7 @@ TEST_CASE("safetensors errors name the file and the problem", "[io]") {
       "must be a non-negative integer");
   bad("dup", st_file(ok_header.substr(0, ok_header.size() - 1) + R"(,"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
                      ok_data),
-      "tensor 'a' appears twice");
+      "key 'a' appears twice in the header");
   bad("meta", st_file(R"({"__metadata__":{"k":1}})", ""), "__metadata__ value of 'k' must be a string");
 
   AXON_REQUIRE_THROWS_WITH(save_safetensors(tmp_path("u.safetensors"), {{"u", Tensor()}}), "tensor 'u' is undefined");
