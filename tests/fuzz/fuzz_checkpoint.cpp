@@ -12,6 +12,14 @@ using namespace axon::training;
 
 namespace {
 
+// A parameter of the loaded state: a checkpoint from elsewhere may lack it, which is an axon::Error
+// here as in any step that checks its inputs (not the std::out_of_range of Params::at).
+const Tensor& param(const Params& p, const std::string& name) {
+  auto layer = p.find("lin");
+  AXON_CHECK(layer != p.end() && layer->second.count(name), "fuzz_checkpoint", "the state has no parameter lin/{}", name);
+  return layer->second.at(name);
+}
+
 // y = x w + b on 6 rows in batches of 4, minimised by SGD with momentum.
 Dataset least_squares_data() {
   Tensor x = arange(0, 12, 1, DType::f64).reshape({6, 2});
@@ -30,7 +38,7 @@ Loop least_squares_loop() {
   StepFn step = [opt](const Batch& b, const StepState& s) {
     Params p = s.params("params");
     auto [loss, g] = value_and_grad(
-        [&](const Params& q) { return mean(square(sub(add(matmul(b.x, q.at("lin").at("w")), q.at("lin").at("b")), b.y))); }, p);
+        [&](const Params& q) { return mean(square(sub(add(matmul(b.x, param(q, "w")), param(q, "b")), b.y))); }, p);
     auto [u, os] = opt.update(g, s.sub("optimizer_state"), p);
     StepState n = s;
     n.set_params("params", optim::apply_updates(p, u));
