@@ -12,19 +12,12 @@
 #include <unistd.h>
 
 #include "harness.hpp"
+#include "safetensors_bytes.hpp"
 
 using namespace axon;
 
 namespace {
-std::string u64le(uint64_t n) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = char((n >> (8 * i)) & 0xFF);
-  return s;
-}
-std::string st_file(std::string header, const std::string& data) {
-  header.append((8 - header.size() % 8) % 8, ' ');
-  return u64le(header.size()) + header + data;
-}
+using test::st_file;
 std::filesystem::path fresh_dir(const std::string& name) {
   auto p = std::filesystem::temp_directory_path() / ("axon_test_io_hostile_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(p);
