@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.hpp"
+#include "safetensors_bytes.hpp"
 
 using namespace axon;
 
@@ -26,16 +27,8 @@ std::string read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
-std::string u64le(uint64_t n) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = char((n >> (8 * i)) & 0xFF);
-  return s;
-}
-// A file from a header and a data section, the header padded to 8 bytes as the reference writer does.
-std::string st_file(std::string header, const std::string& data) {
-  header.append((8 - header.size() % 8) % 8, ' ');
-  return u64le(header.size()) + header + data;
-}
+using test::st_file;
+using test::u64le;
 // Same dtype, shape and bytes (a is read back on `device`).
 void check_identical(const Tensor& a, const Tensor& b, Device device) {
   REQUIRE(a.defined());
@@ -209,7 +202,7 @@ TEST_CASE("safetensors errors name the file and the problem", "[io]") {
       "must be a non-negative integer");
   bad("dup", st_file(ok_header.substr(0, ok_header.size() - 1) + R"(,"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
                      ok_data),
-      "tensor 'a' appears twice");
+      "key 'a' appears twice in the header");
   bad("meta", st_file(R"({"__metadata__":{"k":1}})", ""), "__metadata__ value of 'k' must be a string");
 
   AXON_REQUIRE_THROWS_WITH(save_safetensors(tmp_path("u.safetensors"), {{"u", Tensor()}}), "tensor 'u' is undefined");

@@ -222,7 +222,9 @@ TEST_CASE("vmath: thresholds, signed zeros, infinities and NaN", "[ops]") {
   CHECK(std::signbit(one(ef, -0.0f)));
   CHECK(one(ef, 4.0f) == 1);
   CHECK(one(ef, -kInf) == -1);
-  CHECK(one(ef, 1e-30f) == static_cast<float>(std::erf(1e-30)));
+  // Within erf's bound rather than bit-equal: where the compiler contracts a*b+c into an FMA (the
+  // sanitizer builds) the last bit of the tiny-argument branch changes.
+  CHECK(ulp_error(one(ef, 1e-30f), std::erf(double(1e-30f))) <= 2);
   auto sg = [](const Tensor& t) { return sigmoid(t); };
   CHECK(one(sg, -kInf) == 0);
   CHECK(one(sg, kInf) == 1);

@@ -2,7 +2,8 @@
 # Installs what axon builds against from Debian/Ubuntu packages (nothing is downloaded at build time).
 # The CUDA toolkit, cuBLAS and cuDNN are not installed here: they come with the machine when present.
 set -euo pipefail
-pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libfmt-dev catch2 zlib1g-dev git)
+# clang + libclang-rt-dev: the 'fuzz' preset (libFuzzer, sanitizers); ccache: CI rebuilds.
+pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libfmt-dev catch2 zlib1g-dev git clang libclang-rt-dev ccache)
 # The Fashion-MNIST files for the training workloads, where the distribution packages them.
 optional=(dataset-fashion-mnist)
 missing=()

@@ -51,8 +51,9 @@ std::optional<FusedInputs> fused_inputs(Fused mode, const Params& grads, const P
         in.dtype = t.dtype();
         if (!(in.dtype == DType::f32 || (in.dtype == DType::f64 && dev.is_cpu()))) return std::nullopt;
       }
+      const Shape& shape = t.shape();  // clang before 16 cannot capture the structured binding t
       auto fits = [&](const Tensor& x) {
-        return x.defined() && x.dtype() == in.dtype && x.device() == dev && x.shape() == t.shape();
+        return x.defined() && x.dtype() == in.dtype && x.device() == dev && x.shape() == shape;
       };
       if (!fits(t)) return std::nullopt;
       in.g.push_back(t);

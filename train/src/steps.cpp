@@ -48,7 +48,10 @@ void set_generator(StepState& n, const Generator& gen) {
 // One step on the device, drawing dropout masks from gen: every entry of the new state but the
 // generator's.
 StepState step_body(const StepParts& p, const Batch& b, const StepState& s, Generator& gen) {
-  auto [trainable, state] = split(p.model, s.params("model_state"), p.frozen);
+  // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+  const std::pair<Params, Params> parts = split(p.model, s.params("model_state"), p.frozen);
+  const Params& trainable = parts.first;
+  const Params& state = parts.second;
   const LossScaleState scale_state = s.sub("loss_scale");
   Params new_state;
   Tensor y_pred, batch_loss;

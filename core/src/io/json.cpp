@@ -1,5 +1,6 @@
 #include "json.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -53,10 +54,13 @@ class Parser {
           if (peek() != '"') fail("expected a string key");
           std::string key = string();
           expect(':');
-          v.object.emplace_back(std::move(key), value(depth + 1));
+          v.object.push_back(Member{std::move(key), value(depth + 1)});
           char c = peek();
           ++pos_;
-          if (c == '}') return v;
+          if (c == '}') {
+            reject_duplicate_keys(v);
+            return v;
+          }
           if (c != ',') { --pos_; fail("expected ',' or '}'"); }
         }
       }
@@ -84,6 +88,17 @@ class Parser {
         v.text = number();
         return v;
     }
+  }
+
+  // Two members with one name would leave which one counts to the reader; sorted, n log n, so that
+  // a header with a million keys is no slower to check than to parse.
+  void reject_duplicate_keys(const Value& v) const {
+    std::vector<const std::string*> keys;
+    keys.reserve(v.object.size());
+    for (const auto& member : v.object) keys.push_back(&member.key);
+    std::sort(keys.begin(), keys.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+    auto dup = std::adjacent_find(keys.begin(), keys.end(), [](const std::string* a, const std::string* b) { return *a == *b; });
+    if (dup != keys.end()) throw DuplicateKeyError(**dup, "duplicate key '" + **dup + "' in the object ending at byte " + std::to_string(pos_));
   }
 
   std::string number() {
@@ -143,6 +158,13 @@ class Parser {
       char c = s_[pos_++];
       if (c == '"') return out;
       if (static_cast<unsigned char>(c) < 0x20) fail("control character in string");
+      if (static_cast<unsigned char>(c) >= 0x80) {  // a multi-byte UTF-8 sequence, copied whole
+        size_t n = utf8_sequence_length(s_.substr(pos_ - 1));
+        if (n == 0) { --pos_; fail("string is not valid UTF-8"); }
+        out.append(s_.substr(pos_ - 1, n));
+        pos_ += n - 1;
+        continue;
+      }
       if (c != '\\') { out += c; continue; }
       if (pos_ >= s_.size()) fail("unterminated string");
       char e = s_[pos_++];
@@ -179,6 +201,36 @@ class Parser {
 };
 
 }  // namespace
+
+size_t utf8_sequence_length(std::string_view s) {
+  if (s.empty()) return 0;
+  auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
+  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
+  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
+  else return 0;  // a continuation byte, an overlong lead (C0, C1) or beyond U+10FFFF
+  if (s.size() < n) return 0;
+  for (size_t i = 1; i < n; ++i) {
+    if ((b(i) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i) & 0x3F);
+  }
+  bool overlong = (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
+  if (overlong || (cp >= 0xD800 && cp < 0xE000) || cp > 0x10FFFF) return 0;
+  return n;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = utf8_sequence_length(s.substr(i));
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
 
 const Value* Value::find(std::string_view key) const {
   for (const auto& [k, v] : object)

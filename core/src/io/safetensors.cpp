@@ -1,13 +1,18 @@
 // safetensors reading and writing (format notes in <axon/io.hpp>).
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <axon/io.hpp>
 
@@ -82,22 +87,34 @@ uint64_t as_u64(const json::Value& v, const std::string& file, const std::string
   return r;
 }
 
+// The bytes of a tensor of `shape` with `item`-byte elements, false when that or any partial
+// product (a stride, in elements or bytes) leaves int64: a zero dim makes the tensor empty but
+// leaves the strides of the others to compute, so it does not excuse huge neighbours.
+bool checked_nbytes(const Shape& shape, uint64_t item, uint64_t& bytes) {
+  int64_t product = int64_t(item);
+  bool empty = false;
+  for (int64_t d : shape) {
+    if (d == 0) empty = true;
+    else if (__builtin_mul_overflow(product, d, &product)) return false;
+  }
+  bytes = empty ? 0 : uint64_t(product);
+  return true;
+}
+
 Header parse_header(std::string_view text, uint64_t data_size, const std::string& file) {
   AXON_CHECK(!text.empty() && text[0] == '{', kLoad, "{}: not a safetensors file (the header does not start with '{{')",
              file);
   json::Value root;
   try {
     root = json::parse(text);
+  } catch (const json::DuplicateKeyError& e) {
+    AXON_FAIL(kLoad, "{}: key '{}' appears twice in the header ({})", file, e.key, e.what());
   } catch (const json::ParseError& e) {
     AXON_FAIL(kLoad, "{}: corrupt header: {}", file, e.what());
   }
   AXON_CHECK(root.kind == json::Value::Kind::object, kLoad, "{}: the header must be a JSON object", file);
   Header h;
-  std::vector<std::string> seen;
   for (const auto& [name, v] : root.object) {
-    AXON_CHECK(std::find(seen.begin(), seen.end(), name) == seen.end(), kLoad, "{}: tensor '{}' appears twice", file,
-               name);
-    seen.push_back(name);
     if (name == "__metadata__") {
       AXON_CHECK(v.kind == json::Value::Kind::object, kLoad, "{}: __metadata__ must be an object of strings", file);
       for (const auto& [k, s] : v.object) {
@@ -118,16 +135,16 @@ Header parse_header(std::string_view text, uint64_t data_size, const std::string
                "{}: tensor '{}' has dtype {}, which axon does not support (F32 F64 BF16 F16 I32 I64 U8 BOOL)", file, name,
                dt->text);
     AXON_CHECK(shape->kind == json::Value::Kind::array, kLoad, "{}: shape of '{}' must be an array", file, name);
-    uint64_t count = 1;
-    bool overflow = false;
     for (const auto& d : shape->array) {
       uint64_t n = as_u64(d, file, "a dimension of '" + name + "'");
       AXON_CHECK(n <= uint64_t(std::numeric_limits<int64_t>::max()), kLoad, "{}: dimension {} of '{}' is too large", file,
                  n, name);
-      if (n != 0 && count > std::numeric_limits<uint64_t>::max() / n) overflow = true;
-      count *= n;
       e.shape.push_back(int64_t(n));
     }
+    uint64_t need = 0;
+    AXON_CHECK(checked_nbytes(e.shape, itemsize(e.dtype), need), kLoad,
+               "{}: tensor '{}' ({} {}) is too large: its sizes, strides or bytes overflow 64 bits", file, name, dt->text,
+               to_string(e.shape));
     AXON_CHECK(offsets->kind == json::Value::Kind::array && offsets->array.size() == 2, kLoad,
                "{}: data_offsets of '{}' must be [begin, end]", file, name);
     e.begin = as_u64(offsets->array[0], file, "data_offsets of '" + name + "'");
@@ -135,10 +152,8 @@ Header parse_header(std::string_view text, uint64_t data_size, const std::string
     AXON_CHECK(e.begin <= e.end && e.end <= data_size, kLoad,
                "{}: data_offsets [{}, {}] of '{}' are out of range (the data section holds {} bytes)", file, e.begin,
                e.end, name, data_size);
-    uint64_t need = count * itemsize(e.dtype);
-    AXON_CHECK(!overflow && count <= std::numeric_limits<uint64_t>::max() / itemsize(e.dtype) && need == e.end - e.begin,
-               kLoad, "{}: tensor '{}' ({} {}) needs {} bytes but data_offsets [{}, {}] give {}", file, name, dt->text,
-               to_string(e.shape), need, e.begin, e.end, e.end - e.begin);
+    AXON_CHECK(need == e.end - e.begin, kLoad, "{}: tensor '{}' ({} {}) needs {} bytes but data_offsets [{}, {}] give {}",
+               file, name, dt->text, to_string(e.shape), need, e.begin, e.end, e.end - e.begin);
     h.entries.push_back(std::move(e));
   }
   // The data section must be exactly the tensors' bytes, without gaps or overlaps (as the
@@ -181,10 +196,28 @@ struct Prepared {
   std::vector<std::pair<std::string, Tensor>> tensors;  // host, contiguous, in data order
 };
 
+// s with its bytes outside printable ASCII as \xNN, for an error message about them.
+std::string escaped(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) out += c >= 0x20 && c < 0x7F ? std::string(1, char(c)) : fmt::format("\\x{:02X}", c);
+  return out;
+}
+
+// Other readers (the reference one, Python's json) refuse a header that is not UTF-8: never write one.
+void check_utf8(std::string_view s, const std::string& file, const char* what) {
+  AXON_CHECK(json::valid_utf8(s), kSave, "{}: {} '{}' is not valid UTF-8, which safetensors headers must be", file, what,
+             escaped(s));
+}
+
 Prepared prepare(const TensorMap& tensors, const Metadata& metadata, const std::string& file) {
   NoGrad no_grad;
   Prepared p;
+  for (const auto& [k, v] : metadata) {
+    check_utf8(k, file, "metadata key");
+    check_utf8(v, file, "the value of metadata key");
+  }
   for (const auto& [name, t] : tensors) {
+    check_utf8(name, file, "tensor name");
     AXON_CHECK(t.defined(), kSave, "{}: tensor '{}' is undefined", file, name);
     AXON_CHECK(name != "__metadata__", kSave, "{}: '__metadata__' is reserved and cannot name a tensor", file);
     Tensor host = t.to(Device::cpu()).contiguous();
@@ -231,6 +264,98 @@ std::string length_prefix(uint64_t n) {
 
 std::string errno_text() { return std::strerror(errno); }
 
+// Temporary files are "<target>.axon-tmp-<pid>-<n>": unique per save (the pid across processes, n
+// across threads), so concurrent saves to one path never share one, and a crashed writer's are
+// recognisable by the pid.
+constexpr std::string_view kTempTag = ".axon-tmp-";
+std::atomic<uint64_t> temp_counter{0};
+
+// The pid of a temporary file of ours, or 0.
+pid_t temp_owner(const std::string& filename) {
+  auto at = filename.rfind(kTempTag);
+  if (at == std::string::npos) return 0;
+  std::string_view rest = std::string_view(filename).substr(at + kTempTag.size());
+  auto dash = rest.find('-');
+  if (dash == 0 || dash == std::string_view::npos || dash + 1 == rest.size()) return 0;
+  auto all_digits = [](std::string_view d) { return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+  if (!all_digits(rest.substr(0, dash)) || !all_digits(rest.substr(dash + 1)) || dash > 9) return 0;
+  return pid_t(std::stol(std::string(rest.substr(0, dash))));
+}
+
+// Removes the temporary files that writers killed mid-save left in `dir` (their process is gone);
+// a live process's, this one's included, may still be written and stay.
+void remove_stale_temps(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    pid_t owner = temp_owner(it->path().filename().string());
+    if (owner > 0 && owner != ::getpid() && ::kill(owner, 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      std::filesystem::remove(it->path(), ignored);
+    }
+  }
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { close(); }
+  int get() const { return fd_; }
+  int close() {
+    int r = fd_ >= 0 ? ::close(fd_) : 0;
+    fd_ = -1;
+    return r;
+  }
+
+ private:
+  int fd_;
+};
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), std::min<size_t>(bytes.size(), size_t(1) << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(size_t(n));
+  }
+  return true;
+}
+
+// Writes `parts` to `path` atomically and durably: into a new temporary file beside it, flushed to
+// disk (fsync), renamed over `path`, and the directory flushed so that the rename survives a power
+// loss. Readers see the old file or the new one, never a mixture, and a crash leaves at worst a
+// temporary file, removed by the next save into that directory.
+void write_file_durably(const std::string& path, const std::vector<std::string_view>& parts, const char* op) {
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+  remove_stale_temps(dir);
+  std::string tmp;
+  int raw = -1;
+  for (int attempt = 0; raw < 0 && attempt < 100; ++attempt) {  // a stale name of a reused pid: try the next n
+    tmp = path + std::string(kTempTag) + std::to_string(::getpid()) + "-" + std::to_string(temp_counter++);
+    raw = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (raw < 0 && errno != EEXIST) break;
+  }
+  AXON_CHECK(raw >= 0, op, "{}: cannot open for writing ({})", path, errno_text());
+  Fd fd(raw);
+  auto fail = [&](const char* what) {
+    std::string why = errno_text();
+    fd.close();
+    ::unlink(tmp.c_str());
+    AXON_FAIL(op, "{}: {} ({})", path, what, why);
+  };
+  for (std::string_view part : parts)
+    if (!write_all(fd.get(), part)) fail("write failed");
+  if (::fsync(fd.get()) != 0) fail("cannot flush the written file to disk");
+  if (fd.close() != 0) fail("write failed");
+  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot move the written file into place");
+  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // Some file systems cannot flush a directory (EINVAL): the file itself is safe, so go on.
+  AXON_CHECK(d.get() >= 0 && (::fsync(d.get()) == 0 || errno == EINVAL), op,
+             "{}: written, but its directory cannot be flushed to disk ({})", path, errno_text());
+}
+
 }  // namespace
 
 // ---- writing
@@ -244,28 +369,10 @@ std::string to_safetensors(const TensorMap& tensors, const Metadata& metadata) {
 
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
   Prepared p = prepare(tensors, metadata, path);
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    AXON_CHECK(f.good(), kSave, "{}: cannot open for writing ({})", path, errno_text());
-    std::string prefix = length_prefix(p.header.size());
-    f.write(prefix.data(), std::streamsize(prefix.size()));
-    f.write(p.header.data(), std::streamsize(p.header.size()));
-    for (const auto& [name, t] : p.tensors) f.write(static_cast<const char*>(t.data_ptr()), std::streamsize(t.nbytes()));
-    f.flush();
-    if (!f.good()) {
-      std::string why = errno_text();
-      f.close();
-      std::remove(tmp.c_str());
-      AXON_FAIL(kSave, "{}: write failed ({})", path, why);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    AXON_FAIL(kSave, "{}: cannot move the written file into place ({})", path, ec.message());
-  }
+  std::string prefix = length_prefix(p.header.size());
+  std::vector<std::string_view> parts{prefix, p.header};
+  for (const auto& [name, t] : p.tensors) parts.emplace_back(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  write_file_durably(path, parts, kSave);
 }
 
 // ---- reading
