@@ -18,6 +18,8 @@
 #include <axon/kernels/elementwise_math.hpp>
 #include <axon/kernels/scalar.hpp>
 
+#include "device_props.cuh"
+
 namespace axon::kernels::cuda::ew {
 
 using namespace ::axon::kernels::ew;  // the scalar functors
@@ -29,25 +31,7 @@ struct alignas(sizeof(T) * V) Vec {
   T v[V];
 };
 
-// Blocks for `work` grid-stride iterations: enough resident threads to cover memory latency on
-// every SM, never more than the work needs.
-inline unsigned blocks_for(int64_t work) {
-  static int sms[64] = {};
-  int dev = 0;
-  cudaGetDevice(&dev);
-  int& s = sms[dev & 63];
-  if (s == 0) {
-    if (cudaDeviceGetAttribute(&s, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || s <= 0) s = 132;
-  }
-  int64_t want = (std::max<int64_t>(work, 1) + kBlock - 1) / kBlock;
-  int64_t cap = int64_t(s) * (2048 / kBlock) * 4;
-  return static_cast<unsigned>(std::min(want, cap));
-}
-
-__device__ __forceinline__ int64_t div_fast(int64_t i, int64_t d) {
-  if (((i | d) >> 32) == 0) return int64_t(uint32_t(i) / uint32_t(d));
-  return i / d;
-}
+inline unsigned blocks_for(int64_t work) { return resident_blocks(work, kBlock); }
 
 template <int K>
 struct Indexers {

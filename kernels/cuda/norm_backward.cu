@@ -107,8 +107,9 @@ __global__ void __launch_bounds__(1024)
   }
 }
 
+// Launched with up to 1024 threads (see fwd_global).
 template <class T>
-__global__ void bwd_global(const T* __restrict__ x, const T* __restrict__ w,
+__global__ void __launch_bounds__(1024) bwd_global(const T* __restrict__ x, const T* __restrict__ w,
                            const stat_t<T>* __restrict__ mean, const stat_t<T>* __restrict__ rstd,
                            const T* __restrict__ dy, T* __restrict__ dx, int64_t rows, int64_t n, bool rms) {
   using A = acc_t<T>;
