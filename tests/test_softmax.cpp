@@ -195,7 +195,7 @@ TEST_CASE("the fused softmax backward against a float64 reference, on every path
         REQUIRE(dx.dtype() == dt);
         // Against the formula in f64 on the op's own (rounded) output: checks the kernel alone.
         auto expect = ref_softmax_grad(y.to_vector<double>(), g.to_vector<double>(), c.shape, c.axis, log);
-        Tol tol = tol_for(dt);
+        test::Tol tol = tol_for(dt);
         if (dt == DType::bf16 || dt == DType::f16) tol = {2e-2, 2e-2};
         check_close(dx, expect, c.shape, tol);
         check_cuda_matches_cpu(

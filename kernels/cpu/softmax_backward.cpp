@@ -77,15 +77,10 @@ void typed(const T* y, const T* g, T* dx, int64_t outer, int64_t n, int64_t inne
 void softmax_backward(DType dt, const void* y, const void* g, void* dx, int64_t outer, int64_t n, int64_t inner,
                       bool log) {
   if (outer * n * inner == 0) return;
-  AXON_DISPATCH_FLOAT(dt, "softmax_backward", {
-    auto* yp = static_cast<const scalar_t*>(y);
-    auto* gp = static_cast<const scalar_t*>(g);
-    auto* dp = static_cast<scalar_t*>(dx);
-    if (log)
-      typed<true>(yp, gp, dp, outer, n, inner);
-    else
-      typed<false>(yp, gp, dp, outer, n, inner);
-  });
+  AXON_DISPATCH_FLOAT(dt, "softmax_backward",
+                      (log ? typed<true, scalar_t> : typed<false, scalar_t>)(
+                          static_cast<const scalar_t*>(y), static_cast<const scalar_t*>(g),
+                          static_cast<scalar_t*>(dx), outer, n, inner));
 }
 
 }  // namespace axon::kernels::cpu

@@ -111,15 +111,10 @@ void launch(const T* y, const T* g, T* dx, int64_t outer, int64_t n, int64_t inn
 void softmax_backward(DType dt, const void* y, const void* g, void* dx, int64_t outer, int64_t n, int64_t inner,
                       bool log, cudaStream_t s) {
   if (outer * n * inner == 0) return;
-  AXON_DISPATCH_FLOAT(dt, "softmax_backward", {
-    auto* yp = static_cast<const scalar_t*>(y);
-    auto* gp = static_cast<const scalar_t*>(g);
-    auto* dp = static_cast<scalar_t*>(dx);
-    if (log)
-      launch<true>(yp, gp, dp, outer, n, inner, s);
-    else
-      launch<false>(yp, gp, dp, outer, n, inner, s);
-  });
+  AXON_DISPATCH_FLOAT(dt, "softmax_backward",
+                      (log ? launch<true, scalar_t> : launch<false, scalar_t>)(
+                          static_cast<const scalar_t*>(y), static_cast<const scalar_t*>(g),
+                          static_cast<scalar_t*>(dx), outer, n, inner, s));
   AXON_CUDA_LAUNCH_CHECK(log ? "log_softmax_backward" : "softmax_backward");
 }
 
