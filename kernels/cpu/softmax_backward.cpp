@@ -30,10 +30,16 @@ AXON_VM_CLONES void rows(const T* y, const T* g, T* dx, int64_t r0, int64_t r1, 
     const T* yr = y + r * n;
     const T* gr = g + r * n;
     T* dr = dx + r * n;
+    // Independent accumulators (as vm::sum_f64): one running double would serialize on its adds.
+    double acc[vm::kLanes] = {};
+    int64_t k = 0;
+    for (; k + vm::kLanes <= n; k += vm::kLanes)
+      for (int j = 0; j < vm::kLanes; ++j) acc[j] += term<Log>(convert<A>(yr[k + j]), convert<A>(gr[k + j]));
     double s = 0;
-    for (int64_t k = 0; k < n; ++k) s += term<Log>(convert<A>(yr[k]), convert<A>(gr[k]));
+    for (int j = 0; j < vm::kLanes; ++j) s += acc[j];
+    for (; k < n; ++k) s += term<Log>(convert<A>(yr[k]), convert<A>(gr[k]));
     const A sa = static_cast<A>(s);
-    for (int64_t k = 0; k < n; ++k) dr[k] = convert<T>(grad<Log>(convert<A>(yr[k]), convert<A>(gr[k]), sa));
+    for (k = 0; k < n; ++k) dr[k] = convert<T>(grad<Log>(convert<A>(yr[k]), convert<A>(gr[k]), sa));
   }
 }
 
