@@ -4,7 +4,6 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <limits>
 
 #include <axon/kernels/cross_entropy.hpp>
@@ -141,10 +140,10 @@ void softmax_xent_backward(DType dt, const void* x, const void* labels, bool spa
   if (n == 0) return;
   AXON_DISPATCH_FLOAT(dt, "softmax_cross_entropy_backward", {
     using A = acc_t<scalar_t>;
-    xent_bwd<scalar_t><<<resident_blocks(n, kBlock), kBlock, 0, s>>>(static_cast<const scalar_t*>(x), labels, sparse,
-                                                 static_cast<const A*>(lse), static_cast<const A*>(ysum),
-                                                 static_cast<const scalar_t*>(dloss), static_cast<scalar_t*>(dx), n,
-                                                 classes);
+    // A grid-stride loop: four waves of full occupancy on this device at most.
+    xent_bwd<scalar_t><<<resident_blocks(n, kBlock), kBlock, 0, s>>>(
+        static_cast<const scalar_t*>(x), labels, sparse, static_cast<const A*>(lse), static_cast<const A*>(ysum),
+        static_cast<const scalar_t*>(dloss), static_cast<scalar_t*>(dx), n, classes);
     AXON_CUDA_LAUNCH_CHECK("softmax_cross_entropy_backward");
   });
 }
