@@ -154,3 +154,81 @@ TEST_CASE("gradients of softmax and log_softmax", "[autograd][softmax]") {
       },
       {v});
 }
+
+namespace {
+// The input gradient along `axis` from the f64 reference output y and output gradient g:
+// y (g - sum(g y)) for softmax, g - exp(y) sum(g) for log-softmax.
+std::vector<double> ref_softmax_grad(const std::vector<double>& y, const std::vector<double>& g, const Shape& shape,
+                                     int64_t axis, bool log) {
+  int64_t outer = 1, n = shape[axis], inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (int64_t d = axis + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
+  std::vector<double> out(y.size());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      auto at = [&](int64_t k) { return (o * n + k) * inner + i; };
+      double s = 0;
+      for (int64_t k = 0; k < n; ++k) s += log ? g[at(k)] : g[at(k)] * y[at(k)];
+      for (int64_t k = 0; k < n; ++k)
+        out[at(k)] = log ? g[at(k)] - std::exp(y[at(k)]) * s : y[at(k)] * (g[at(k)] - s);
+    }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("the fused softmax backward against a float64 reference, on every path", "[autograd][softmax]") {
+  // Rows short and long (the CUDA warp and block paths), columns, every float dtype, and an output
+  // gradient that is a broadcast view (as sum's backward gives).
+  struct Case {
+    Shape shape;
+    int64_t axis;
+  };
+  for (const Case& c : {Case{{3, 1}, 1}, Case{{4, 37}, 1}, Case{{2, 1024}, 1}, Case{{2, 3001}, 1},
+                        Case{{5, 6, 7}, 1}, Case{{40, 3}, 0}}) {
+    for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::f16}) {
+      for (bool log : {false, true}) {
+        INFO((log ? "log_softmax " : "softmax ") << dtype_name(dt) << " " << to_string(c.shape) << " axis "
+                                                 << c.axis);
+        Tensor x = random_tensor(c.shape, dt, -3, 3, 51);
+        Tensor g = random_tensor(c.shape, dt, -1, 1, 52);
+        auto [y, dx] = vjp([&](const Tensor& t) { return apply(log, t, c.axis); }, x, g);
+        REQUIRE(dx.dtype() == dt);
+        // Against the formula in f64 on the op's own (rounded) output: checks the kernel alone.
+        auto expect = ref_softmax_grad(y.to_vector<double>(), g.to_vector<double>(), c.shape, c.axis, log);
+        test::Tol tol = tol_for(dt);
+        if (dt == DType::bf16 || dt == DType::f16) tol = {2e-2, 2e-2};
+        check_close(dx, expect, c.shape, tol);
+        check_cuda_matches_cpu(
+            [&](const std::vector<Tensor>& in) {
+              return vjp([&](const Tensor& t) { return apply(log, t, c.axis); }, in[0], in[1]).second;
+            },
+            {x, g}, tol);
+      }
+    }
+  }
+  // A broadcast output gradient (stride 0) and a non-contiguous input.
+  Tensor x = random_tensor({6, 5}, DType::f64, -2, 2, 53).t();
+  Tensor g = random_tensor({1, 6}, DType::f64, -1, 1, 54).expand({5, 6});
+  for (bool log : {false, true}) {
+    auto [y, dx] = vjp([&](const Tensor& t) { return apply(log, t, 1); }, x, g);
+    check_close(dx, ref_softmax_grad(y.to_vector<double>(), g.contiguous().to_vector<double>(), {5, 6}, 1, log),
+                {5, 6}, tol_for(DType::f64));
+  }
+}
+
+TEST_CASE("the fused softmax backward against finite differences, first and second order",
+          "[autograd][softmax]") {
+  for (int64_t axis : {0, 1}) {
+    Tensor x = random_tensor({4, 9}, DType::f64, -2, 2, 55);
+    Tensor g = random_tensor({4, 9}, DType::f64, -1, 1, 56);
+    for (bool log : {false, true}) {
+      INFO((log ? "log_softmax" : "softmax") << " axis " << axis);
+      // The backward as a function of x and of g (its own backward: the second-order formulas).
+      check_grad(
+          [&](const std::vector<Tensor>& in) {
+            return vjp([&](const Tensor& t) { return apply(log, t, axis); }, in[0], in[1]).second;
+          },
+          {x, g});
+    }
+  }
+}

@@ -12,6 +12,8 @@
 #include <axon/kernels/cuda_check.hpp>
 #include <axon/kernels/scalar.hpp>
 
+#include "device_props.cuh"
+
 namespace axon::kernels::cuda::act_detail {
 
 inline constexpr int kBlock = 256;
@@ -21,16 +23,7 @@ struct alignas(sizeof(T) * V) Pack {
   T v[V];
 };
 
-inline unsigned blocks_for(int64_t work) {
-  static int sms = 0;
-  if (sms == 0) {
-    int dev = 0;
-    cudaGetDevice(&dev);
-    if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || sms <= 0) sms = 132;
-  }
-  int64_t want = (std::max<int64_t>(work, 1) + kBlock - 1) / kBlock;
-  return static_cast<unsigned>(std::min<int64_t>(want, int64_t(sms) * (2048 / kBlock) * 4));
-}
+inline unsigned blocks_for(int64_t work) { return resident_blocks(work, kBlock); }
 
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 

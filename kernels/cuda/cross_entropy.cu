@@ -4,12 +4,13 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <limits>
 
 #include <axon/kernels/cross_entropy.hpp>
 #include <axon/kernels/cuda_check.hpp>
 #include <axon/kernels/scalar.hpp>
+
+#include "device_props.cuh"
 
 namespace axon::kernels::cuda {
 
@@ -104,7 +105,7 @@ __global__ void __launch_bounds__(kBlock)
              const acc_t<T>* __restrict__ ysum, const T* __restrict__ dl, T* __restrict__ dx, int64_t n, int64_t c) {
   using A = acc_t<T>;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t r = i / c, k = i - r * c;
+    const int64_t r = div_fast(i, c), k = i - r * c;
     A yk, sy;
     if (sparse) {
       yk = static_cast<const int64_t*>(labels)[r] == k ? A(1) : A(0);
@@ -139,11 +140,10 @@ void softmax_xent_backward(DType dt, const void* x, const void* labels, bool spa
   if (n == 0) return;
   AXON_DISPATCH_FLOAT(dt, "softmax_cross_entropy_backward", {
     using A = acc_t<scalar_t>;
-    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((n + kBlock - 1) / kBlock, 132 * 32));
-    xent_bwd<scalar_t><<<blocks, kBlock, 0, s>>>(static_cast<const scalar_t*>(x), labels, sparse,
-                                                 static_cast<const A*>(lse), static_cast<const A*>(ysum),
-                                                 static_cast<const scalar_t*>(dloss), static_cast<scalar_t*>(dx), n,
-                                                 classes);
+    // A grid-stride loop: four waves of full occupancy on this device at most.
+    xent_bwd<scalar_t><<<resident_blocks(n, kBlock), kBlock, 0, s>>>(
+        static_cast<const scalar_t*>(x), labels, sparse, static_cast<const A*>(lse), static_cast<const A*>(ysum),
+        static_cast<const scalar_t*>(dloss), static_cast<scalar_t*>(dx), n, classes);
     AXON_CUDA_LAUNCH_CHECK("softmax_cross_entropy_backward");
   });
 }

@@ -18,6 +18,8 @@
 #include <axon/kernels/elementwise_math.hpp>
 #include <axon/kernels/scalar.hpp>
 
+#include "device_props.cuh"
+
 namespace axon::kernels::cuda::ew {
 
 using namespace ::axon::kernels::ew;  // the scalar functors
@@ -29,25 +31,7 @@ struct alignas(sizeof(T) * V) Vec {
   T v[V];
 };
 
-// Blocks for `work` grid-stride iterations: enough resident threads to cover memory latency on
-// every SM, never more than the work needs.
-inline unsigned blocks_for(int64_t work) {
-  static int sms[64] = {};
-  int dev = 0;
-  cudaGetDevice(&dev);
-  int& s = sms[dev & 63];
-  if (s == 0) {
-    if (cudaDeviceGetAttribute(&s, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || s <= 0) s = 132;
-  }
-  int64_t want = (std::max<int64_t>(work, 1) + kBlock - 1) / kBlock;
-  int64_t cap = int64_t(s) * (2048 / kBlock) * 4;
-  return static_cast<unsigned>(std::min(want, cap));
-}
-
-__device__ __forceinline__ int64_t div_fast(int64_t i, int64_t d) {
-  if (((i | d) >> 32) == 0) return int64_t(uint32_t(i) / uint32_t(d));
-  return i / d;
-}
+inline unsigned blocks_for(int64_t work) { return resident_blocks(work, kBlock); }
 
 template <int K>
 struct Indexers {
@@ -209,26 +193,11 @@ void launch(const char* name, int64_t n, F f, O* y, cudaStream_t s, const T0* x0
 
 // ---- adapters: storage types in and out, arithmetic in acc_t
 
-// convert() with the hardware's conversion instructions for the 16-bit floats (the portable
-// bit-twiddling of dtype.hpp costs more than the memory traffic of an f16 op). Same rounding
-// (to nearest even), so CPU and CUDA agree.
+// convert(): in device code the 16-bit conversions are the hardware's instructions, with the
+// host's rounding and NaNs (dtype.hpp), so CPU and CUDA agree bit for bit.
 template <class D, class S>
 __device__ __forceinline__ D cvt(S s) {
-  if constexpr (std::is_same_v<S, ::axon::f16>) {
-    return cvt<D>(__half2float(__ushort_as_half(s.bits)));
-  } else if constexpr (std::is_same_v<S, ::axon::bf16>) {
-    return cvt<D>(__bfloat162float(__ushort_as_bfloat16(s.bits)));
-  } else if constexpr (std::is_same_v<D, ::axon::f16>) {
-    D d;
-    d.bits = __half_as_ushort(__float2half_rn(convert<float>(s)));
-    return d;
-  } else if constexpr (std::is_same_v<D, ::axon::bf16>) {
-    D d;
-    d.bits = __bfloat16_as_ushort(__float2bfloat16_rn(convert<float>(s)));
-    return d;
-  } else {
-    return convert<D>(s);
-  }
+  return convert<D>(s);
 }
 
 // y = F(x), result stored as O.

@@ -107,8 +107,9 @@ __global__ void __launch_bounds__(1024)
   }
 }
 
+// Launched with up to 1024 threads (see fwd_global).
 template <class T>
-__global__ void bwd_global(const T* __restrict__ x, const T* __restrict__ w,
+__global__ void __launch_bounds__(1024) bwd_global(const T* __restrict__ x, const T* __restrict__ w,
                            const stat_t<T>* __restrict__ mean, const stat_t<T>* __restrict__ rstd,
                            const T* __restrict__ dy, T* __restrict__ dx, int64_t rows, int64_t n, bool rms) {
   using A = acc_t<T>;
@@ -189,7 +190,12 @@ void launch_dx(const T* x, const T* w, const stat_t<T>* mean, const stat_t<T>* r
       bwd_regs<T, 8><<<grid, p.threads, 0, s>>>(x, w, mean, rstd, dy, dx, rows, int(n), rms);
       break;
     case 16:
-      bwd_regs<T, 16><<<grid, p.threads, 0, s>>>(x, w, mean, rstd, dy, dx, rows, int(n), rms);
+      // f64 would hold 64 doubles per thread under the 64-register cap of 1024-thread blocks
+      // (ptxas: ~300 bytes of spills): its rows this long take the global path instead.
+      if constexpr (sizeof(T) == 8)
+        bwd_global<T><<<grid, p.threads, 0, s>>>(x, w, mean, rstd, dy, dx, rows, n, rms);
+      else
+        bwd_regs<T, 16><<<grid, p.threads, 0, s>>>(x, w, mean, rstd, dy, dx, rows, int(n), rms);
       break;
     default:
       bwd_global<T><<<grid, p.threads, 0, s>>>(x, w, mean, rstd, dy, dx, rows, n, rms);

@@ -131,8 +131,10 @@ __global__ void __launch_bounds__(1024)
   }
 }
 
+// Launched with up to 1024 threads: without the bound the compiler may use more than 64 registers
+// (f64) and the launch fails.
 template <class T>
-__global__ void fwd_global(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,
+__global__ void __launch_bounds__(1024) fwd_global(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,
                            T* __restrict__ y, stat_t<T>* __restrict__ mean, stat_t<T>* __restrict__ rstd,
                            int64_t rows, int64_t n, double eps, bool rms) {
   using A = acc_t<T>;

@@ -5,20 +5,24 @@ namespace axon::kernels::cuda {
 
 namespace reduce_impl {
 
-int sm_count() {
-  static int cached[64] = {};
-  int dev = 0;
-  AXON_CUDA_CHECK(cudaGetDevice(&dev), "reduce");
-  if (dev < 0 || dev >= 64) dev = 0;
-  if (!cached[dev])
-    AXON_CUDA_CHECK(cudaDeviceGetAttribute(&cached[dev], cudaDevAttrMultiProcessorCount, dev), "reduce");
-  return cached[dev];
-}
-
 Plan plan(int64_t outer, int64_t n, int64_t inner, int blocks_per_sm) {
   Plan p;
   if (inner > 1) {
+    // Few columns and a long axis (a mean over the batch of [B, C], batch-norm statistics of NHWC
+    // activations): split the axis until about eight 512-thread blocks per SM run, each taking at
+    // least 256 rows (16 per thread) so the second pass stays small.
     p.path = Plan::columns;
+    constexpr int64_t kMinRows = 256;
+    const int64_t blocks = (inner + 31) / 32 * (outer < 65535 ? outer : 65535);
+    const int64_t want = int64_t(sm_count()) * 8;
+    if (blocks < want && n >= 2 * kMinRows) {
+      int64_t parts = (want + blocks - 1) / blocks;
+      if (parts > n / kMinRows) parts = n / kMinRows;
+      if (parts >= 2) {
+        p.chunk = (n + parts - 1) / parts;
+        p.parts = int((n + p.chunk - 1) / p.chunk);
+      }
+    }
     return p;
   }
   // Few long rows: split each over enough blocks to fill the GPU once (up to 8 blocks of 256
@@ -46,8 +50,11 @@ Plan plan(int64_t outer, int64_t n, int64_t inner, int blocks_per_sm) {
 
 size_t reduce_workspace_bytes(ReduceOp op, DType dt, int64_t outer, int64_t n, int64_t inner) {
   if (outer * inner == 0) return 0;
+  using reduce_impl::Plan;
   auto p = reduce_impl::plan(outer, n, inner);
-  return p.path == reduce_impl::Plan::split_rows ? size_t(outer) * p.parts * reduce_impl::kPartialBytes : 0;
+  if (p.path == Plan::split_rows) return size_t(outer) * p.parts * reduce_impl::kPartialBytes;
+  if (p.path == Plan::columns && p.parts > 1) return size_t(outer) * inner * p.parts * reduce_impl::kPartialBytes;
+  return 0;
 }
 
 void reduce(ReduceOp op, DType dt, const void* x, void* y, int64_t outer, int64_t n, int64_t inner,

@@ -9,7 +9,9 @@
 //   inner == 1, long rows    -> one block per row
 //   inner == 1, few long rows (a full reduction) -> each row split over many blocks writing
 //                              partial results, then one block per row combines them (two passes)
-//   inner > 1                -> threads along inner (coalesced loads), blockDim.y splits n
+//   inner > 1                -> threads along inner (coalesced loads), blockDim.y splits n; when
+//                              the columns alone are too few blocks, blockIdx.z splits n too and
+//                              a second pass combines the parts
 // Row loads are 16-byte vectors after peeling the unaligned head, unrolled 4x for loads in flight.
 #include <cuda_runtime.h>
 
@@ -17,6 +19,8 @@
 #include <axon/kernels/reduce.hpp>
 #include <axon/kernels/scalar.hpp>
 #include <cstdint>
+
+#include "device_props.cuh"
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -243,29 +247,53 @@ __global__ void __launch_bounds__(kBlock)
   if (threadIdx.x == 0) y[blockIdx.x] = r.finish(a);
 }
 
-constexpr int kColsY = 16;  // threads along n per column in the inner > 1 path
-template <class R, class T>
+// inner > 1: a block holds 32 adjacent columns (coalesced loads) times kColsY threads along n, and
+// takes the axis rows [z * chunk, (z + 1) * chunk) for its blockIdx.z. With one part (gridDim.z
+// == 1) it writes the results; with several (few columns: the columns alone would leave most SMs
+// idle) it writes partial results [outer, parts, inner] that a second launch over them, with n =
+// parts and FromPartial, combines. Each thread combines its rows in increasing order, so the
+// result does not depend on timing.
+constexpr int kColsY = 16;
+template <class R, class In, bool FromPartial, bool ToPartial>
 __global__ void __launch_bounds__(32 * kColsY)
-    cols(R r, const T* __restrict__ x, typename R::Out* __restrict__ y, int64_t outer, int64_t n,
-         int64_t inner) {
-  __shared__ typename R::A smem[kColsY][33];
-  int64_t i = blockIdx.x * 32 + threadIdx.x;
+    cols(R r, const In* __restrict__ x, typename R::A* __restrict__ partial, typename R::Out* __restrict__ y,
+         int64_t outer, int64_t n, int64_t inner, int64_t chunk) {
+  using A = typename R::A;
+  __shared__ A smem[kColsY][33];
+  const int64_t i = blockIdx.x * 32 + threadIdx.x;
+  const int64_t k0 = blockIdx.z * chunk, k1 = k0 + chunk < n ? k0 + chunk : n;
+  auto load = [&](In v, int64_t k) -> A {
+    if constexpr (FromPartial)
+      return v;
+    else
+      return r.project(v, k);
+  };
   for (int64_t o = blockIdx.y; o < outer; o += gridDim.y) {
-    auto a = r.init();
-    if (i < inner)
-      for (int64_t k = threadIdx.y; k < n; k += kColsY)
-        a = r.combine(a, r.project(x[(o * n + k) * inner + i], k));
+    A a = r.init();
+    if (i < inner) {
+      const In* p = x + o * n * inner + i;
+      int64_t k = k0 + threadIdx.y;
+      for (; k + 3 * kColsY < k1; k += 4 * kColsY) {  // four loads in flight per thread
+        In v[4];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) v[u] = p[(k + u * kColsY) * inner];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) a = r.combine(a, load(v[u], k + u * kColsY));
+      }
+      for (; k < k1; k += kColsY) a = r.combine(a, load(p[k * inner], k));
+    }
     smem[threadIdx.y][threadIdx.x] = a;
     __syncthreads();
-    if (threadIdx.y == 0) {
+    if (threadIdx.y == 0 && i < inner) {
       for (int j = 1; j < kColsY; ++j) a = r.combine(a, smem[j][threadIdx.x]);
-      if (i < inner) y[o * inner + i] = r.finish(a);
+      if constexpr (ToPartial)
+        partial[(o * gridDim.z + blockIdx.z) * inner + i] = a;
+      else
+        y[o * inner + i] = r.finish(a);
     }
     __syncthreads();
   }
 }
-
-int sm_count();  // of the current device (cached)
 
 struct Plan {
   enum Path { warp_rows, block_rows, split_rows, columns } path;
@@ -313,9 +341,20 @@ void launch(const R& r, const T* x, typename R::Out* y, int64_t outer, int64_t n
       break;
     }
     case Plan::columns: {
-      int64_t gy = outer < 65535 ? outer : 65535;
-      cols<<<dim3(unsigned((inner + 31) / 32), unsigned(gy)), dim3(32, kColsY), 0, s>>>(r, x, y, outer, n,
-                                                                                        inner);
+      const dim3 block(32, kColsY);
+      const unsigned gx = unsigned((inner + 31) / 32), gy = unsigned(outer < 65535 ? outer : 65535);
+      if (p.parts == 1) {
+        cols<R, T, false, false><<<dim3(gx, gy), block, 0, s>>>(r, x, nullptr, y, outer, n, inner, n);
+        break;
+      }
+      if (!ws || ws_bytes < size_t(outer) * inner * p.parts * kPartialBytes)  // a front-end bug
+        throw Error(std::string(opname) + ": reduction workspace too small", __FILE__, __LINE__);
+      A* partial = static_cast<A*>(ws);
+      cols<R, T, false, true><<<dim3(gx, gy, unsigned(p.parts)), block, 0, s>>>(r, x, partial, nullptr, outer, n,
+                                                                                inner, p.chunk);
+      AXON_CUDA_LAUNCH_CHECK(opname);
+      cols<R, A, true, false><<<dim3(gx, gy), block, 0, s>>>(r, partial, nullptr, y, outer, p.parts, inner,
+                                                             p.parts);
       break;
     }
   }

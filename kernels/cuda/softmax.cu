@@ -1,5 +1,5 @@
 // CUDA softmax / log-softmax.
-//  - rows (inner == 1) up to 1024 long: one warp per row (the re-reads hit L1);
+//  - rows (inner == 1) up to 1024 long: one warp per row, held in registers;
 //  - longer rows: one block per row; the row is cached in shared memory (as float, or double for
 //    f64) with 16-byte vector loads, so HBM sees one read and one write per element; rows too long
 //    for shared memory re-read global memory instead;
@@ -9,66 +9,53 @@
 #include <axon/kernels/cuda_check.hpp>
 #include <axon/kernels/scalar.hpp>
 #include <axon/kernels/softmax.hpp>
-#include <limits>
+
+#include "device_props.cuh"
+#include "softmax_common.cuh"
 
 namespace axon::kernels::cuda {
 
 namespace {
 
-__device__ __forceinline__ float exp_(float v) { return expf(v); }
-__device__ __forceinline__ double exp_(double v) { return ::exp(v); }
-__device__ __forceinline__ float log_(float v) { return logf(v); }
-__device__ __forceinline__ double log_(double v) { return ::log(v); }
-template <class A>
-__device__ __forceinline__ A max_nan(A m, A v) {
-  return (v != v || v > m) ? v : m;
-}
-template <class A>
-__device__ __forceinline__ A neg_inf() {
-  return -std::numeric_limits<A>::infinity();
-}
+using namespace softmax_detail;
 
-template <class A>
-__device__ __forceinline__ A warp_max(A v) {
-  for (int off = 16; off > 0; off >>= 1) v = max_nan(v, __shfl_xor_sync(0xffffffffu, v, off));
-  return v;
-}
-template <class A>
-__device__ __forceinline__ A warp_sum(A v) {
-  for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
-  return v;
-}
-// Every thread of the block gets the result. `red` holds 32 entries.
-template <bool Max, class A>
-__device__ __forceinline__ A block_all(A v, A* red) {
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-  v = Max ? warp_max(v) : warp_sum(v);
-  if (lane == 0) red[warp] = v;
-  __syncthreads();
-  v = lane < nwarps ? red[lane] : (Max ? neg_inf<A>() : A(0));
-  v = Max ? warp_max(v) : warp_sum(v);
-  __syncthreads();  // red is reused by the next reduction
-  return v;
-}
-
-template <class T>
-__global__ void rows_warp(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int n, bool log) {
+// Rows up to 32 * V long (V <= 32): one warp per row, held in registers (element lane + 32 j in
+// v[j], coalesced loads all in flight at once), so each element is read once, exp'd once and
+// written once.
+template <class T, int V>
+__global__ void __launch_bounds__(256)
+    rows_warp(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int n, bool log) {
   using A = acc_t<T>;
-  int lane = threadIdx.x & 31;
-  int64_t wpb = blockDim.x >> 5;
+  const int lane = threadIdx.x & 31;
+  const int64_t wpb = blockDim.x >> 5;
   for (int64_t o = blockIdx.x * wpb + (threadIdx.x >> 5); o < outer; o += int64_t(gridDim.x) * wpb) {
     const T* row = x + o * n;
     T* out = y + o * n;
-    A m = neg_inf<A>();
-    for (int k = lane; k < n; k += 32) m = max_nan(m, convert<A>(row[k]));
+    A v[V];
+#pragma unroll
+    for (int j = 0; j < V; ++j) {
+      const int k = lane + 32 * j;
+      v[j] = k < n ? convert<A>(row[k]) : neg_inf<A>();
+    }
+    A m = v[0];
+#pragma unroll
+    for (int j = 1; j < V; ++j) m = max_nan(m, v[j]);
     m = warp_max(m);
     A s = 0;
-    for (int k = lane; k < n; k += 32) s += exp_(convert<A>(row[k]) - m);
+#pragma unroll
+    for (int j = 0; j < V; ++j) {
+      if (lane + 32 * j < n) {  // padding is excluded, not exp(-inf - m): m may be -inf
+        const A d = v[j] - m, e = exp_(d);
+        s += e;
+        v[j] = log ? d : e;
+      }
+    }
     s = warp_sum(s);
-    A f = log ? log_(s) : A(1) / s;
-    for (int k = lane; k < n; k += 32) {
-      A d = convert<A>(row[k]) - m;
-      out[k] = convert<T>(log ? d - f : exp_(d) * f);
+    const A f = log ? log_(s) : A(1) / s;
+#pragma unroll
+    for (int j = 0; j < V; ++j) {
+      const int k = lane + 32 * j;
+      if (k < n) out[k] = convert<T>(log ? v[j] - f : v[j] * f);
     }
   }
 }
@@ -82,8 +69,9 @@ struct alignas(16) Vec {
 // Cache: the row lives in dynamic shared memory (n entries of the accumulation type). Aligned rows
 // move 16-byte vectors between HBM and registers and whole vectors between registers and shared
 // memory (no bank conflicts); each thread keeps the same vectors through the three passes.
+// Launched with up to 1024 threads: the bound keeps f64 under the 64 registers that allows.
 template <class T, bool Cache>
-__global__ void rows_block(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t n, bool log) {
+__global__ void __launch_bounds__(1024) rows_block(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t n, bool log) {
   using A = acc_t<T>;
   constexpr int V = Vec<T>::N;
   struct alignas(16) AV {
@@ -202,24 +190,21 @@ __global__ void columns(const T* __restrict__ x, T* __restrict__ y, int64_t oute
   }
 }
 
-int max_dynamic_smem() {
-  static int cached[64] = {};
-  int dev = 0;
-  AXON_CUDA_CHECK(cudaGetDevice(&dev), "softmax");
-  if (dev < 0 || dev >= 64) dev = 0;
-  if (!cached[dev])
-    AXON_CUDA_CHECK(cudaDeviceGetAttribute(&cached[dev], cudaDevAttrMaxSharedMemoryPerBlockOptin, dev),
-                    "softmax");
-  return cached[dev];
-}
-
 template <class T>
 void launch(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log, cudaStream_t s) {
   using A = acc_t<T>;
   if (inner > 1) {
     columns<<<grid_for(outer * inner, 256), 256, 0, s>>>(x, y, outer, n, inner, log);
   } else if (n <= 1024) {
-    rows_warp<<<grid_for(outer, 8), 256, 0, s>>>(x, y, outer, int(n), log);
+    const unsigned grid = grid_for(outer, 8);
+    switch (warp_row_values(n)) {
+      case 1: rows_warp<T, 1><<<grid, 256, 0, s>>>(x, y, outer, int(n), log); break;
+      case 2: rows_warp<T, 2><<<grid, 256, 0, s>>>(x, y, outer, int(n), log); break;
+      case 4: rows_warp<T, 4><<<grid, 256, 0, s>>>(x, y, outer, int(n), log); break;
+      case 8: rows_warp<T, 8><<<grid, 256, 0, s>>>(x, y, outer, int(n), log); break;
+      case 16: rows_warp<T, 16><<<grid, 256, 0, s>>>(x, y, outer, int(n), log); break;
+      default: rows_warp<T, 32><<<grid, 256, 0, s>>>(x, y, outer, int(n), log); break;
+    }
   } else {
     int threads = n >= 16384 ? 1024 : n >= 4096 ? 512 : 256;
     size_t bytes = size_t(n) * sizeof(A);

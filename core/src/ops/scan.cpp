@@ -8,6 +8,15 @@ namespace axon {
 namespace {
 using autograd::Grads;
 
+#ifdef AXON_HAS_CUDA
+void cuda_cumsum(const Tensor& src, const Tensor& y, int64_t outer, int64_t n, int64_t inner, bool reverse) {
+  const size_t ws = kernels::cuda::cumsum_workspace_bytes(outer, n, inner);
+  Tensor w = ws ? empty({static_cast<int64_t>(ws)}, DType::u8, src.device()) : Tensor();
+  kernels::cuda::cumsum(src.dtype(), src.data_ptr(), y.data_ptr(), outer, n, inner, reverse,
+                        ws ? w.data_ptr() : nullptr, ws, detail::stream_for(src.device()));
+}
+#endif
+
 Tensor cumsum_impl(const Tensor& x, int64_t axis, bool reverse) {
   const char* op = "cumsum";
   detail::check_defined(op, x);
@@ -18,8 +27,7 @@ Tensor cumsum_impl(const Tensor& x, int64_t axis, bool reverse) {
     AXON_ON_DEVICE(
         x.device(),
         kernels::cpu::cumsum(x.dtype(), l.src.data_ptr(), y.data_ptr(), l.outer, l.n, l.inner, reverse),
-        kernels::cuda::cumsum(x.dtype(), l.src.data_ptr(), y.data_ptr(), l.outer, l.n, l.inner, reverse,
-                              detail::stream_for(x.device())));
+        cuda_cumsum(l.src, y, l.outer, l.n, l.inner, reverse));
   }
   autograd::record(reverse ? "cumsum_reverse" : "cumsum", {x}, {y},
                    [axis, reverse](const Grads& g) { return Grads{cumsum_impl(g[0], axis, !reverse)}; });

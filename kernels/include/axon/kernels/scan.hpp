@@ -13,8 +13,10 @@ namespace cpu {
 void cumsum(DType dt, const void* x, void* y, int64_t outer, int64_t n, int64_t inner, bool reverse = false);
 }  // namespace cpu
 namespace cuda {
+// Bytes of device scratch cumsum() needs (0 unless a few long rows are split across the GPU).
+size_t cumsum_workspace_bytes(int64_t outer, int64_t n, int64_t inner);
 void cumsum(DType dt, const void* x, void* y, int64_t outer, int64_t n, int64_t inner, bool reverse,
-            cudaStream_t s);
+            void* workspace, size_t workspace_bytes, cudaStream_t s);
 }  // namespace cuda
 
 }  // namespace axon::kernels
