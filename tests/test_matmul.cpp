@@ -274,6 +274,24 @@ TEST_CASE("matmul weight gradient of a broadcast operand builds no per-batch pro
   }
 }
 
+TEST_CASE("matmul computes no gradient for an untracked operand", "[autograd]") {
+  // d/dW sum(x @ W) for data x[4096, 64] and W[64, 4]: x's gradient would take 1 MiB.
+  const Device cpu = Device::cpu();
+  Tensor x = random_tensor({4096, 64}, DType::f32, -1, 1, 511), w = random_tensor({64, 4}, DType::f32, -1, 1, 512);
+  auto f = [&](const Tensor& p) { return sum(matmul(x, p)); };
+  (void)grad(f, w);
+  const std::size_t before = memory_stats(cpu).in_use;
+  reset_peak_memory(cpu);
+  Tensor gw = grad(f, w);
+  const std::size_t extra = memory_stats(cpu).peak - before;
+  INFO("peak above the live tensors: " << extra << " bytes");
+  CHECK(extra < (std::size_t(1) << 19));
+  test::check_close(gw, sum(x, std::vector<int64_t>{0}).unsqueeze(1).expand({64, 4}), {1e-4, 1e-3});
+  // Both operands tracked: both gradients.
+  auto g = grad([](const std::vector<Tensor>& p) { return sum(matmul(p[0], p[1])); }, std::vector<Tensor>{x, w});
+  test::check_close(g[0], sum(w, std::vector<int64_t>{1}).unsqueeze(0).expand({4096, 64}), {1e-5, 1e-5});
+}
+
 TEST_CASE("matmul on CUDA matches the CPU", "[ops]") {
   auto mm = [](const std::vector<Tensor>& x) { return matmul(x[0], x[1]); };
   const std::vector<std::pair<Shape, Shape>> cases = {

@@ -1,7 +1,8 @@
 // matmul with NumPy semantics: 1-D operands, broadcast batch dimensions. OpenBLAS on CPU,
 // cuBLASLt/cuBLAS on CUDA. Operands whose matrices are row- or column-major (x, x.t(), slices of
 // either) go to BLAS as they are; other layouts are copied first. Batches are passed as
-// pointer strides, never materialised.
+// pointer strides, never materialised. The gradient of a broadcast operand is one product with the
+// broadcast batch axes folded into its contraction.
 #include <algorithm>
 #include <atomic>
 #include <optional>
@@ -170,7 +171,8 @@ Tensor batch_summed_product(Tensor L, Tensor R, const Shape& batch, const std::v
     }
   }
   if (sum_axes.empty()) return matmul(L, R);
-  // The other operands are full-sized on the summed axes; only their rank may need padding.
+  // Only the differentiated operand broadcasts on the summed axes, L and R are full-sized there: they
+  // need at most leading unit axes.
   auto full_rank = [nb](const Tensor& t) {
     Shape s(static_cast<size_t>(nb + 2 - t.dim()), 1);
     s.insert(s.end(), t.shape().begin(), t.shape().end());
@@ -189,10 +191,7 @@ Tensor batch_summed_product(Tensor L, Tensor R, const Shape& batch, const std::v
   rorder.push_back(nb);
   rorder.push_back(nb + 1);
   Shape lshape, rshape, out_shape;
-  for (int64_t d = 0; d < nb; ++d) {
-    const bool s = summed[static_cast<size_t>(d)];
-    out_shape.push_back(s ? 1 : batch[static_cast<size_t>(d)]);
-  }
+  for (int64_t d = 0; d < nb; ++d) out_shape.push_back(summed[static_cast<size_t>(d)] ? 1 : batch[static_cast<size_t>(d)]);
   for (int64_t d : kept) {
     lshape.push_back(L.shape()[d]);
     rshape.push_back(R.shape()[d]);
@@ -271,9 +270,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       if (b.dim() == 1) G = G.unsqueeze(G.dim());
       if (a.dim() == 1) G = G.unsqueeze(G.dim() - 1);
       const Shape batch(G.shape().begin(), G.shape().end() - 2);
-      Tensor da = batch_summed_product(G, B.transpose(-1, -2), batch, broadcast_axes(A, batch));
-      Tensor db = batch_summed_product(A.transpose(-1, -2), G, batch, broadcast_axes(B, batch));
-      return Grads{da.reshape(a.shape()), db.reshape(b.shape())};
+      // A data operand (x in x @ W, not tracked by any tape) gets no gradient: one GEMM saved.
+      Grads d(2);
+      if (autograd::needs_input_grad(0))
+        d[0] = batch_summed_product(G, B.transpose(-1, -2), batch, broadcast_axes(A, batch)).reshape(a.shape());
+      if (autograd::needs_input_grad(1))
+        d[1] = batch_summed_product(A.transpose(-1, -2), G, batch, broadcast_axes(B, batch)).reshape(b.shape());
+      return d;
     });
   }
   return out;
