@@ -1,6 +1,7 @@
 // matmul: values against a float64 triple loop, layouts (transposed, sliced, broadcast batches),
 // empty and k = 0 products, gradients (and gradients of gradients), CUDA against CPU, errors.
 #include <algorithm>
+#include <functional>
 #include <string>
 
 #include "harness.hpp"
@@ -251,20 +252,27 @@ TEST_CASE("matmul gradients of broadcast operands are differentiable again", "[a
   }
 }
 
+namespace {
+// d/dW of f at w on the CPU, with the host memory it needed above the tensors already alive (after a
+// warm-up call, so that no one-time allocation counts).
+std::pair<Tensor, std::size_t> grad_and_peak(const std::function<Tensor(const Tensor&)>& f, const Tensor& w) {
+  const Device cpu = Device::cpu();
+  (void)grad(f, w);
+  const std::size_t before = memory_stats(cpu).in_use;
+  reset_peak_memory(cpu);
+  Tensor g = grad(f, w);
+  return {g, memory_stats(cpu).peak - before};
+}
+}  // namespace
+
 TEST_CASE("matmul weight gradient of a broadcast operand builds no per-batch products", "[autograd]") {
   // x[512, 2, 64] @ W[64, 64] and W[64, 64] @ x[512, 64, 2]: per-batch products of W's gradient would
   // be [512, 64, 64] f32 = 8 MiB; folded into one GEMM the step needs well under 2 MiB.
-  const Device cpu = Device::cpu();
   Tensor w = random_tensor({64, 64}, DType::f32, -1, 1, 501);
   for (bool w_first : {false, true}) {
     INFO((w_first ? "W @ x" : "x @ W"));
     Tensor x = random_tensor(w_first ? Shape{512, 64, 2} : Shape{512, 2, 64}, DType::f32, -1, 1, 502);
-    auto f = [&](const Tensor& p) { return sum(w_first ? matmul(p, x) : matmul(x, p)); };
-    (void)grad(f, w);  // warm any caches
-    const std::size_t before = memory_stats(cpu).in_use;
-    reset_peak_memory(cpu);
-    Tensor gw = grad(f, w);
-    const std::size_t extra = memory_stats(cpu).peak - before;
+    auto [gw, extra] = grad_and_peak([&](const Tensor& p) { return sum(w_first ? matmul(p, x) : matmul(x, p)); }, w);
     INFO("peak above the live tensors: " << extra << " bytes");
     CHECK(extra < (std::size_t(2) << 20));
     // d/dW sum(x @ W) = column sums of x over its rows, repeated over W's columns (and transposed).
@@ -276,14 +284,8 @@ TEST_CASE("matmul weight gradient of a broadcast operand builds no per-batch pro
 
 TEST_CASE("matmul computes no gradient for an untracked operand", "[autograd]") {
   // d/dW sum(x @ W) for data x[4096, 64] and W[64, 4]: x's gradient would take 1 MiB.
-  const Device cpu = Device::cpu();
   Tensor x = random_tensor({4096, 64}, DType::f32, -1, 1, 511), w = random_tensor({64, 4}, DType::f32, -1, 1, 512);
-  auto f = [&](const Tensor& p) { return sum(matmul(x, p)); };
-  (void)grad(f, w);
-  const std::size_t before = memory_stats(cpu).in_use;
-  reset_peak_memory(cpu);
-  Tensor gw = grad(f, w);
-  const std::size_t extra = memory_stats(cpu).peak - before;
+  auto [gw, extra] = grad_and_peak([&](const Tensor& p) { return sum(matmul(x, p)); }, w);
   INFO("peak above the live tensors: " << extra << " bytes");
   CHECK(extra < (std::size_t(1) << 19));
   test::check_close(gw, sum(x, std::vector<int64_t>{0}).unsqueeze(1).expand({64, 4}), {1e-4, 1e-3});
