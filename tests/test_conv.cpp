@@ -4,7 +4,10 @@
 // gradients of gradients) by finite differences, the layers (bias, conv_transpose, depthwise,
 // separable), CUDA against CPU and the errors.
 #include <algorithm>
+#include <functional>
 #include <string>
+
+#include <axon/kernels/conv.hpp>
 
 #include "harness.hpp"
 
@@ -569,6 +572,121 @@ TEST_CASE("conv_transpose follows Axon's padding rules and is a flipped-kernel t
   test::check_close(layers::conv_transpose(x, w, Tensor(), o), conv(x, w, co), conv_tol(DType::f64));
   test::check_grad([o](const std::vector<Tensor>& p) { return layers::conv_transpose(p[0], p[1], p[2], o); },
                    {x, w, random_tensor({2}, DType::f64, -1, 1, 5)});
+}
+
+namespace {
+// Runs `f` on CUDA and returns how many cuDNN calls of each direction it made (zeros without cuDNN).
+template <class F>
+kernels::cudnn::Runs cudnn_runs_of(F&& f) {
+#ifdef AXON_HAS_CUDA
+  const kernels::cudnn::Runs before = kernels::cudnn::runs();
+  f();
+  const kernels::cudnn::Runs after = kernels::cudnn::runs();
+  return {after.forward - before.forward, after.backward_data - before.backward_data,
+          after.backward_filter - before.backward_filter};
+#else
+  f();
+  return {};
+#endif
+}
+bool cudnn_compiled_in() {
+#ifdef AXON_HAS_CUDA
+  return kernels::cudnn::available();
+#else
+  return false;
+#endif
+}
+
+// The CUDA forward, input and kernel gradients of f(x, w) against the CPU's, and whether CUDA ran
+// its three directions through cuDNN (when cuDNN is compiled in).
+void check_cuda_conv_directions(const std::function<Tensor(const Tensor&, const Tensor&)>& f, const Tensor& x,
+                                const Tensor& w, test::Tol tol) {
+  auto fwd = [&](const std::vector<Tensor>& p) { return f(p[0], p[1]); };
+  // sum(f(x, w) * r) differentiated to x (which = 0) or w (which = 1).
+  auto grad_of = [&](int which) {
+    return [&f, which](const std::vector<Tensor>& p) {
+      Tensor r = random_tensor(f(p[0], p[1]).shape(), p[0].dtype(), 0.5, 1.5, 77, p[0].device());
+      auto g = grad([&](const std::vector<Tensor>& q) { return sum(mul(f(q[0], q[1]), r)); },
+                    std::vector<Tensor>{p[0], p[1]});
+      return g[static_cast<size_t>(which)];
+    };
+  };
+  test::check_cuda_matches_cpu(fwd, {x, w}, tol);
+  test::check_cuda_matches_cpu(grad_of(0), {x, w}, tol);
+  test::check_cuda_matches_cpu(grad_of(1), {x, w}, test::Tol{tol.rtol * 4, tol.atol * 4});
+  if (!cudnn_compiled_in()) return;
+  const Tensor xc = x.to(Device::cuda(0)), wc = w.to(Device::cuda(0));
+  const auto r = cudnn_runs_of([&] {
+    (void)grad([&](const std::vector<Tensor>& q) { return sum(f(q[0], q[1])); }, std::vector<Tensor>{xc, wc});
+  });
+  INFO("cuDNN calls: forward " << r.forward << ", backward data " << r.backward_data << ", backward filter "
+                               << r.backward_filter);
+  CHECK(r.forward + r.backward_data >= 2);
+  CHECK(r.backward_filter >= 1);
+}
+}  // namespace
+
+TEST_CASE("conv_transpose with strides on CUDA runs on cuDNN and matches the CPU", "[layers][cuda]") {
+  AXON_REQUIRE_CUDA();
+  struct T {
+    Shape x, k;
+    int64_t cout;
+    std::vector<int64_t> s, kd;
+    Padding padding;
+  };
+  // 2-D and 1-D, valid and same, k < s, kernel dilation, and explicit paddings whose high side is
+  // longer (PyTorch's output_padding) or shorter (cuDNN's output cropped) than the low one.
+  const std::vector<T> cases = {{{2, 5, 4, 3}, {3, 3}, 4, {2, 2}, {1, 1}, Padding::valid()},
+                                {{2, 5, 4, 3}, {3, 3}, 4, {2, 2}, {1, 1}, Padding::same()},
+                                {{1, 4, 6, 2}, {2, 3}, 3, {3, 2}, {1, 2}, Padding::same()},
+                                {{2, 9, 3}, {4}, 5, {3}, {1}, Padding::valid()},
+                                {{2, 9, 3}, {2}, 5, {3}, {1}, Padding::same()},
+                                {{3, 6, 4}, {3}, 2, {2}, {2}, Padding::valid()},
+                                {{2, 7, 3}, {3}, 4, {2}, {1}, Padding{{2, 3}}},
+                                {{2, 7, 3}, {3}, 4, {2}, {1}, Padding{{2, 0}}},
+                                {{1, 5, 5, 2}, {3, 3}, 2, {2, 2}, {1, 1}, Padding{{1, 2}, {2, 2}}}};
+  uint64_t seed = 900;
+  for (const T& c : cases) {
+    for (DType dt : {DType::f32, DType::f64}) {
+      for (Channels ch : {Channels::last, Channels::first}) {
+        INFO("x " << to_string(c.x) << " k " << to_string(c.k) << " s " << c.s[0] << " " << dtype_name(dt)
+                  << (ch == Channels::first ? " channels first" : ""));
+        Shape ks = c.k;
+        ks.insert(ks.end(), {c.x.back(), c.cout});
+        Tensor x = random_tensor(c.x, dt, -1, 1, ++seed), w = random_tensor(ks, dt, -1, 1, ++seed);
+        if (ch == Channels::first) {
+          x = first_input(x).contiguous();
+          w = first_kernel(w).contiguous();
+        }
+        layers::ConvTransposeOptions o{.strides = c.s, .padding = c.padding, .kernel_dilation = c.kd, .channels = ch};
+        check_cuda_conv_directions(
+            [o](const Tensor& a, const Tensor& b) { return layers::conv_transpose(a, b, Tensor(), o); }, x, w,
+            conv_tol(dt));
+      }
+    }
+  }
+  // A conv with input dilation and feature groups: the kernel's groups map onto cuDNN's channels.
+  ConvOptions o{.padding = {{1, 2}}, .input_dilation = {3}, .feature_group_size = 2};
+  check_cuda_conv_directions([o](const Tensor& a, const Tensor& b) { return conv(a, b, o); },
+                             random_tensor({2, 6, 4}, DType::f32, -1, 1, 951),
+                             random_tensor({3, 2, 6}, DType::f32, -1, 1, 952), conv_tol(DType::f32));
+}
+
+TEST_CASE("f64 conv on CUDA runs on cuDNN and matches the CPU, forward and both adjoints", "[layers][cuda]") {
+  AXON_REQUIRE_CUDA();
+  const std::vector<Case> cases = {
+      {{2, 9, 9, 8}, {3, 3}, 16, {.strides = {2}, .padding = Padding::same()}},
+      {{3, 17, 4}, {5}, 6, {.padding = {{3, 1}}}},
+      {{1, 5, 6, 5, 2}, {3, 3, 2}, 3, {.kernel_dilation = {1, 2, 1}}},
+      {{2, 8, 8, 4}, {3, 3}, 6, {.padding = Padding::same(), .feature_group_size = 2}}};
+  uint64_t seed = 960;
+  for (const Case& c : cases) {
+    INFO(describe_case(c));
+    const ConvOptions o = c.o;
+    check_cuda_conv_directions([o](const Tensor& a, const Tensor& b) { return conv(a, b, o); },
+                               random_tensor(c.x, DType::f64, -1, 1, ++seed),
+                               random_tensor(kernel_shape(c), DType::f64, -1, 1, ++seed), conv_tol(DType::f64));
+  }
 }
 
 TEST_CASE("depthwise_conv convolves each channel with its own filters", "[layers]") {

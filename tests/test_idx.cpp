@@ -143,7 +143,7 @@ TEST_CASE("load_fashion_mnist scales images to [0, 1] and checks images against 
   CHECK(s.train_images.dtype() == DType::f32);
   std::vector<float> v = s.train_images.to_vector<float>();
   CHECK(v[0] == 0.0f);
-  CHECK(v[1] == Approx(0.2).epsilon(1e-6));
+  CHECK(v[1] == Catch::Approx(0.2).epsilon(1e-6));
   CHECK(v[5] == 1.0f);
   CHECK(s.train_labels.dtype() == DType::i64);
   CHECK(s.train_labels.to_vector<int64_t>() == std::vector<int64_t>{7, 3});

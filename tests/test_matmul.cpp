@@ -1,6 +1,7 @@
 // matmul: values against a float64 triple loop, layouts (transposed, sliced, broadcast batches),
 // empty and k = 0 products, gradients (and gradients of gradients), CUDA against CPU, errors.
 #include <algorithm>
+#include <functional>
 #include <string>
 
 #include "harness.hpp"
@@ -194,6 +195,103 @@ TEST_CASE("matmul gradients are differentiable again", "[autograd]") {
     return mul(g, g);  // non-linear in a
   };
   test::check_grad(inner, {random_tensor({3, 4}, DType::f64, -1, 1, 71), random_tensor({4, 2}, DType::f64, -1, 1, 72)});
+}
+
+namespace {
+// The gradient formula before batch folding: per-batch products at the broadcast shape, then summed
+// back to each operand's shape.
+std::pair<Tensor, Tensor> unfolded_matmul_grads(const Tensor& a, const Tensor& b, const Tensor& g) {
+  Tensor A = a.dim() == 1 ? a.unsqueeze(0) : a;
+  Tensor B = b.dim() == 1 ? b.unsqueeze(-1) : b;
+  Tensor G = g;
+  if (b.dim() == 1) G = G.unsqueeze(G.dim());
+  if (a.dim() == 1) G = G.unsqueeze(G.dim() - 1);
+  Tensor da = matmul(G, B.transpose(-1, -2)), db = matmul(A.transpose(-1, -2), G);
+  if (a.dim() == 1) da = da.squeeze(-2);
+  if (b.dim() == 1) db = db.squeeze(-1);
+  return {sum_to(da, a.shape()), sum_to(db, b.shape())};
+}
+
+// Operands whose batch axes broadcast: b 2-D, b [1, C, N], a broadcast, 1-D operands, 4-D batches,
+// both broadcast on different axes, summed axes before and after kept ones.
+const std::vector<std::pair<Shape, Shape>> kBroadcastCases = {
+    {{2, 3, 4}, {4, 5}},       {{2, 3, 4}, {1, 4, 5}},       {{3, 4}, {2, 4, 5}},
+    {{1, 3, 4}, {2, 4, 5}},    {{4}, {2, 4, 5}},             {{2, 3, 4}, {4}},
+    {{2, 3, 3, 4}, {4, 5}},    {{2, 3, 3, 4}, {3, 4, 5}},    {{2, 3, 3, 4}, {2, 1, 4, 5}},
+    {{2, 1, 3, 4}, {1, 5, 4, 2}}, {{3, 1, 2, 3, 4}, {2, 4, 2}}, {{1, 4}, {3, 2, 4, 1}}};
+}  // namespace
+
+TEST_CASE("matmul gradients of broadcast operands: finite differences and the unfolded formula", "[autograd]") {
+  auto mm = [](const std::vector<Tensor>& x) { return matmul(x[0], x[1]); };
+  uint64_t seed = 400;
+  for (const auto& [sa, sb] : kBroadcastCases) {
+    INFO("shapes " << to_string(sa) << " x " << to_string(sb));
+    Tensor a = random_tensor(sa, DType::f64, -1, 1, ++seed), b = random_tensor(sb, DType::f64, -1, 1, ++seed);
+    test::check_grad(mm, {a, b});
+    Tensor w = random_tensor(matmul(a, b).shape(), DType::f64, -1, 1, ++seed);
+    auto g = grad([&](const std::vector<Tensor>& p) { return sum(mul(matmul(p[0], p[1]), w)); },
+                  std::vector<Tensor>{a, b});
+    auto [da, db] = unfolded_matmul_grads(a, b, w);
+    test::check_close(g[0], da, {1e-12, 1e-12});
+    test::check_close(g[1], db, {1e-12, 1e-12});
+  }
+}
+
+TEST_CASE("matmul gradients of broadcast operands are differentiable again", "[autograd]") {
+  for (const auto& [sa, sb] : std::vector<std::pair<Shape, Shape>>{{{2, 3, 4}, {4, 2}}, {{3, 4}, {2, 4, 2}},
+                                                                   {{2, 1, 3, 4}, {1, 2, 4, 2}}}) {
+    INFO("shapes " << to_string(sa) << " x " << to_string(sb));
+    // (a, b) -> (d/da, d/db) sum(matmul(a, b) * w), squared: its gradient against finite differences.
+    auto inner = [](const std::vector<Tensor>& x) {
+      Tensor w = test::random_tensor(matmul(x[0], x[1]).shape(), x[0].dtype(), 0.5, 1.5, 7, x[0].device());
+      auto g = grad([&](const std::vector<Tensor>& p) { return sum(mul(matmul(p[0], p[1]), w)); },
+                    std::vector<Tensor>{x[0], x[1]});
+      return add(sum(mul(g[0], g[0])), sum(mul(g[1], g[1])));
+    };
+    test::check_grad(inner, {random_tensor(sa, DType::f64, -1, 1, 71), random_tensor(sb, DType::f64, -1, 1, 72)});
+  }
+}
+
+namespace {
+// d/dW of f at w on the CPU, with the host memory it needed above the tensors already alive (after a
+// warm-up call, so that no one-time allocation counts).
+std::pair<Tensor, std::size_t> grad_and_peak(const std::function<Tensor(const Tensor&)>& f, const Tensor& w) {
+  const Device cpu = Device::cpu();
+  (void)grad(f, w);
+  const std::size_t before = memory_stats(cpu).in_use;
+  reset_peak_memory(cpu);
+  Tensor g = grad(f, w);
+  return {g, memory_stats(cpu).peak - before};
+}
+}  // namespace
+
+TEST_CASE("matmul weight gradient of a broadcast operand builds no per-batch products", "[autograd]") {
+  // x[512, 2, 64] @ W[64, 64] and W[64, 64] @ x[512, 64, 2]: per-batch products of W's gradient would
+  // be [512, 64, 64] f32 = 8 MiB; folded into one GEMM the step needs well under 2 MiB.
+  Tensor w = random_tensor({64, 64}, DType::f32, -1, 1, 501);
+  for (bool w_first : {false, true}) {
+    INFO((w_first ? "W @ x" : "x @ W"));
+    Tensor x = random_tensor(w_first ? Shape{512, 64, 2} : Shape{512, 2, 64}, DType::f32, -1, 1, 502);
+    auto [gw, extra] = grad_and_peak([&](const Tensor& p) { return sum(w_first ? matmul(p, x) : matmul(x, p)); }, w);
+    INFO("peak above the live tensors: " << extra << " bytes");
+    CHECK(extra < (std::size_t(2) << 20));
+    // d/dW sum(x @ W) = column sums of x over its rows, repeated over W's columns (and transposed).
+    Tensor xs = w_first ? sum(x, std::vector<int64_t>{0, 2}) : sum(x, std::vector<int64_t>{0, 1});
+    Tensor expect = w_first ? xs.unsqueeze(0).expand({64, 64}) : xs.unsqueeze(1).expand({64, 64});
+    test::check_close(gw, expect, {1e-4, 1e-3});
+  }
+}
+
+TEST_CASE("matmul computes no gradient for an untracked operand", "[autograd]") {
+  // d/dW sum(x @ W) for data x[4096, 64] and W[64, 4]: x's gradient would take 1 MiB.
+  Tensor x = random_tensor({4096, 64}, DType::f32, -1, 1, 511), w = random_tensor({64, 4}, DType::f32, -1, 1, 512);
+  auto [gw, extra] = grad_and_peak([&](const Tensor& p) { return sum(matmul(x, p)); }, w);
+  INFO("peak above the live tensors: " << extra << " bytes");
+  CHECK(extra < (std::size_t(1) << 19));
+  test::check_close(gw, sum(x, std::vector<int64_t>{0}).unsqueeze(1).expand({64, 4}), {1e-4, 1e-3});
+  // Both operands tracked: both gradients.
+  auto g = grad([](const std::vector<Tensor>& p) { return sum(matmul(p[0], p[1])); }, std::vector<Tensor>{x, w});
+  test::check_close(g[0], sum(w, std::vector<int64_t>{1}).unsqueeze(0).expand({4096, 64}), {1e-5, 1e-5});
 }
 
 TEST_CASE("matmul on CUDA matches the CPU", "[ops]") {

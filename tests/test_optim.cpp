@@ -419,7 +419,7 @@ TEST_CASE("flat adapters: vectors and ParamMaps as Params", "[optim]") {
   auto tx = sgd(0.5);
   auto [u, s] = tx.update(p, tx.init(p), p);
   auto np = to_vector(apply_updates(p, u));
-  CHECK(np[11].to_vector<double>()[1] == Approx(5.5));
+  CHECK(np[11].to_vector<double>()[1] == Catch::Approx(5.5));
   ParamMap m{{"a", ones({3})}, {"b", zeros({1})}};
   CHECK(to_param_map(as_params(m)).size() == 2);
 }

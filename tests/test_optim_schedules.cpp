@@ -13,12 +13,12 @@ void check_schedule(const Schedule& s, const std::function<double(int64_t)>& ref
   for (int64_t step = 0; step <= until; ++step) {
     INFO("step " << step);
     double e = ref(step);
-    CHECK(s(step) == Approx(e).epsilon(1e-12).margin(1e-15));
+    CHECK(s(step) == Catch::Approx(e).epsilon(1e-12).margin(1e-15));
     for (DType dt : {DType::f64, DType::f32}) {
       Tensor v = s(scalar_tensor(step, DType::i64), dt);
       CHECK(v.dtype() == dt);
       CHECK(v.dim() == 0);
-      CHECK(v.to_vector<double>()[0] == Approx(e).epsilon(dt == DType::f64 ? 1e-12 : 1e-5).margin(1e-7));
+      CHECK(v.to_vector<double>()[0] == Catch::Approx(e).epsilon(dt == DType::f64 ? 1e-12 : 1e-5).margin(1e-7));
     }
   }
 }
@@ -33,8 +33,8 @@ TEST_CASE("linear_decay with and without warm-up", "[optim]") {
   check_schedule(schedules::linear_decay(2.0, 5, 25), [](int64_t s) {
     return s < 5 ? 2.0 * s / 5.0 : 2.0 * std::max(0.0, (25.0 - s) / 20.0);
   });
-  CHECK(schedules::linear_decay(1.0, 4, 8)(2) == Approx(0.5));
-  CHECK(schedules::linear_decay(1.0, 4, 8)(4) == Approx(1.0));
+  CHECK(schedules::linear_decay(1.0, 4, 8)(2) == Catch::Approx(0.5));
+  CHECK(schedules::linear_decay(1.0, 4, 8)(4) == Catch::Approx(1.0));
   CHECK(schedules::linear_decay(1.0, 4, 8)(100) == 0.0);
 }
 
@@ -80,7 +80,7 @@ TEST_CASE("a learning rate is a number or a schedule", "[optim]") {
     State s = tx.init(q);
     for (int k = 0; k < 3; ++k) {
       auto [u, s2] = tx.update(q, s, q);
-      CHECK(u["l"]["w"].to_vector<double>()[1] == Approx(-0.5 / (1 + k)));
+      CHECK(u["l"]["w"].to_vector<double>()[1] == Catch::Approx(-0.5 / (1 + k)));
       s = s2;
     }
   }
@@ -90,7 +90,7 @@ TEST_CASE("a learning rate is a number or a schedule", "[optim]") {
   State s = tx.init(p);
   for (int k = 0; k < 5; ++k) {
     auto [u, s2] = tx.update(p, s, p);
-    CHECK(u["l"]["w"].to_vector<double>()[0] == Approx(-std::max(0.0, (4.0 - k) / 4.0)));
+    CHECK(u["l"]["w"].to_vector<double>()[0] == Catch::Approx(-std::max(0.0, (4.0 - k) / 4.0)));
     s = s2;
   }
 }

@@ -1,14 +1,37 @@
 // cuDNN convolutions (legacy descriptor API, still shipped in cuDNN 9): channels-last (NHWC/NDHWC)
 // tensors, the kernel as [Cout, K..., C/G] (cuDNN's NHWC filter layout; the front-end transposes
-// axon's HWIO kernel). 1-D problems run as 2-D with a unit height. The plan for a problem (its
-// descriptors and the algorithm of each direction, picked by cudnnFind*Ex on the first call, i.e.
-// measured once per shape like PyTorch's cudnn.benchmark) is cached for the process.
-// Without cuDNN (AXON_HAS_CUDNN unset) this file is empty and every CUDA conv takes the im2col path.
+// axon's HWIO kernel), cross-correlation or, with Setup::flip_kernel, true convolution (the kernel
+// flipped: the transposed problems of conv_compute.cpp). 1-D problems run as 2-D with a unit height.
+// The plan for a problem (its descriptors and the algorithm of each direction, picked by
+// cudnnFind*Ex on the first call, i.e. measured once per shape like PyTorch's cudnn.benchmark) is
+// cached for the process; one templated runner serves the three directions.
+// Without cuDNN (AXON_HAS_CUDNN unset) only the run counters are compiled and every CUDA conv takes
+// the im2col path.
+#include <atomic>
+#include <axon/kernels/conv.hpp>
+
+namespace axon::kernels::cudnn {
+
+namespace {
+std::atomic<int64_t> g_runs[3];  // forward, backward data, backward filter
+}  // namespace
+
+bool available() {
+#ifdef AXON_HAS_CUDNN
+  return true;
+#else
+  return false;
+#endif
+}
+
+Runs runs() { return {g_runs[0].load(), g_runs[1].load(), g_runs[2].load()}; }
+
+}  // namespace axon::kernels::cudnn
+
 #ifdef AXON_HAS_CUDNN
 #include <cudnn.h>
 
 #include <algorithm>
-#include <axon/kernels/conv.hpp>
 #include <axon/kernels/cuda_check.hpp>
 #include <initializer_list>
 #include <map>
@@ -39,21 +62,26 @@ cudnnDataType_t data_type(DType dt) {
   }
 }
 
+// What cudnnFind*Ex chose for one direction of a plan. cudnnFind*Ex reports (algorithm, math type)
+// pairs and each workspace size holds for its pair; the descriptor is searched with the plan's
+// `search_math` and set to the found pair's math type before each run.
+template <class Algo>
+struct Found {
+  // 0: not searched yet, 1: found, -1: cuDNN has no algorithm (the caller falls back to im2col).
+  int state = 0;
+  Algo algo{};
+  std::size_t workspace = 0;
+  cudnnMathType_t math = CUDNN_DEFAULT_MATH;
+};
+
 struct Plan {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
-  // 0: not searched yet, 1: found, -1: cuDNN has no algorithm (the caller falls back to im2col).
-  int have_fwd = 0, have_bwd_data = 0, have_bwd_filter = 0;
-  cudnnConvolutionFwdAlgo_t fwd{};
-  cudnnConvolutionBwdDataAlgo_t bwd_data{};
-  cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
-  std::size_t fwd_ws = 0, bwd_data_ws = 0, bwd_filter_ws = 0;
-  // cudnnFind*Ex reports (algorithm, math type) pairs and each workspace size holds for its pair; the
-  // descriptor is searched with `search_math` and set to the found pair's math type before each run.
+  Found<cudnnConvolutionFwdAlgo_t> fwd;
+  Found<cudnnConvolutionBwdDataAlgo_t> bwd_data;
+  Found<cudnnConvolutionBwdFilterAlgo_t> bwd_filter;
   cudnnMathType_t search_math = CUDNN_DEFAULT_MATH;
-  cudnnMathType_t fwd_math = CUDNN_DEFAULT_MATH, bwd_data_math = CUDNN_DEFAULT_MATH,
-                  bwd_filter_math = CUDNN_DEFAULT_MATH;
 };
 
 // The largest power of two (<= 16) dividing every address: an algorithm found on aligned buffers
@@ -65,17 +93,24 @@ int64_t alignment(std::initializer_list<const void*> ptrs) {
   return a;
 }
 
-std::vector<int64_t> plan_key(DType dt, const ConvGeometry& g, bool tf32, cudnnContext* handle, int64_t align) {
-  std::vector<int64_t> k{
-      static_cast<int64_t>(dt),         g.nd, g.batch, g.channels, g.groups, g.out_channels, tf32,
-      reinterpret_cast<int64_t>(handle), align};
+std::vector<int64_t> plan_key(DType dt, const ConvGeometry& g, const Setup& s, int64_t align) {
+  std::vector<int64_t> k{static_cast<int64_t>(dt),
+                         g.nd,
+                         g.batch,
+                         g.channels,
+                         g.groups,
+                         g.out_channels,
+                         s.allow_tf32,
+                         s.flip_kernel,
+                         reinterpret_cast<int64_t>(s.handle),
+                         align};
   for (int d = 0; d < g.nd; ++d)
     for (int64_t v : {g.in[d], g.kernel[d], g.stride[d], g.pad_lo[d], g.k_dil[d]}) k.push_back(v);
   return k;
 }
 
 // Builds descriptors in cuDNN's NCHW dimension order with NHWC strides.
-std::unique_ptr<Plan> make_plan(DType dt, const ConvGeometry& g, bool tf32) {
+std::unique_ptr<Plan> make_plan(DType dt, const ConvGeometry& g, const Setup& s) {
   const char* op = "conv (cuDNN)";
   auto p = std::make_unique<Plan>();
   const int nd = std::max(g.nd, 2);
@@ -99,22 +134,23 @@ std::unique_ptr<Plan> make_plan(DType dt, const ConvGeometry& g, bool tf32) {
   AXON_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y), op);
   AXON_CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w), op);
   AXON_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&p->conv), op);
-  // A problem cuDNN's descriptors reject goes to the im2col path (have_* = -1), as does one that
+  // A problem cuDNN's descriptors reject goes to the im2col path (state -1), as does one that
   // cudnnFind*Ex finds no algorithm for.
   bool ok = true;
   ok &= cudnnSetTensorNdDescriptorEx(p->x, CUDNN_TENSOR_NHWC, t, nd + 2, xd.data()) == CUDNN_STATUS_SUCCESS;
   ok &= cudnnSetTensorNdDescriptorEx(p->y, CUDNN_TENSOR_NHWC, t, nd + 2, yd.data()) == CUDNN_STATUS_SUCCESS;
   ok &= cudnnSetFilterNdDescriptor(p->w, t, CUDNN_TENSOR_NHWC, nd + 2, wd.data()) == CUDNN_STATUS_SUCCESS;
   ok &= cudnnSetConvolutionNdDescriptor(p->conv, nd, pad.data(), stride.data(), dil.data(),
-                                        CUDNN_CROSS_CORRELATION, compute) == CUDNN_STATUS_SUCCESS;
+                                        s.flip_kernel ? CUDNN_CONVOLUTION : CUDNN_CROSS_CORRELATION,
+                                        compute) == CUDNN_STATUS_SUCCESS;
   ok &= cudnnSetConvolutionGroupCount(p->conv, int(g.groups)) == CUDNN_STATUS_SUCCESS;
   // f32: exact FMA math unless TF32 is allowed; 16-bit types: tensor cores with f32 accumulation.
-  const cudnnMathType_t math = dt == DType::f32 && !tf32 ? CUDNN_FMA_MATH
+  const cudnnMathType_t math = dt == DType::f32 && !s.allow_tf32 ? CUDNN_FMA_MATH
                                : dt == DType::f64        ? CUDNN_DEFAULT_MATH
                                                          : CUDNN_TENSOR_OP_MATH;
   ok &= cudnnSetConvolutionMathType(p->conv, math) == CUDNN_STATUS_SUCCESS;
   p->search_math = math;
-  if (!ok) p->have_fwd = p->have_bwd_data = p->have_bwd_filter = -1;
+  if (!ok) p->fwd.state = p->bwd_data.state = p->bwd_filter.state = -1;
   return p;
 }
 
@@ -124,17 +160,17 @@ std::map<std::vector<int64_t>, std::unique_ptr<Plan>>& plans() {
   return m;
 }
 
-Plan& plan_for(DType dt, const ConvGeometry& g, bool tf32, cudnnContext* handle, int64_t align) {
-  auto key = plan_key(dt, g, tf32, handle, align);
+Plan& plan_for(DType dt, const ConvGeometry& g, const Setup& s, int64_t align) {
+  auto key = plan_key(dt, g, s, align);
   auto& m = plans();
   auto it = m.find(key);
-  if (it == m.end()) it = m.emplace(std::move(key), make_plan(dt, g, tf32)).first;
+  if (it == m.end()) it = m.emplace(std::move(key), make_plan(dt, g, s)).first;
   return *it->second;
 }
 
 // The fastest successful algorithm of a cudnnFind*Ex result list (sorted by time by cuDNN), or null.
 template <class Perf>
-const Perf* best(cudnnStatus_t status, const Perf* perfs, int n, const char* op) {
+const Perf* best(cudnnStatus_t status, const Perf* perfs, int n) {
   if (status != CUDNN_STATUS_SUCCESS) return nullptr;
   for (int i = 0; i < n; ++i)
     if (perfs[i].status == CUDNN_STATUS_SUCCESS) return &perfs[i];
@@ -179,10 +215,90 @@ const void* beta(DType dt) {
   return dt == DType::f64 ? static_cast<const void*>(zero<double>()) : zero<float>();
 }
 
+// The three directions, each with its algorithm search and its call. Operands (a, b, c) are
+// (x, w, y) forward, (dy, w, dx) backward data and (x, dy, dw) backward filter; c is written.
+struct Forward {
+  static constexpr int index = 0;
+  static constexpr const char* op = "conv (cuDNN forward)";
+  using Perf = cudnnConvolutionFwdAlgoPerf_t;
+  static auto& found(Plan& p) { return p.fwd; }
+  static cudnnStatus_t find(cudnnContext* h, const Plan& p, const void* a, const void* b, void* c, int* n,
+                            Perf* perfs, void* ws, std::size_t bytes) {
+    return cudnnFindConvolutionForwardAlgorithmEx(h, p.x, a, p.w, b, p.conv, p.y, c, kMaxAlgos, n, perfs, ws,
+                                                  bytes);
+  }
+  static cudnnStatus_t run(cudnnContext* h, const Plan& p, const void* alpha, const void* a, const void* b,
+                           const void* beta, void* c, void* ws) {
+    return cudnnConvolutionForward(h, alpha, p.x, a, p.w, b, p.conv, p.fwd.algo, ws, p.fwd.workspace, beta, p.y,
+                                   c);
+  }
+};
+struct BackwardData {
+  static constexpr int index = 1;
+  static constexpr const char* op = "conv (cuDNN backward data)";
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  static auto& found(Plan& p) { return p.bwd_data; }
+  static cudnnStatus_t find(cudnnContext* h, const Plan& p, const void* a, const void* b, void* c, int* n,
+                            Perf* perfs, void* ws, std::size_t bytes) {
+    return cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, b, p.y, a, p.conv, p.x, c, kMaxAlgos, n, perfs,
+                                                       ws, bytes);
+  }
+  static cudnnStatus_t run(cudnnContext* h, const Plan& p, const void* alpha, const void* a, const void* b,
+                           const void* beta, void* c, void* ws) {
+    return cudnnConvolutionBackwardData(h, alpha, p.w, b, p.y, a, p.conv, p.bwd_data.algo, ws,
+                                        p.bwd_data.workspace, beta, p.x, c);
+  }
+};
+struct BackwardFilter {
+  static constexpr int index = 2;
+  static constexpr const char* op = "conv (cuDNN backward filter)";
+  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
+  static auto& found(Plan& p) { return p.bwd_filter; }
+  static cudnnStatus_t find(cudnnContext* h, const Plan& p, const void* a, const void* b, void* c, int* n,
+                            Perf* perfs, void* ws, std::size_t bytes) {
+    return cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, a, p.y, b, p.conv, p.w, c, kMaxAlgos, n, perfs,
+                                                         ws, bytes);
+  }
+  static cudnnStatus_t run(cudnnContext* h, const Plan& p, const void* alpha, const void* a, const void* b,
+                           const void* beta, void* c, void* ws) {
+    return cudnnConvolutionBackwardFilter(h, alpha, p.x, a, p.y, b, p.conv, p.bwd_filter.algo, ws,
+                                          p.bwd_filter.workspace, beta, p.w, c);
+  }
+};
+
+// One direction: the plan for the problem, its algorithm measured on first use, then the call.
+template <class Dir>
+bool run(DType dt, const void* a, const void* b, void* c, const ConvGeometry& g, const Setup& s) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  AXON_CUDNN_CHECK(cudnnSetStream(s.handle, s.stream), Dir::op);
+  Plan& p = plan_for(dt, g, s, alignment({a, b, c}));
+  auto& f = Dir::found(p);
+  if (f.state == 0) {
+    check_not_capturing(s.stream, Dir::op);
+    typename Dir::Perf perfs[kMaxAlgos];
+    int n = 0;
+    void* scratch = alloc(s.workspace, kFindWorkspaceBytes);
+    AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.search_math), Dir::op);
+    const auto* b_perf = best(Dir::find(s.handle, p, a, b, c, &n, perfs, scratch, kFindWorkspaceBytes), perfs, n);
+    f.state = b_perf ? 1 : -1;
+    if (b_perf) {
+      f.algo = b_perf->algo;
+      f.workspace = b_perf->memory;
+      f.math = found_math(p, b_perf->mathType);
+    }
+  }
+  if (f.state < 0) return false;
+  AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, f.math), Dir::op);
+  void* work = alloc(s.workspace, f.workspace);
+  AXON_CUDNN_CHECK(Dir::run(s.handle, p, alpha(dt), a, b, beta(dt), c, work), Dir::op);
+  ++g_runs[Dir::index];
+  return true;
+}
+
 }  // namespace
 
 bool supports(const ConvGeometry& g, DType dt) {
-  if (dt != DType::f32 && dt != DType::bf16 && dt != DType::f16) return false;
+  if (dt != DType::f32 && dt != DType::f64 && dt != DType::bf16 && dt != DType::f16) return false;
   if (g.nd < 1 || g.nd > 3) return false;
   for (int d = 0; d < g.nd; ++d)
     if (g.in_dil[d] != 1 || g.pad_lo[d] != g.pad_hi[d] || g.pad_lo[d] < 0) return false;
@@ -191,97 +307,14 @@ bool supports(const ConvGeometry& g, DType dt) {
   return g.batch * g.in_pixels() * g.channels < big && g.batch * g.out_pixels() * g.out_channels < big;
 }
 
-bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g, bool tf32,
-             cudnnContext* h, cudaStream_t s, Workspace ws) {
-  const char* op = "conv (cuDNN forward)";
-  std::lock_guard<std::mutex> lock(g_mutex);
-  AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
-  Plan& p = plan_for(dt, g, tf32, h, alignment({x, w, y}));
-  if (p.have_fwd == 0) {
-    check_not_capturing(s, op);
-    cudnnConvolutionFwdAlgoPerf_t perfs[kMaxAlgos];
-    int n = 0;
-    void* scratch = alloc(ws, kFindWorkspaceBytes);
-    AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.search_math), op);
-    const cudnnStatus_t st = cudnnFindConvolutionForwardAlgorithmEx(
-        h, p.x, x, p.w, w, p.conv, p.y, y, kMaxAlgos, &n, perfs, scratch, kFindWorkspaceBytes);
-    const auto* b = best(st, perfs, n, op);
-    p.have_fwd = b ? 1 : -1;
-    if (b) {
-      p.fwd = b->algo;
-      p.fwd_ws = b->memory;
-      p.fwd_math = found_math(p, b->mathType);
-    }
-  }
-  if (p.have_fwd < 0) return false;
-  AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.fwd_math), op);
-  void* work = alloc(ws, p.fwd_ws);
-  AXON_CUDNN_CHECK(
-      cudnnConvolutionForward(h, alpha(dt), p.x, x, p.w, w, p.conv, p.fwd, work, p.fwd_ws, beta(dt), p.y, y),
-      op);
-  return true;
+bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g, const Setup& s) {
+  return run<Forward>(dt, x, w, y, g, s);
 }
-
-bool backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g, bool tf32,
-                   cudnnContext* h, cudaStream_t s, Workspace ws) {
-  const char* op = "conv (cuDNN backward data)";
-  std::lock_guard<std::mutex> lock(g_mutex);
-  AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
-  Plan& p = plan_for(dt, g, tf32, h, alignment({dy, w, dx}));
-  if (p.have_bwd_data == 0) {
-    check_not_capturing(s, op);
-    cudnnConvolutionBwdDataAlgoPerf_t perfs[kMaxAlgos];
-    int n = 0;
-    void* scratch = alloc(ws, kFindWorkspaceBytes);
-    AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.search_math), op);
-    const cudnnStatus_t st = cudnnFindConvolutionBackwardDataAlgorithmEx(
-        h, p.w, w, p.y, dy, p.conv, p.x, dx, kMaxAlgos, &n, perfs, scratch, kFindWorkspaceBytes);
-    const auto* b = best(st, perfs, n, op);
-    p.have_bwd_data = b ? 1 : -1;
-    if (b) {
-      p.bwd_data = b->algo;
-      p.bwd_data_ws = b->memory;
-      p.bwd_data_math = found_math(p, b->mathType);
-    }
-  }
-  if (p.have_bwd_data < 0) return false;
-  AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.bwd_data_math), op);
-  void* work = alloc(ws, p.bwd_data_ws);
-  AXON_CUDNN_CHECK(cudnnConvolutionBackwardData(h, alpha(dt), p.w, w, p.y, dy, p.conv, p.bwd_data, work,
-                                                p.bwd_data_ws, beta(dt), p.x, dx),
-                   op);
-  return true;
+bool backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g, const Setup& s) {
+  return run<BackwardData>(dt, dy, w, dx, g, s);
 }
-
-bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g, bool tf32,
-                     cudnnContext* h, cudaStream_t s, Workspace ws) {
-  const char* op = "conv (cuDNN backward filter)";
-  std::lock_guard<std::mutex> lock(g_mutex);
-  AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
-  Plan& p = plan_for(dt, g, tf32, h, alignment({x, dy, dw}));
-  if (p.have_bwd_filter == 0) {
-    check_not_capturing(s, op);
-    cudnnConvolutionBwdFilterAlgoPerf_t perfs[kMaxAlgos];
-    int n = 0;
-    void* scratch = alloc(ws, kFindWorkspaceBytes);
-    AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.search_math), op);
-    const cudnnStatus_t st = cudnnFindConvolutionBackwardFilterAlgorithmEx(
-        h, p.x, x, p.y, dy, p.conv, p.w, dw, kMaxAlgos, &n, perfs, scratch, kFindWorkspaceBytes);
-    const auto* b = best(st, perfs, n, op);
-    p.have_bwd_filter = b ? 1 : -1;
-    if (b) {
-      p.bwd_filter = b->algo;
-      p.bwd_filter_ws = b->memory;
-      p.bwd_filter_math = found_math(p, b->mathType);
-    }
-  }
-  if (p.have_bwd_filter < 0) return false;
-  AXON_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv, p.bwd_filter_math), op);
-  void* work = alloc(ws, p.bwd_filter_ws);
-  AXON_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, alpha(dt), p.x, x, p.y, dy, p.conv, p.bwd_filter, work,
-                                                  p.bwd_filter_ws, beta(dt), p.w, dw),
-                   op);
-  return true;
+bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g, const Setup& s) {
+  return run<BackwardFilter>(dt, x, dy, dw, g, s);
 }
 
 }  // namespace axon::kernels::cudnn

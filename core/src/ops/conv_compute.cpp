@@ -86,45 +86,112 @@ kernels::cudnn::Workspace workspace_for(WorkspaceKeep& k) {
   };
   return ws;
 }
-// cuDNN pads symmetrically: an asymmetric padding (lo, hi) runs as an explicit zero pad of the
-// difference on the input (cropped back off dx in the backward data) plus a symmetric min(lo, hi).
+// How a conv runs on cuDNN, whose convolutions have symmetric padding and no input dilation:
+//  direct: the conv itself; an asymmetric padding (lo, hi) runs as an explicit zero pad of the
+//    difference on the input (cropped back off dx in the backward data) plus a symmetric min(lo, hi).
+//  transposed: a conv with input dilation s and unit strides (conv_transpose) is the adjoint of the
+//    conv with stride s from its output to its input, kernel flipped and in/out channels swapped, so
+//    its forward is cuDNN's backward data of that conv, its backward data that conv's forward and its
+//    backward filter that conv's backward filter. Per axis, with p = k_eff - 1 - lo that conv has the
+//    symmetric padding p and takes O + max(lo - hi, 0) pixels (O: our output's), the extra ones cropped
+//    off our output or zero-padded onto dy; cuDNN's output size formula then gives our input's size
+//    exactly when p >= 0 and hi - lo < s, as PyTorch's output_padding < stride.
 struct CudnnProblem {
-  ConvGeometry g;
-  std::vector<std::pair<int64_t, int64_t>> extra;  // per axis of the channels-last input
+  ConvGeometry g;  // the problem cuDNN runs
+  bool transposed = false;
+  // Zero padding, per axis of a channels-last tensor, of our input (direct) or our output (transposed).
+  std::vector<std::pair<int64_t, int64_t>> extra;
   bool padded = false;
 };
 std::optional<CudnnProblem> cudnn_problem(const Tensor& t, const ConvGeometry& g) {
   if (!t.is_cuda()) return std::nullopt;
-  CudnnProblem p{g, {{0, 0}}, false};
+  bool dilated = false;
+  for (int d = 0; d < g.nd; ++d) dilated |= g.in_dil[d] != 1;
+  CudnnProblem p{g, dilated, {{0, 0}}, false};
+  if (dilated) std::swap(p.g.channels, p.g.out_channels);
   for (int d = 0; d < g.nd; ++d) {
-    const int64_t lo = g.pad_lo[d], hi = g.pad_hi[d], sym = std::min(lo, hi);
-    if (sym < 0 || g.in_dil[d] != 1) return std::nullopt;
-    p.extra.emplace_back(lo - sym, hi - sym);
-    p.padded |= lo != hi;
-    p.g.in[d] += lo + hi - 2 * sym;
-    p.g.pad_lo[d] = p.g.pad_hi[d] = sym;
+    const int64_t lo = g.pad_lo[d], hi = g.pad_hi[d];
+    if (!dilated) {
+      const int64_t sym = std::min(lo, hi);
+      if (sym < 0) return std::nullopt;
+      p.extra.emplace_back(lo - sym, hi - sym);
+      p.padded |= lo != hi;
+      p.g.in[d] += lo + hi - 2 * sym;
+      p.g.pad_lo[d] = p.g.pad_hi[d] = sym;
+    } else {
+      const int64_t s = g.in_dil[d], pc = (g.kernel[d] - 1) * g.k_dil[d] - lo, grow = std::max<int64_t>(lo - hi, 0);
+      if (g.stride[d] != 1 || g.in[d] < 1 || pc < 0 || hi - lo >= s) return std::nullopt;
+      p.extra.emplace_back(0, grow);
+      p.padded |= grow > 0;
+      p.g.in[d] = g.out[d] + grow;
+      p.g.out[d] = g.in[d];
+      p.g.stride[d] = s;
+      p.g.pad_lo[d] = p.g.pad_hi[d] = pc;
+      p.g.in_dil[d] = 1;
+    }
   }
   p.extra.emplace_back(0, 0);
   if (!kernels::cudnn::supports(p.g, t.dtype())) return std::nullopt;
   return p;
 }
-Shape padded_input_shape(const ConvGeometry& g) {
+Tensor pad_by(const Tensor& t, const CudnnProblem& p) { return p.padded ? pad(t, p.extra) : t; }
+Tensor crop_by(const Tensor& t, const CudnnProblem& p) {
+  if (!p.padded) return t;
+  std::vector<std::pair<int64_t, int64_t>> crop;
+  for (auto [lo, hi] : p.extra) crop.emplace_back(-lo, -hi);
+  return pad(t, crop);
+}
+// The input of cuDNN's problem, channels last.
+Shape cudnn_input_shape(const ConvGeometry& g) {
   Shape s{g.batch};
   for (int d = 0; d < g.nd; ++d) s.push_back(g.in[d]);
   s.push_back(g.channels);
   return s;
 }
-// HWIO [K..., C/G, Cout] <-> cuDNN's [Cout, K..., C/G].
-Tensor kernel_to_cudnn(const Tensor& w, int nd) {
-  std::vector<int64_t> order{nd + 1};
-  for (int64_t d = 0; d <= nd; ++d) order.push_back(d);
-  return w.permute(order).contiguous();
-}
-Tensor kernel_from_cudnn(const Tensor& w, int nd) {
+// axon's HWIO kernel [K..., C/G, Cout] as cuDNN's [Cout, K..., C/G] for the direct problem; for the
+// transposed one (whose output channels are our C) [C, K..., Cout/G], i.e. [G, C/G, K..., Cout/G].
+Tensor kernel_to_cudnn(const Tensor& w, const CudnnProblem& p) {
+  const int64_t nd = p.g.nd;
   std::vector<int64_t> order;
-  for (int64_t d = 1; d <= nd + 1; ++d) order.push_back(d);
-  order.push_back(0);
-  return w.permute(order).contiguous();
+  if (!p.transposed) {
+    order.push_back(nd + 1);
+    for (int64_t d = 0; d <= nd; ++d) order.push_back(d);
+    return w.permute(order).contiguous();
+  }
+  Shape s(w.shape().begin(), w.shape().begin() + nd);
+  s.insert(s.end(), {w.shape()[nd], p.g.groups, w.shape()[nd + 1] / p.g.groups});
+  order = {nd + 1, nd};
+  for (int64_t d = 0; d < nd; ++d) order.push_back(d);
+  order.push_back(nd + 2);
+  return w.view(s).permute(order).contiguous();
+}
+// The inverse of kernel_to_cudnn: the kernel gradient back to HWIO.
+Tensor kernel_from_cudnn(const Tensor& wk, const CudnnProblem& p) {
+  const int64_t nd = p.g.nd;
+  std::vector<int64_t> order;
+  if (!p.transposed) {
+    for (int64_t d = 1; d <= nd + 1; ++d) order.push_back(d);
+    order.push_back(0);
+    return wk.permute(order).contiguous();
+  }
+  const int64_t groups = p.g.groups, cg = wk.shape()[0] / groups, coutg = wk.shape().back();
+  Shape s{groups, cg};
+  s.insert(s.end(), wk.shape().begin() + 1, wk.shape().end());
+  for (int64_t d = 2; d < nd + 2; ++d) order.push_back(d);
+  order.insert(order.end(), {1, 0, nd + 2});
+  Shape hwio(wk.shape().begin() + 1, wk.shape().end() - 1);
+  hwio.insert(hwio.end(), {cg, groups * coutg});
+  return wk.view(s).permute(order).contiguous().view(hwio);
+}
+Shape cudnn_kernel_shape(const ConvGeometry& g) {
+  Shape s{g.out_channels};
+  for (int d = 0; d < g.nd; ++d) s.push_back(g.kernel[d]);
+  s.push_back(g.channels / g.groups);
+  return s;
+}
+kernels::cudnn::Setup setup_for(const CudnnProblem& p, WorkspaceKeep& keep) {
+  cuda::Context& ctx = cuda::context(keep.device.index);
+  return {allow_tf32(), p.transposed, ctx.cudnn(), ctx.stream, workspace_for(keep)};
 }
 #endif
 
@@ -139,14 +206,18 @@ Tensor conv_forward_last(const Tensor& x, const Tensor& w, const ConvGeometry& g
 #ifdef AXON_HAS_CUDNN
   // cuDNN where it has an algorithm for the problem, else the im2col path below.
   if (auto p = cudnn_problem(x, g)) {
-    Tensor y = empty(out_shape, x.dtype(), x.device());
     WorkspaceKeep keep{x.device(), {}};
-    cuda::Context& ctx = cuda::context(x.device().index);
-    Tensor wk = kernel_to_cudnn(w, g.nd);
-    Tensor xp = p->padded ? pad(x, p->extra) : x;
-    if (kernels::cudnn::forward(x.dtype(), xp.data_ptr(), wk.data_ptr(), y.data_ptr(), p->g, allow_tf32(),
-                                ctx.cudnn(), ctx.stream, workspace_for(keep)))
-      return y;
+    const auto setup = setup_for(*p, keep);
+    Tensor wk = kernel_to_cudnn(w, *p);
+    if (!p->transposed) {
+      Tensor y = empty(out_shape, x.dtype(), x.device());
+      Tensor xp = pad_by(x, *p);
+      if (kernels::cudnn::forward(x.dtype(), xp.data_ptr(), wk.data_ptr(), y.data_ptr(), p->g, setup)) return y;
+    } else {
+      Tensor y = empty(cudnn_input_shape(p->g), x.dtype(), x.device());
+      if (kernels::cudnn::backward_data(x.dtype(), x.data_ptr(), wk.data_ptr(), y.data_ptr(), p->g, setup))
+        return crop_by(y, *p);
+    }
   }
 #endif
   if (is_pointwise(g))
@@ -190,16 +261,18 @@ Tensor conv_backward_data_last(const Tensor& dy, const Tensor& w, const ConvGeom
   if (dy.numel() == 0) return zeros(in_shape, dy.dtype(), dy.device());
 #ifdef AXON_HAS_CUDNN
   if (auto p = cudnn_problem(dy, g)) {
-    Tensor dx = empty(padded_input_shape(p->g), dy.dtype(), dy.device());
     WorkspaceKeep keep{dy.device(), {}};
-    cuda::Context& ctx = cuda::context(dy.device().index);
-    Tensor wk = kernel_to_cudnn(w, g.nd);
-    if (kernels::cudnn::backward_data(dy.dtype(), dy.data_ptr(), wk.data_ptr(), dx.data_ptr(), p->g,
-                                      allow_tf32(), ctx.cudnn(), ctx.stream, workspace_for(keep))) {
-      if (!p->padded) return dx;
-      std::vector<std::pair<int64_t, int64_t>> crop;
-      for (auto [lo, hi] : p->extra) crop.emplace_back(-lo, -hi);
-      return pad(dx, crop);
+    const auto setup = setup_for(*p, keep);
+    Tensor wk = kernel_to_cudnn(w, *p);
+    if (!p->transposed) {
+      Tensor dx = empty(cudnn_input_shape(p->g), dy.dtype(), dy.device());
+      if (kernels::cudnn::backward_data(dy.dtype(), dy.data_ptr(), wk.data_ptr(), dx.data_ptr(), p->g, setup))
+        return crop_by(dx, *p);
+    } else {
+      Tensor dx = empty(in_shape, dy.dtype(), dy.device());
+      Tensor dyp = pad_by(dy, *p);
+      if (kernels::cudnn::forward(dy.dtype(), dyp.data_ptr(), wk.data_ptr(), dx.data_ptr(), p->g, setup))
+        return dx;
     }
   }
 #endif
@@ -245,16 +318,13 @@ Tensor conv_backward_filter_last(const Tensor& x, const Tensor& dy, const ConvGe
   if (rows == 0) return zeros(k_shape, x.dtype(), x.device());
 #ifdef AXON_HAS_CUDNN
   if (auto p = cudnn_problem(x, g)) {
-    Shape ck{g.out_channels};
-    for (int d = 0; d < g.nd; ++d) ck.push_back(g.kernel[d]);
-    ck.push_back(Cg);
-    Tensor dwk = empty(ck, x.dtype(), x.device());
     WorkspaceKeep keep{x.device(), {}};
-    cuda::Context& ctx = cuda::context(x.device().index);
-    Tensor xp = p->padded ? pad(x, p->extra) : x;
-    if (kernels::cudnn::backward_filter(x.dtype(), xp.data_ptr(), dy.data_ptr(), dwk.data_ptr(), p->g,
-                                        allow_tf32(), ctx.cudnn(), ctx.stream, workspace_for(keep)))
-      return kernel_from_cudnn(dwk, g.nd);
+    const auto setup = setup_for(*p, keep);
+    Tensor dwk = empty(cudnn_kernel_shape(p->g), x.dtype(), x.device());
+    // cuDNN's (input, output gradient): (x, dy) for the direct problem, (dy, x) for the transposed one.
+    Tensor a = p->transposed ? pad_by(dy, *p) : pad_by(x, *p), b = p->transposed ? x : dy;
+    if (kernels::cudnn::backward_filter(x.dtype(), a.data_ptr(), b.data_ptr(), dwk.data_ptr(), p->g, setup))
+      return kernel_from_cudnn(dwk, *p);
   }
 #endif
   if (is_pointwise(g))

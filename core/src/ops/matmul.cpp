@@ -1,7 +1,8 @@
 // matmul with NumPy semantics: 1-D operands, broadcast batch dimensions. OpenBLAS on CPU,
 // cuBLASLt/cuBLAS on CUDA. Operands whose matrices are row- or column-major (x, x.t(), slices of
 // either) go to BLAS as they are; other layouts are copied first. Batches are passed as
-// pointer strides, never materialised.
+// pointer strides, never materialised. The gradient of a broadcast operand is one product with the
+// broadcast batch axes folded into its contraction.
 #include <algorithm>
 #include <atomic>
 #include <optional>
@@ -142,6 +143,65 @@ void gemm_into(Tensor A, Tensor B, const Tensor& out, const Shape& batch) {
   }
 }
 
+// The batch axes (of the full broadcast batch shape) along which the operand t [..., r, c] is
+// broadcast: its gradient is a sum over them.
+std::vector<bool> broadcast_axes(const Tensor& t, const Shape& batch) {
+  std::vector<bool> summed(batch.size(), false);
+  const size_t lead = batch.size() - (static_cast<size_t>(t.dim()) - 2);
+  for (size_t d = 0; d < batch.size(); ++d)
+    summed[d] = batch[d] != 1 && (d < lead || t.shape()[d - lead] == 1);
+  return summed;
+}
+
+// sum over the `summed` batch axes of L_i @ R_i, for L [..., p, c] and R [..., c, q] broadcasting to
+// `batch`; the result keeps the summed axes with size 1. The summed axes are folded into the
+// contraction, L as [kept..., p, S * c] and R as [kept..., S * c, q], so that it is one product, not a
+// [S..., p, q] intermediate and a reduction: the weight gradient of x[B, T, C] @ W[C, N] is
+// x.view(B * T, C)^T @ g.view(B * T, N), both views of contiguous tensors.
+Tensor batch_summed_product(Tensor L, Tensor R, const Shape& batch, const std::vector<bool>& summed) {
+  const int64_t nb = static_cast<int64_t>(batch.size());
+  int64_t s_size = 1;
+  std::vector<int64_t> kept, sum_axes;
+  for (int64_t d = 0; d < nb; ++d) {
+    if (summed[static_cast<size_t>(d)]) {
+      sum_axes.push_back(d);
+      s_size *= batch[static_cast<size_t>(d)];
+    } else {
+      kept.push_back(d);
+    }
+  }
+  if (sum_axes.empty()) return matmul(L, R);
+  // Only the differentiated operand broadcasts on the summed axes, L and R are full-sized there: they
+  // need at most leading unit axes.
+  auto full_rank = [nb](const Tensor& t) {
+    Shape s(static_cast<size_t>(nb + 2 - t.dim()), 1);
+    s.insert(s.end(), t.shape().begin(), t.shape().end());
+    return t.reshape(s);
+  };
+  L = full_rank(L);
+  R = full_rank(R);
+  const int64_t p = L.shape()[nb], c = L.shape()[nb + 1], q = R.shape()[nb + 1];
+  std::vector<int64_t> lorder(kept), rorder(kept);
+  lorder.push_back(nb);
+  for (int64_t d : sum_axes) {
+    lorder.push_back(d);
+    rorder.push_back(d);
+  }
+  lorder.push_back(nb + 1);
+  rorder.push_back(nb);
+  rorder.push_back(nb + 1);
+  Shape lshape, rshape, out_shape;
+  for (int64_t d = 0; d < nb; ++d) out_shape.push_back(summed[static_cast<size_t>(d)] ? 1 : batch[static_cast<size_t>(d)]);
+  for (int64_t d : kept) {
+    lshape.push_back(L.shape()[d]);
+    rshape.push_back(R.shape()[d]);
+  }
+  lshape.insert(lshape.end(), {p, s_size * c});
+  rshape.insert(rshape.end(), {s_size * c, q});
+  out_shape.insert(out_shape.end(), {p, q});
+  return matmul(L.permute(lorder).reshape(lshape), R.permute(rorder).reshape(rshape)).reshape(out_shape);
+}
+
 Tensor matmul_forward(const Tensor& a, const Tensor& b) {
   Tensor A = a.dim() == 1 ? a.unsqueeze(0) : a;
   Tensor B = b.dim() == 1 ? b.unsqueeze(-1) : b;
@@ -202,18 +262,21 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   if (autograd::recording()) {
     autograd::record("matmul", {a, b}, {out}, [a, b](const Grads& g) {
-      // Lift 1-D operands to matrices, differentiate the matrix product, and drop the added axis;
-      // the tape sums broadcast batch axes back to each operand's shape.
+      // Lift 1-D operands to matrices, differentiate the matrix product, and return each gradient
+      // in its operand's shape, the broadcast batch axes already summed (batch_summed_product).
       Tensor A = a.dim() == 1 ? a.unsqueeze(0) : a;
       Tensor B = b.dim() == 1 ? b.unsqueeze(-1) : b;
       Tensor G = g[0];
       if (b.dim() == 1) G = G.unsqueeze(G.dim());
       if (a.dim() == 1) G = G.unsqueeze(G.dim() - 1);
-      Tensor da = matmul(G, B.transpose(-1, -2));
-      Tensor db = matmul(A.transpose(-1, -2), G);
-      if (a.dim() == 1) da = da.squeeze(-2);
-      if (b.dim() == 1) db = db.squeeze(-1);
-      return Grads{da, db};
+      const Shape batch(G.shape().begin(), G.shape().end() - 2);
+      // A data operand (x in x @ W, not tracked by any tape) gets no gradient: one GEMM saved.
+      Grads d(2);
+      if (autograd::needs_input_grad(0))
+        d[0] = batch_summed_product(G, B.transpose(-1, -2), batch, broadcast_axes(A, batch)).reshape(a.shape());
+      if (autograd::needs_input_grad(1))
+        d[1] = batch_summed_product(A.transpose(-1, -2), G, batch, broadcast_axes(B, batch)).reshape(b.shape());
+      return d;
     });
   }
   return out;

@@ -104,7 +104,8 @@ void col2im(DType dt, const void* col, void* dx, const ConvGeometry& g, ColLayou
 
 // cuDNN (CUDA builds with cuDNN): 2-D and 3-D channels-last convolutions with symmetric padding and
 // no input dilation (1-D goes as a 2-D with height 1). f32 (TF32 when allowed), bf16/f16 with f32
-// accumulation. The kernel (w / dw) is in cuDNN's NHWC filter layout [Cout, K1..Kn, C/G]. The
+// accumulation, f64 in f64. The kernel (w / dw) is in cuDNN's NHWC filter layout [Cout, K1..Kn, C/G],
+// used as it is (cross-correlation) or flipped spatially (flip_kernel: true convolution). The
 // algorithm is measured once per problem and cached. `workspace` is called with the bytes needed
 // and returns device memory that stays valid until the stream passes the call.
 // Each returns false (having written nothing) when cuDNN has no algorithm for the problem.
@@ -113,13 +114,24 @@ struct Workspace {
   void* (*alloc)(void* ctx, std::size_t bytes) = nullptr;
   void* ctx = nullptr;
 };
+struct Setup {
+  bool allow_tf32 = false;
+  bool flip_kernel = false;
+  cudnnContext* handle = nullptr;
+  cudaStream_t stream = nullptr;
+  Workspace workspace;
+};
 bool supports(const ConvGeometry& g, DType dt);
-bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g, bool allow_tf32,
-             cudnnContext* handle, cudaStream_t s, Workspace ws);
-bool backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g, bool allow_tf32,
-                   cudnnContext* handle, cudaStream_t s, Workspace ws);
-bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g,
-                     bool allow_tf32, cudnnContext* handle, cudaStream_t s, Workspace ws);
+bool forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g, const Setup& s);
+bool backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g, const Setup& s);
+bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g, const Setup& s);
+// CUDA builds: whether cuDNN is compiled in, and how many calls of each direction it has run since the
+// start (the tests' proof that a problem took cuDNN rather than the im2col fallback).
+struct Runs {
+  int64_t forward = 0, backward_data = 0, backward_filter = 0;
+};
+bool available();
+Runs runs();
 }  // namespace cudnn
 
 }  // namespace axon::kernels
