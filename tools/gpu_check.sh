@@ -209,12 +209,12 @@ if want memcheck; then
       done | sort -u
     }
     found=0
-    for b in $(bins 'test_reduce*' 'test_softmax*' 'test_*norm*' 'test_index*' 'test_matmul*' 'test_conv*' 'test_graph*'); do
+    for b in $(bins 'test_reduce*' 'test_softmax*' 'test_*norm*' 'test_index*' 'test_matmul*' 'test_conv*' 'test_graph*' 'test_cuda_*'); do
       found=1
       r=$(sanitize memcheck "$b" "${MEMCHECK_TIMEOUT:-90}" "$DEST/sanitizer/memcheck_$(basename "$b").log")
       case $r in "0 errors"*) note "memcheck  $(basename "$b"): $r" ;; *) fail "memcheck  $(basename "$b"): $r" ;; esac
     done
-    for b in $(bins 'test_reduce*' 'test_softmax*' 'test_*norm*'); do
+    for b in $(bins 'test_reduce*' 'test_softmax*' 'test_*norm*' 'test_cuda_kernel_paths'); do
       r=$(sanitize racecheck "$b" "${RACECHECK_TIMEOUT:-60}" "$DEST/sanitizer/racecheck_$(basename "$b").log")
       case $r in "0 errors"*) note "racecheck $(basename "$b"): $r" ;; *) fail "racecheck $(basename "$b"): $r" ;; esac
     done
