@@ -1,4 +1,5 @@
 // The loop's driver: events, filters, metric accumulation.
+#include <algorithm>
 #include <chrono>
 
 #include <axon/ops.hpp>
@@ -86,17 +87,45 @@ Loop& Loop::from_state(LoopState state) {
   return *this;
 }
 
+Loop& Loop::produces(const std::string& metric) {
+  AXON_CHECK(!metric.empty(), "produces", "empty metric name");
+  produced_.push_back(metric);
+  return *this;
+}
+
+Loop& Loop::require_metric(const std::string& metric, const std::string& handler) {
+  AXON_CHECK(!metric.empty(), handler, "empty metric name");
+  required_.emplace_back(metric, handler);
+  return *this;
+}
+
+void Loop::check_wiring() const {
+  std::vector<std::string> known = produced_;
+  for (const auto& m : metrics_) known.push_back(m.name);
+  for (const auto& [metric, handler] : required_) {
+    if (std::find(known.begin(), known.end(), metric) != known.end()) continue;
+    std::string names;
+    for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+    AXON_FAIL(handler,
+              "metric '{}' is produced by nothing in this loop (its metrics: {}); add it with metric(), attach "
+              "validate() for validation_ metrics, or declare a handler's own metric with produces()",
+              metric, names.empty() ? "none" : names);
+  }
+}
+
 std::string Loop::metadata_key(const std::string& kind) { return kind + "#" + std::to_string(metadata_keys_[kind]++); }
 
 LoopState Loop::run(const Dataset& data, const StepState& init, RunOptions options) const {
   AXON_CHECK(static_cast<bool>(step_), "run", "the loop has no step function");
   AXON_CHECK(!data.empty(), "run", "the dataset is empty: a loop needs at least one batch");
   AXON_CHECK(options.epochs >= 0, "run", "epochs must be non-negative, got {}", options.epochs);
+  check_wiring();
 
   LoopState s;
   if (attached_) {
     s = *attached_;
     s.status = Status::running;
+    s.halt_reason.clear();
   } else {
     s.step_state = init_ ? init_(data.batch(0, 0), init) : init;
   }
