@@ -309,6 +309,7 @@ TEST_CASE("early_stop halts after exactly patience + 1 epochs without improvemen
   CHECK(calls == 5);
   CHECK(s.epoch_metrics.size() == 5);
   CHECK(s.epoch == 5);
+  CHECK(s.halt_reason == "early_stop: 'val' did not improve for 3 events in a row");
 
   // mode max: 1, 3 (better), 2, 2, 2 -> with patience 1 halts at the 2nd non-improving epoch (epoch 3).
   std::vector<double> up{1, 3, 2, 2, 2, 2};

@@ -120,7 +120,9 @@ Loop& early_stop(Loop& loop, const std::string& metric, MonitorOptions o) {
   return loop.handle(
       o.event,
       [=](LoopState& s) {
-        return monitor_fires("early_stop", s, key, metric, o.mode, o.patience) ? Action::halt_loop : Action::continue_;
+        if (!monitor_fires("early_stop", s, key, metric, o.mode, o.patience)) return Action::continue_;
+        s.halt_reason = fmt::format("early_stop: '{}' did not improve for {} events in a row", metric, o.patience + 1);
+        return Action::halt_loop;
       },
       o.filter);
 }

@@ -70,7 +70,7 @@ Loop& reduce_lr_on_plateau(Loop& loop, const std::string& metric, ReduceLrOption
 //    0, as LoopState's counters); halting the loop"
 // (also written to `out`, and kept as handler_metadata "stop_on_nan/epoch" and "stop_on_nan/batch").
 // No host sync per step: each step folds isfinite(metric) into a device-side index of the first bad
-// batch, and only a check reads that one integer back. A check runs after each batch whose index in
+// batch (six 0-d ops queued on the metric's device), and only a check reads that one integer back. A check runs after each batch whose index in
 // the epoch is a multiple of `every` (when every > 0: the batches trainer's log line reads anyway),
 // and at the end of each epoch (before the epoch's later handlers such as validation or
 // checkpoints, when attached first). So it halts at the first check after the bad batch (at most
