@@ -49,11 +49,13 @@ Model logits_mlp() { return input("input", {-1, 4}) | dense(8, {.activation = "r
 
 // kBatches batches per epoch of a fixed regression problem whose targets are NaN in batch
 // `bad_batch` of epoch `bad_epoch` only (so the loss turns NaN exactly there).
-Dataset poisoned(int64_t bad_epoch, int64_t bad_batch) {
+Dataset poisoned(int64_t bad_epoch, int64_t bad_batch, Device dev = Device::cpu()) {
   Data d = separable(kBatches * kBatch, 5);
-  return Dataset(kBatches, [d, bad_epoch, bad_batch](int64_t epoch, int64_t i) {
-    Tensor x = d.x.slice(0, i * kBatch, (i + 1) * kBatch), y = d.onehot.slice(0, i * kBatch, (i + 1) * kBatch);
-    if (epoch == bad_epoch && i == bad_batch) y = full({kBatch, 3}, std::numeric_limits<double>::quiet_NaN());
+  Tensor xs = d.x.to(dev), ys = d.onehot.to(dev);
+  return Dataset(kBatches, [xs, ys, dev, bad_epoch, bad_batch](int64_t epoch, int64_t i) {
+    Tensor x = xs.slice(0, i * kBatch, (i + 1) * kBatch), y = ys.slice(0, i * kBatch, (i + 1) * kBatch);
+    if (epoch == bad_epoch && i == bad_batch)
+      y = full({kBatch, 3}, std::numeric_limits<double>::quiet_NaN(), DType::f32, dev);
     return Batch{x, y};
   });
 }
@@ -77,22 +79,25 @@ std::string tmp_dir(const std::string& name) {
 }  // namespace
 
 TEST_CASE("trainer halts at the first NaN loss, naming its epoch and batch, checked at epoch ends", "[train][nan]") {
-  std::ostringstream out;
-  Loop loop = trainer(logits_mlp(), "mean_squared_error", optim::sgd(0.05), {.log = 0, .out = &out});
-  auto ran = count_batches(loop);
-  LoopState s = loop.run(poisoned(1, 3), {}, {.epochs = 4});
-  CHECK(s.status == Status::halted);
-  CHECK(s.halt_reason.find("stop_on_nan: the loss is not finite (NaN or infinite) from epoch 1, batch 3") !=
-        std::string::npos);
-  CHECK(s.handler_metadata.at("stop_on_nan/epoch") == 1);
-  CHECK(s.handler_metadata.at("stop_on_nan/batch") == 3);
-  CHECK(out.str().find("from epoch 1, batch 3") != std::string::npos);
-  // Read back only at the end of epoch 1: its remaining batches ran, epoch 2 never started.
-  CHECK(*ran == 2 * kBatches);
-  CHECK(s.epoch_metrics.size() == 2);
-  CHECK(std::isfinite(metric_values(s.epoch_metrics.at(0)).at("loss")));
-  CHECK(std::isnan(metric_values(s.epoch_metrics.at(1)).at("loss")));
-  CHECK(s.event_counts[Event::halted].total == 1);
+  for (Device dev : test::devices()) {
+    INFO(dev.str());
+    std::ostringstream out;
+    Loop loop = trainer(logits_mlp(), "mean_squared_error", optim::sgd(0.05), {.log = 0, .out = &out});
+    auto ran = count_batches(loop);
+    LoopState s = loop.run(poisoned(1, 3, dev), {}, {.epochs = 4});
+    CHECK(s.status == Status::halted);
+    CHECK(s.halt_reason.find("stop_on_nan: the loss is not finite (NaN or infinite) from epoch 1, batch 3") !=
+          std::string::npos);
+    CHECK(s.handler_metadata.at("stop_on_nan/epoch") == 1);
+    CHECK(s.handler_metadata.at("stop_on_nan/batch") == 3);
+    CHECK(out.str().find("from epoch 1, batch 3") != std::string::npos);
+    // Read back only at the end of epoch 1: its remaining batches ran, epoch 2 never started.
+    CHECK(*ran == 2 * kBatches);
+    CHECK(s.epoch_metrics.size() == 2);
+    CHECK(std::isfinite(metric_values(s.epoch_metrics.at(0)).at("loss")));
+    CHECK(std::isnan(metric_values(s.epoch_metrics.at(1)).at("loss")));
+    CHECK(s.event_counts[Event::halted].total == 1);
+  }
 }
 
 TEST_CASE("with a log interval, stop_on_nan halts at the next logged batch", "[train][nan]") {
