@@ -199,6 +199,23 @@ TEST_CASE("handler wiring errors are found when run() starts, before any step", 
     CHECK(*ran == 0);
   }
   {
+    // early_stop attached before validate on the same event would read validation_loss before it
+    // is written.
+    Loop early = fresh();
+    auto ran = count_batches(early);
+    early_stop(early, "validation_loss");
+    validate(early, m, data);
+    AXON_REQUIRE_THROWS_WITH(early.run(data), "early_stop: metric 'validation_loss' is written by validate, attached "
+                                              "after early_stop on the same event (epoch_completed)");
+    AXON_REQUIRE_THROWS_WITH(early.run(data), "attach validate first");
+    CHECK(*ran == 0);
+    // validate on another event (every 2nd batch) may come later: not judged.
+    Loop other = fresh();
+    early_stop(other, "validation_loss");
+    validate(other, m, data, {.event = Event::iteration_completed, .filter = {.every = 2}});
+    CHECK(other.run(data).status == Status::completed);
+  }
+  {
     // validate provides validation_loss; a handler's own metric is declared with produces().
     Loop loop = fresh();
     validate(loop, m, data);

@@ -87,7 +87,7 @@ Loop& validate(Loop& loop, Loop evaluator, Dataset data, ValidateOptions o) {
   AXON_CHECK(!data.empty(), "validate", "the validation dataset is empty");
   for (const auto& m : loop.metrics()) {
     evaluator.add_metric(m);
-    loop.produces("validation_" + m.name);
+    loop.produces("validation_" + m.name, o.event, "validate");
   }
   return loop.handle(
       o.event,
@@ -103,7 +103,7 @@ Loop& validate(Loop& loop, Loop evaluator, Dataset data, ValidateOptions o) {
 Loop& monitor(Loop& loop, const std::string& metric, Handler fn, MonitorOptions o) {
   AXON_CHECK(static_cast<bool>(fn), "monitor", "empty handler");
   AXON_CHECK(o.patience >= 0, "monitor", "patience must be non-negative, got {}", o.patience);
-  loop.require_metric(metric, "monitor");
+  loop.require_metric(metric, "monitor", o.event);
   std::string key = loop.metadata_key("monitor/" + metric);
   return loop.handle(
       o.event,
@@ -115,7 +115,7 @@ Loop& monitor(Loop& loop, const std::string& metric, Handler fn, MonitorOptions 
 
 Loop& early_stop(Loop& loop, const std::string& metric, MonitorOptions o) {
   AXON_CHECK(o.patience >= 0, "early_stop", "patience must be non-negative, got {}", o.patience);
-  loop.require_metric(metric, "early_stop");
+  loop.require_metric(metric, "early_stop", o.event);
   std::string key = loop.metadata_key("early_stop/" + metric);
   return loop.handle(
       o.event,
@@ -130,7 +130,7 @@ Loop& early_stop(Loop& loop, const std::string& metric, MonitorOptions o) {
 Loop& reduce_lr_on_plateau(Loop& loop, const std::string& metric, ReduceLrOptions o) {
   AXON_CHECK(o.patience >= 0, "reduce_lr_on_plateau", "patience must be non-negative, got {}", o.patience);
   AXON_CHECK(o.factor > 0, "reduce_lr_on_plateau", "factor must be positive, got {}", o.factor);
-  loop.require_metric(metric, "reduce_lr_on_plateau");
+  loop.require_metric(metric, "reduce_lr_on_plateau", o.event);
   std::string key = loop.metadata_key("reduce_lr_on_plateau/" + metric);
   // The step state is initialised before `started` fires: a missing knob shows there, before any step.
   loop.handle(Event::started, [pre = o.optimizer_state + "/"](LoopState& s) {

@@ -134,9 +134,11 @@ class Loop {
   // require_metric, and run() fails naming the handler and the metric when no metric of the loop
   // (add_metric / metric()) nor any produces() declaration supplies it. A handler that writes
   // metrics of its own into LoopState::metrics declares them with produces() (validate declares
-  // "validation_<name>" for each metric of the loop when it is attached).
-  Loop& produces(const std::string& metric);
-  Loop& require_metric(const std::string& metric, const std::string& handler);
+  // "validation_<name>" for each metric of the loop when it is attached). Given the event they run
+  // on, a reader attached before the only writers of its metric on that same event (early_stop on
+  // "validation_loss" attached before validate) is an error too: the writers would run after it.
+  Loop& produces(const std::string& metric, std::optional<Event> on = {}, const std::string& handler = "a handler");
+  Loop& require_metric(const std::string& metric, const std::string& handler, std::optional<Event> on = {});
   // A handler-unique key for handler_metadata ("<kind>#<k>"), stable when the loop is rebuilt
   // by the same code (as a resumed run is).
   std::string metadata_key(const std::string& kind);
@@ -157,8 +159,13 @@ class Loop {
   std::map<Event, std::vector<Attached>> handlers_;
   std::vector<MetricSpec> metrics_;
   std::optional<LoopState> attached_;
-  std::vector<std::string> produced_;
-  std::vector<std::pair<std::string, std::string>> required_;  // (metric, handler)
+  struct Wiring {  // a handler writing or reading a metric; `position`: the handlers attached before it
+    std::string metric, handler;
+    std::optional<Event> on;
+    size_t position;
+  };
+  std::vector<Wiring> produced_, required_;
+  size_t attached_handlers_ = 0;
   std::map<std::string, int> metadata_keys_;
 };
 
