@@ -309,6 +309,7 @@ TEST_CASE("early_stop halts after exactly patience + 1 epochs without improvemen
   CHECK(calls == 5);
   CHECK(s.epoch_metrics.size() == 5);
   CHECK(s.epoch == 5);
+  CHECK(s.halt_reason == "early_stop: 'val' did not improve for 3 events in a row");
 
   // mode max: 1, 3 (better), 2, 2, 2 -> with patience 1 halts at the 2nd non-improving epoch (epoch 3).
   std::vector<double> up{1, 3, 2, 2, 2, 2};
@@ -319,9 +320,13 @@ TEST_CASE("early_stop halts after exactly patience + 1 epochs without improvemen
   early_stop(loop2, "val", {.mode = MonitorMode::max, .patience = 1});
   CHECK(loop2.run(data2, {}, {.epochs = 6}).epoch_metrics.size() == 4);
 
+  // A metric nothing produces is an error when run() starts, before any step.
+  calls = 0;
   Loop missing = counting_loop(&calls);
   early_stop(missing, "validation_loss");
-  AXON_REQUIRE_THROWS_WITH(missing.run(scalar_batches({1})), "metric 'validation_loss' is not in the loop's metrics");
+  AXON_REQUIRE_THROWS_WITH(missing.run(scalar_batches({1})),
+                           "early_stop: metric 'validation_loss' is produced by nothing in this loop");
+  CHECK(calls == 0);
 }
 
 TEST_CASE("reduce_lr_on_plateau scales the optimizer's learning-rate state", "[train]") {

@@ -59,14 +59,15 @@ Tensor categorical_cross_entropy(const Tensor& y_true, const Tensor& y_pred, Cro
   const Shape rows(y_pred.shape().begin(), y_pred.shape().end() - 1);
   Tensor labels = y_true;
   if (o.sparse) {
-    AXON_CHECK(y_true.dtype() == DType::i32 || y_true.dtype() == DType::i64, op,
-               "sparse y_true must hold integer class ids (i32 or i64), got {}", describe(y_true));
+    AXON_CHECK(is_integral(y_true.dtype()), op,
+               "sparse y_true must hold integer class ids (u8, i32 or i64), got {}", describe(y_true));
     Shape with_one = rows;
     with_one.push_back(1);
     AXON_CHECK(y_true.shape() == rows || y_true.shape() == with_one, op,
                "sparse y_true {} must have shape {} or {} for y_pred {}", describe(y_true), to_string(rows),
                to_string(with_one), describe(y_pred));
     if (y_true.shape() != rows) labels = y_true.reshape(rows);
+    if (labels.dtype() == DType::u8) labels = cast(labels, DType::i64);  // as an IDX file's labels come
   } else {
     AXON_CHECK(y_true.shape() == y_pred.shape(), op, "y_true {} must have y_pred's shape {} (or use sparse labels)",
                describe(y_true), describe(y_pred));

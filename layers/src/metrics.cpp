@@ -18,8 +18,8 @@ void check_same(const char* op, const Tensor& y, const Tensor& p) {
 }
 // Sparse class ids of shape rows or rows + [1], as i64 of shape rows.
 Tensor class_ids(const char* op, const Tensor& y, const Shape& rows) {
-  AXON_CHECK(y.dtype() == DType::i32 || y.dtype() == DType::i64, op,
-             "sparse y_true must hold integer class ids (i32 or i64), got {}", describe(y));
+  AXON_CHECK(is_integral(y.dtype()), op, "sparse y_true must hold integer class ids (u8, i32 or i64), got {}",
+             describe(y));
   Shape with_one = rows;
   with_one.push_back(1);
   AXON_CHECK(y.shape() == rows || y.shape() == with_one, op, "sparse y_true {} must have shape {} or {}",

@@ -10,7 +10,12 @@
 #include <axon/ops.hpp>
 #include <axon/optim/optimizers.hpp>
 
+#include "check_options.hpp"
+
 namespace axon::optim {
+
+using namespace detail;
+
 namespace {
 
 using Pair = std::pair<Params, State>;
@@ -111,7 +116,10 @@ void put_flat(State& state, const std::vector<std::string>& keys, const std::vec
   for (size_t i = 0; i < keys.size(); ++i) state[keys[i]] = ts[i];
 }
 
-GradientTransformation adam_family(const LearningRate& lr, const AdamWOptions& o, double decay) {
+GradientTransformation adam_family(const char* op, const LearningRate& lr, const AdamWOptions& o, double decay) {
+  check_learning_rate(op, lr);
+  check_moments(op, o.b1, o.b2, o.eps, o.eps_root);
+  check_non_negative(op, "decay", decay);
   std::vector<GradientTransformation> members{scale_by_adam({o.b1, o.b2, o.eps, o.eps_root})};
   if (decay != 0.0) members.push_back(add_decayed_weights(decay));
   members.push_back(scale_by_learning_rate(lr));
@@ -147,35 +155,57 @@ GradientTransformation scale_by_learning_rate(const LearningRate& lr) {
 }
 
 GradientTransformation adabelief(LearningRate lr, BeliefOptions o) {
+  check_learning_rate("adabelief", lr);
+  check_moments("adabelief", o.b1, o.b2, o.eps, o.eps_root);
   return chain({scale_by_belief(o), scale_by_learning_rate(lr)});
 }
 
 GradientTransformation adagrad(LearningRate lr, double eps, double initial_accumulator_value) {
+  check_learning_rate("adagrad", lr);
+  check_non_negative("adagrad", "eps", eps);
+  check_non_negative("adagrad", "initial_accumulator_value", initial_accumulator_value);
   return chain({scale_by_rss(initial_accumulator_value, eps), scale_by_learning_rate(lr)});
 }
 
-GradientTransformation adam(LearningRate lr, AdamWOptions o) { return adam_family(lr, o, 0.0); }
-GradientTransformation adamw(LearningRate lr, AdamWOptions o) { return adam_family(lr, o, o.decay); }
+GradientTransformation adam(LearningRate lr, AdamWOptions o) { return adam_family("adam", lr, o, 0.0); }
+GradientTransformation adamw(LearningRate lr, AdamWOptions o) { return adam_family("adamw", lr, o, o.decay); }
 
 GradientTransformation fromage(double lr, double min_norm) {
+  check_learning_rate("fromage", lr);
+  check_non_negative("fromage", "min_norm", min_norm);
   double mult = 1.0 / std::sqrt(1.0 + lr * lr);
   return chain({scale_by_trust_ratio(min_norm), scale(-lr * mult), add_decayed_weights(mult - 1.0)});
 }
 
 GradientTransformation lamb(LearningRate lr, LambOptions o) {
+  check_learning_rate("lamb", lr);
+  check_moments("lamb", o.b1, o.b2, o.eps, o.eps_root);
+  check_non_negative("lamb", "decay", o.decay);
+  check_non_negative("lamb", "min_norm", o.min_norm);
   return chain({scale_by_adam({o.b1, o.b2, o.eps, o.eps_root}), add_decayed_weights(o.decay),
                 scale_by_trust_ratio(o.min_norm), scale_by_learning_rate(lr)});
 }
 
 GradientTransformation noisy_sgd(LearningRate lr, double eta, double gamma, uint64_t seed) {
+  check_learning_rate("noisy_sgd", lr);
+  check_non_negative("noisy_sgd", "eta", eta);
+  check_non_negative("noisy_sgd", "gamma", gamma);
   return chain({scale_by_learning_rate(lr), add_noise(seed, eta, gamma)});
 }
 
 GradientTransformation radam(LearningRate lr, RadamOptions o) {
+  check_learning_rate("radam", lr);
+  check_moments("radam", o.b1, o.b2, o.eps, o.eps_root);
+  check_finite("radam", "threshold", o.threshold);
   return chain({scale_by_radam(o), scale_by_learning_rate(lr)});
 }
 
 GradientTransformation rmsprop(LearningRate lr, RmspropOptions o) {
+  check_learning_rate("rmsprop", lr);
+  check_decay_rate("rmsprop", "decay", o.decay);
+  check_non_negative("rmsprop", "eps", o.eps);
+  check_non_negative("rmsprop", "initial_scale", o.initial_scale);
+  if (o.momentum) check_fraction("rmsprop", "momentum", *o.momentum);
   std::vector<GradientTransformation> members{
       o.centered ? scale_by_stddev(o.initial_scale, o.decay, o.eps) : scale_by_rms(o.initial_scale, o.decay, o.eps),
       scale_by_learning_rate(lr)};
@@ -184,6 +214,8 @@ GradientTransformation rmsprop(LearningRate lr, RmspropOptions o) {
 }
 
 GradientTransformation sgd(LearningRate lr, SgdOptions o) {
+  check_learning_rate("sgd", lr);
+  if (o.momentum) check_fraction("sgd", "momentum", *o.momentum);
   if (!o.momentum) return chain({scale_by_learning_rate(lr)});
   double mom = *o.momentum;
   bool nesterov = o.nesterov;
@@ -203,6 +235,9 @@ GradientTransformation sgd(LearningRate lr, SgdOptions o) {
 }
 
 GradientTransformation yogi(LearningRate lr, YogiOptions o) {
+  check_learning_rate("yogi", lr);
+  check_moments("yogi", o.b1, o.b2, o.eps, o.eps_root);
+  check_non_negative("yogi", "initial_accumulator_value", o.initial_accumulator_value);
   return chain({scale_by_yogi(o), scale_by_learning_rate(lr)});
 }
 

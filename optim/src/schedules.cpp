@@ -4,6 +4,8 @@
 #include <axon/ops.hpp>
 #include <axon/optim/schedules.hpp>
 
+#include "check_options.hpp"
+
 namespace axon::optim {
 
 Tensor Schedule::operator()(const Tensor& step, DType dtype) const {
@@ -13,16 +15,24 @@ Tensor Schedule::operator()(const Tensor& step, DType dtype) const {
 }
 
 namespace schedules {
+
+using namespace detail;
+
 namespace {
 Tensor as_float(const Tensor& step, DType dt) { return cast(step, dt); }
 }  // namespace
 
 Schedule constant(double init_value) {
+  check_non_negative("constant", "init_value", init_value);
   return {[=](int64_t) { return init_value; },
           [=](const Tensor& s, DType dt) { return scalar_tensor(init_value, dt, s.device()); }};
 }
 
 Schedule linear_decay(double init_value, int64_t warmup, int64_t steps) {
+  check_non_negative("linear_decay", "init_value", init_value);
+  check_steps("linear_decay", "warmup", warmup, 0);
+  AXON_CHECK(steps >= 1 && steps >= warmup, "linear_decay", "steps must be at least 1 and at least warmup ({}), got {}",
+             warmup, steps);
   double w = double(std::max<int64_t>(1, warmup));
   double k = double(std::max<int64_t>(1, steps - warmup));
   auto host = [=](int64_t step) {
@@ -40,6 +50,10 @@ Schedule linear_decay(double init_value, int64_t warmup, int64_t steps) {
 
 Schedule exponential_decay(double init_value, double decay_rate, int64_t transition_steps, int64_t transition_begin,
                            bool staircase) {
+  check_non_negative("exponential_decay", "init_value", init_value);
+  check_positive("exponential_decay", "decay_rate", decay_rate);
+  check_steps("exponential_decay", "transition_steps", transition_steps, 1);
+  check_steps("exponential_decay", "transition_begin", transition_begin, 0);
   double k = double(transition_steps);
   auto host = [=](int64_t step) {
     double t = double(step - transition_begin);
@@ -59,6 +73,9 @@ Schedule exponential_decay(double init_value, double decay_rate, int64_t transit
 }
 
 Schedule cosine_decay(double init_value, int64_t decay_steps, double alpha) {
+  check_non_negative("cosine_decay", "init_value", init_value);
+  check_steps("cosine_decay", "decay_steps", decay_steps, 1);
+  check_fraction("cosine_decay", "alpha", alpha);
   double k = double(decay_steps);
   auto host = [=](int64_t step) {
     double th = std::numbers::pi * std::min(double(step), k) / k;
@@ -73,6 +90,11 @@ Schedule cosine_decay(double init_value, int64_t decay_steps, double alpha) {
 
 Schedule polynomial_decay(double init_value, double end_value, double power, int64_t transition_steps,
                           int64_t transition_begin) {
+  check_non_negative("polynomial_decay", "init_value", init_value);
+  check_non_negative("polynomial_decay", "end_value", end_value);
+  check_non_negative("polynomial_decay", "power", power);
+  check_steps("polynomial_decay", "transition_steps", transition_steps, 1);
+  check_steps("polynomial_decay", "transition_begin", transition_begin, 0);
   double k = double(transition_steps);
   auto host = [=](int64_t step) {
     double c = std::clamp(double(step - transition_begin), 0.0, k);

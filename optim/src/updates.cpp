@@ -6,8 +6,19 @@
 #include <axon/random.hpp>
 #include <axon/optim/updates.hpp>
 
+#include "check_options.hpp"
+
 namespace axon::optim {
+
+using namespace detail;
+
 namespace {
+
+void check_rms(const char* op, double initial_scale, double decay, double eps) {
+  check_non_negative(op, "initial_scale", initial_scale);
+  check_decay_rate(op, "decay", decay);
+  check_non_negative(op, "eps", eps);
+}
 
 using Pair = std::pair<Params, State>;
 
@@ -26,10 +37,12 @@ Tensor as_dtype(const Tensor& t, DType dt) { return t.dtype() == dt ? t : cast(t
 }  // namespace
 
 GradientTransformation scale(double step) {
+  check_finite("scale", "step", step);
   return stateless([=](const Params& u, const Params&) { return map_params(u, [&](const Tensor& t) { return mul(t, step); }); });
 }
 
 GradientTransformation scale_by_state(double step) {
+  check_finite("scale_by_state", "step", step);
   return {[=](const Params& p) { // f64 so that f64 parameters see the exact step (cast per update for other dtypes: a 0-d op).
             return State{{"scale", scalar_tensor(step, DType::f64, params_device(p))}}; },
           [](const Params& u, const State& s, const Params&) {
@@ -53,6 +66,7 @@ GradientTransformation scale_by_schedule(Schedule schedule) {
 }
 
 GradientTransformation scale_by_adam(AdamOptions o) {
+  check_moments("scale_by_adam", o.b1, o.b2, o.eps, o.eps_root);
   return {[](const Params& p) {
             State s{{"count", make_count(p)}};
             put_slot(s, "mu", full_like_params(p, 0));
@@ -78,6 +92,7 @@ GradientTransformation scale_by_adam(AdamOptions o) {
 }
 
 GradientTransformation scale_by_belief(BeliefOptions o) {
+  check_moments("scale_by_belief", o.b1, o.b2, o.eps, o.eps_root);
   return {[](const Params& p) {
             State s{{"count", make_count(p)}};
             put_slot(s, "mu", full_like_params(p, 0));
@@ -105,6 +120,8 @@ GradientTransformation scale_by_belief(BeliefOptions o) {
 }
 
 GradientTransformation scale_by_radam(RadamOptions o) {
+  check_moments("scale_by_radam", o.b1, o.b2, o.eps, o.eps_root);
+  check_finite("scale_by_radam", "threshold", o.threshold);
   return {[](const Params& p) {
             State s{{"count", make_count(p)}};
             put_slot(s, "mu", full_like_params(p, 0));
@@ -141,6 +158,8 @@ GradientTransformation scale_by_radam(RadamOptions o) {
 }
 
 GradientTransformation scale_by_yogi(YogiOptions o) {
+  check_moments("scale_by_yogi", o.b1, o.b2, o.eps, o.eps_root);
+  check_non_negative("scale_by_yogi", "initial_accumulator_value", o.initial_accumulator_value);
   return {[o](const Params& p) {
             State s{{"count", make_count(p)}};
             put_slot(s, "mu", full_like_params(p, o.initial_accumulator_value));
@@ -168,6 +187,8 @@ GradientTransformation scale_by_yogi(YogiOptions o) {
 }
 
 GradientTransformation scale_by_rss(double initial_accumulator_value, double eps) {
+  check_non_negative("scale_by_rss", "initial_accumulator_value", initial_accumulator_value);
+  check_non_negative("scale_by_rss", "eps", eps);
   return {[=](const Params& p) {
             State s;
             put_slot(s, "sum_of_squares", full_like_params(p, initial_accumulator_value));
@@ -188,6 +209,7 @@ GradientTransformation scale_by_rss(double initial_accumulator_value, double eps
 }
 
 GradientTransformation scale_by_rms(double initial_scale, double decay, double eps) {
+  check_rms("scale_by_rms", initial_scale, decay, eps);
   return {[=](const Params& p) {
             State s;
             put_slot(s, "nu", full_like_params(p, initial_scale));
@@ -207,6 +229,7 @@ GradientTransformation scale_by_rms(double initial_scale, double decay, double e
 }
 
 GradientTransformation scale_by_stddev(double initial_scale, double decay, double eps) {
+  check_rms("scale_by_stddev", initial_scale, decay, eps);
   return {[=](const Params& p) {
             State s;
             put_slot(s, "mu", full_like_params(p, 0));
@@ -231,6 +254,7 @@ GradientTransformation scale_by_stddev(double initial_scale, double decay, doubl
 }
 
 GradientTransformation trace(double decay, bool nesterov) {
+  check_fraction("trace", "decay", decay);
   return {[](const Params& p) {
             State s;
             put_slot(s, "trace", full_like_params(p, 0));
@@ -252,12 +276,14 @@ GradientTransformation trace(double decay, bool nesterov) {
 }
 
 GradientTransformation clip(double delta) {
+  check_non_negative("clip", "delta", delta);
   return stateless([=](const Params& u, const Params&) {
     return map_params(u, [&](const Tensor& t) { return clamp(t, -delta, delta); });
   });
 }
 
 GradientTransformation clip_by_global_norm(double max_norm) {
+  check_positive("clip_by_global_norm", "max_norm", max_norm);
   return stateless([=](const Params& u, const Params&) {
     Tensor total;
     for (const auto& [l, m] : u)
@@ -284,6 +310,7 @@ GradientTransformation centralize() {
 }
 
 GradientTransformation add_decayed_weights(double decay) {
+  check_finite("add_decayed_weights", "decay", decay);  // fromage adds a negative decay
   return stateless([=](const Params& u, const Params& p) {
     if (decay == 0.0) return u;
     return map_params("add_decayed_weights", u, p, [&](const Tensor& g, const Tensor& w) {
@@ -301,6 +328,9 @@ Tensor safe_norm(const Tensor& x, double min_norm) {
 }  // namespace
 
 GradientTransformation scale_by_trust_ratio(double min_norm, double trust_coefficient, double eps) {
+  check_non_negative("scale_by_trust_ratio", "min_norm", min_norm);
+  check_finite("scale_by_trust_ratio", "trust_coefficient", trust_coefficient);
+  check_non_negative("scale_by_trust_ratio", "eps", eps);
   return stateless([=](const Params& u, const Params& p) {
     return map_params("scale_by_trust_ratio", u, p, [&](const Tensor& g, const Tensor& w) {
       Tensor pn = safe_norm(as_dtype(w, g.dtype()), min_norm), un = safe_norm(g, min_norm);
@@ -312,6 +342,8 @@ GradientTransformation scale_by_trust_ratio(double min_norm, double trust_coeffi
 }
 
 GradientTransformation add_noise(uint64_t seed, double eta, double gamma) {
+  check_non_negative("add_noise", "eta", eta);
+  check_non_negative("add_noise", "gamma", gamma);
   return {[=](const Params& p) {
             return State{{"count", make_count(p)},
                          {"seed", scalar_tensor(static_cast<int64_t>(seed), DType::i64, params_device(p))}};

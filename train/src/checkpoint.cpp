@@ -191,6 +191,7 @@ std::string default_checkpoint_file(const LoopState& s) {
 
 Loop& checkpoint(Loop& loop, CheckpointOptions o) {
   std::string key = o.criteria.empty() ? "" : loop.metadata_key("checkpoint/" + o.criteria);
+  if (!o.criteria.empty()) loop.require_metric(o.criteria, "checkpoint", o.event);  // checked when run() starts
   return loop.handle(
       o.event,
       [=](LoopState& s) {

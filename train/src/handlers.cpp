@@ -31,6 +31,19 @@ bool monitor_fires(const char* op, LoopState& s, const std::string& key, const s
 
 bool is_scale_key(const std::string& k) { return k == "scale" || (k.size() > 6 && k.compare(k.size() - 6, 6, "/scale") == 0); }
 
+// The optimizer's learning-rate entries under `pre` ("optimizer_state/"); an error when there are none.
+std::vector<Tensor*> lr_scales(LoopState& s, const std::string& pre) {
+  std::vector<Tensor*> scales;
+  for (auto it = s.step_state.tensors.lower_bound(pre);
+       it != s.step_state.tensors.end() && it->first.compare(0, pre.size(), pre) == 0; ++it)
+    if (is_scale_key(it->first.substr(pre.size()))) scales.push_back(&it->second);
+  AXON_CHECK(!scales.empty(), "reduce_lr_on_plateau",
+             "no learning-rate entry ('scale') under '{}' in the step state: the optimizer needs a constant "
+             "learning rate (optim::scale_by_state); a schedule cannot be reduced",
+             pre);
+  return scales;
+}
+
 }  // namespace
 
 namespace detail {
@@ -72,7 +85,10 @@ std::string supervised_log_message(const LoopState& s, bool with_epoch) {
 
 Loop& validate(Loop& loop, Loop evaluator, Dataset data, ValidateOptions o) {
   AXON_CHECK(!data.empty(), "validate", "the validation dataset is empty");
-  for (const auto& m : loop.metrics()) evaluator.add_metric(m);
+  for (const auto& m : loop.metrics()) {
+    evaluator.add_metric(m);
+    loop.produces("validation_" + m.name, o.event, "validate");
+  }
   return loop.handle(
       o.event,
       [ev = std::move(evaluator), data = std::move(data)](LoopState& s) {
@@ -87,6 +103,7 @@ Loop& validate(Loop& loop, Loop evaluator, Dataset data, ValidateOptions o) {
 Loop& monitor(Loop& loop, const std::string& metric, Handler fn, MonitorOptions o) {
   AXON_CHECK(static_cast<bool>(fn), "monitor", "empty handler");
   AXON_CHECK(o.patience >= 0, "monitor", "patience must be non-negative, got {}", o.patience);
+  loop.require_metric(metric, "monitor", o.event);
   std::string key = loop.metadata_key("monitor/" + metric);
   return loop.handle(
       o.event,
@@ -98,11 +115,14 @@ Loop& monitor(Loop& loop, const std::string& metric, Handler fn, MonitorOptions 
 
 Loop& early_stop(Loop& loop, const std::string& metric, MonitorOptions o) {
   AXON_CHECK(o.patience >= 0, "early_stop", "patience must be non-negative, got {}", o.patience);
+  loop.require_metric(metric, "early_stop", o.event);
   std::string key = loop.metadata_key("early_stop/" + metric);
   return loop.handle(
       o.event,
       [=](LoopState& s) {
-        return monitor_fires("early_stop", s, key, metric, o.mode, o.patience) ? Action::halt_loop : Action::continue_;
+        if (!monitor_fires("early_stop", s, key, metric, o.mode, o.patience)) return Action::continue_;
+        s.halt_reason = fmt::format("early_stop: '{}' did not improve for {} events in a row", metric, o.patience + 1);
+        return Action::halt_loop;
       },
       o.filter);
 }
@@ -110,20 +130,17 @@ Loop& early_stop(Loop& loop, const std::string& metric, MonitorOptions o) {
 Loop& reduce_lr_on_plateau(Loop& loop, const std::string& metric, ReduceLrOptions o) {
   AXON_CHECK(o.patience >= 0, "reduce_lr_on_plateau", "patience must be non-negative, got {}", o.patience);
   AXON_CHECK(o.factor > 0, "reduce_lr_on_plateau", "factor must be positive, got {}", o.factor);
+  loop.require_metric(metric, "reduce_lr_on_plateau", o.event);
   std::string key = loop.metadata_key("reduce_lr_on_plateau/" + metric);
+  // The step state is initialised before `started` fires: a missing knob shows there, before any step.
+  loop.handle(Event::started, [pre = o.optimizer_state + "/"](LoopState& s) {
+    (void)lr_scales(s, pre);
+    return Action::continue_;
+  });
   return loop.handle(
       o.event,
       [=](LoopState& s) {
-        // Checked on every event, so a missing knob shows at the first one rather than at the plateau.
-        std::vector<Tensor*> scales;
-        std::string pre = o.optimizer_state + "/";
-        for (auto it = s.step_state.tensors.lower_bound(pre);
-             it != s.step_state.tensors.end() && it->first.compare(0, pre.size(), pre) == 0; ++it)
-          if (is_scale_key(it->first.substr(pre.size()))) scales.push_back(&it->second);
-        AXON_CHECK(!scales.empty(), "reduce_lr_on_plateau",
-                   "no learning-rate entry ('scale') under '{}' in the step state: the optimizer needs a constant "
-                   "learning rate (optim::scale_by_state); a schedule cannot be reduced",
-                   pre);
+        std::vector<Tensor*> scales = lr_scales(s, o.optimizer_state + "/");
         if (monitor_fires("reduce_lr_on_plateau", s, key, metric, o.mode, o.patience)) {
           NoGrad no_grad;
           for (Tensor* t : scales) *t = mul(*t, o.factor);

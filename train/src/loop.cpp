@@ -1,4 +1,5 @@
 // The loop's driver: events, filters, metric accumulation.
+#include <algorithm>
 #include <chrono>
 
 #include <axon/ops.hpp>
@@ -60,6 +61,7 @@ Loop::Loop(StepFn step, StepInit init) : step_(std::move(step)), init_(std::move
 Loop& Loop::handle(Event event, Handler handler, Filter filter) {
   AXON_CHECK(static_cast<bool>(handler), "handle", "empty handler for event {}", event_name(event));
   handlers_[event].push_back({std::move(handler), std::move(filter)});
+  ++attached_handlers_;
   return *this;
 }
 
@@ -86,17 +88,61 @@ Loop& Loop::from_state(LoopState state) {
   return *this;
 }
 
+Loop& Loop::produces(const std::string& metric, std::optional<Event> on, const std::string& handler) {
+  AXON_CHECK(!metric.empty(), "produces", "empty metric name");
+  produced_.push_back({metric, handler, on, attached_handlers_});
+  return *this;
+}
+
+Loop& Loop::require_metric(const std::string& metric, const std::string& handler, std::optional<Event> on) {
+  AXON_CHECK(!metric.empty(), handler, "empty metric name");
+  required_.push_back({metric, handler, on, attached_handlers_});
+  return *this;
+}
+
+void Loop::check_wiring() const {
+  std::vector<std::string> known;
+  for (const auto& m : metrics_) known.push_back(m.name);
+  const size_t from_specs = known.size();
+  for (const auto& p : produced_) known.push_back(p.metric);
+  for (const auto& r : required_) {
+    auto spec_end = known.begin() + std::ptrdiff_t(from_specs);
+    if (std::find(known.begin(), spec_end, r.metric) != spec_end) continue;
+    const Wiring* late = nullptr;  // a writer on the reader's event, attached after it
+    bool in_time = false;
+    for (const auto& p : produced_) {
+      if (p.metric != r.metric) continue;
+      if (r.on && p.on == r.on && p.position >= r.position) late = &p;
+      else in_time = true;
+    }
+    if (in_time) continue;
+    if (late)
+      AXON_FAIL(r.handler,
+                "metric '{}' is written by {}, attached after {} on the same event ({}): it would read the "
+                "metric before it is written; attach {} first",
+                r.metric, late->handler, r.handler, event_name(*r.on), late->handler);
+    std::string names;
+    for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+    AXON_FAIL(r.handler,
+              "metric '{}' is produced by nothing in this loop (its metrics: {}); add it with metric(), attach "
+              "validate() for validation_ metrics, or declare a handler's own metric with produces()",
+              r.metric, names.empty() ? "none" : names);
+  }
+}
+
 std::string Loop::metadata_key(const std::string& kind) { return kind + "#" + std::to_string(metadata_keys_[kind]++); }
 
 LoopState Loop::run(const Dataset& data, const StepState& init, RunOptions options) const {
   AXON_CHECK(static_cast<bool>(step_), "run", "the loop has no step function");
   AXON_CHECK(!data.empty(), "run", "the dataset is empty: a loop needs at least one batch");
   AXON_CHECK(options.epochs >= 0, "run", "epochs must be non-negative, got {}", options.epochs);
+  check_wiring();
 
   LoopState s;
   if (attached_) {
     s = *attached_;
     s.status = Status::running;
+    s.halt_reason.clear();
   } else {
     s.step_state = init_ ? init_(data.batch(0, 0), init) : init;
   }

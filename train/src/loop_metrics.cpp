@@ -7,20 +7,50 @@
 namespace axon::training {
 namespace {
 
-const std::map<std::string, metrics::Metric>& named_metrics() {
+// What each name makes from the options, and which of them it takes.
+struct NamedMetric {
+  std::function<metrics::Metric(const MetricOptions&)> make;
+  bool sparse = false, from_logits = false, k = false, threshold = false;
+};
+
+const std::map<std::string, NamedMetric>& named_metrics() {
   using namespace axon::metrics;
-  static const std::map<std::string, Metric> m{
-      {"accuracy", [](const Tensor& y, const Tensor& p) { return accuracy(y, p); }},
-      {"precision", [](const Tensor& y, const Tensor& p) { return precision(y, p); }},
-      {"recall", [](const Tensor& y, const Tensor& p) { return recall(y, p); }},
-      {"sensitivity", [](const Tensor& y, const Tensor& p) { return sensitivity(y, p); }},
-      {"specificity", [](const Tensor& y, const Tensor& p) { return specificity(y, p); }},
-      {"true_positives", [](const Tensor& y, const Tensor& p) { return true_positives(y, p); }},
-      {"false_positives", [](const Tensor& y, const Tensor& p) { return false_positives(y, p); }},
-      {"true_negatives", [](const Tensor& y, const Tensor& p) { return true_negatives(y, p); }},
-      {"false_negatives", [](const Tensor& y, const Tensor& p) { return false_negatives(y, p); }},
-      {"mean_absolute_error", [](const Tensor& y, const Tensor& p) { return metrics::mean_absolute_error(y, p); }},
-      {"top_k_categorical_accuracy", [](const Tensor& y, const Tensor& p) { return top_k_categorical_accuracy(y, p); }},
+  using ThresholdFn = Tensor (*)(const Tensor&, const Tensor&, ThresholdOptions);
+  auto thresholded = [](ThresholdFn f) {
+    NamedMetric n{[f](const MetricOptions& o) {
+      ThresholdOptions t;
+      if (o.threshold) t.threshold = *o.threshold;
+      return Metric([f, t](const Tensor& y, const Tensor& p) { return f(y, p, t); });
+    }};
+    n.threshold = true;
+    return n;
+  };
+  static const std::map<std::string, NamedMetric> m{
+      {"accuracy",
+       {[](const MetricOptions& o) {
+          AccuracyOptions a{.from_logits = o.from_logits, .sparse = o.sparse};
+          return Metric([a](const Tensor& y, const Tensor& p) { return accuracy(y, p, a); });
+        },
+        true, true}},
+      {"precision", thresholded(precision)},
+      {"recall", thresholded(recall)},
+      {"sensitivity", thresholded(sensitivity)},
+      {"specificity", thresholded(specificity)},
+      {"true_positives", thresholded(true_positives)},
+      {"false_positives", thresholded(false_positives)},
+      {"true_negatives", thresholded(true_negatives)},
+      {"false_negatives", thresholded(false_negatives)},
+      {"mean_absolute_error",
+       {[](const MetricOptions&) {
+         return Metric([](const Tensor& y, const Tensor& p) { return metrics::mean_absolute_error(y, p); });
+       }}},
+      {"top_k_categorical_accuracy",
+       {[](const MetricOptions& o) {
+          TopKOptions t{.sparse = o.sparse};
+          if (o.k) t.k = *o.k;
+          return Metric([t](const Tensor& y, const Tensor& p) { return top_k_categorical_accuracy(y, p, t); });
+        },
+        true, false, true}},
   };
   return m;
 }
@@ -29,7 +59,7 @@ AccumulateFn accumulate_of(const MetricOptions& o) { return o.accumulate_fn ? o.
 
 }  // namespace
 
-metrics::Metric metric_by_name(const std::string& name) {
+metrics::Metric metric_by_name(const std::string& name, const MetricOptions& o) {
   const auto& m = named_metrics();
   auto it = m.find(name);
   if (it == m.end()) {
@@ -37,11 +67,20 @@ metrics::Metric metric_by_name(const std::string& name) {
     for (const auto& [k, v] : m) names += (names.empty() ? "" : ", ") + k;
     AXON_FAIL("metric", "unknown metric '{}' (known: {}); pass a function for others", name, names);
   }
-  return it->second;
+  const NamedMetric& n = it->second;
+  auto takes = [&](bool given, bool taken, const char* option) {
+    AXON_CHECK(!given || taken, "metric", "metric '{}' takes no option {}", name, option);
+  };
+  takes(o.sparse, n.sparse, "sparse");
+  takes(o.from_logits, n.from_logits, "from_logits");
+  takes(o.k.has_value(), n.k, "k");
+  takes(o.threshold.has_value(), n.threshold, "threshold");
+  return n.make(o);
 }
 
 Loop& metric(Loop& loop, const std::string& name, MetricOptions options) {
-  return metric(loop, name, metric_by_name(name), std::move(options));
+  metrics::Metric fn = metric_by_name(name, options);
+  return metric(loop, name, std::move(fn), std::move(options));
 }
 
 Loop& metric(Loop& loop, const std::string& name, metrics::Metric fn, MetricOptions o) {

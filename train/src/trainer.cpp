@@ -1,4 +1,6 @@
 // trainer, evaluator and the one-call train().
+#include <algorithm>
+
 #include <axon/ops.hpp>
 #include <axon/train/trainer.hpp>
 
@@ -28,10 +30,14 @@ Loop supervised_loop(Step step, losses::LossFn loss, SupervisedOptions o) {
 
 Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions o) {
   losses::LossFn fn = loss.fn;
-  return supervised_loop(train_step(model, std::move(loss), std::move(optimizer),
-                                    {.seed = o.seed, .frozen = o.frozen, .loss_scale = o.loss_scale, .compile = o.compile}),
-                         fn,
-                         {.log = o.log, .out = o.out});
+  Loop loop = supervised_loop(
+      train_step(model, std::move(loss), std::move(optimizer),
+                 {.seed = o.seed, .frozen = o.frozen, .loss_scale = o.loss_scale, .compile = o.compile}),
+      fn, {.log = o.log, .out = o.out});
+  // After the log handlers (the line of the bad batch still prints), before any the caller attaches
+  // (validation and checkpoints do not run on a diverged model).
+  if (o.stop_on_nan) stop_on_nan(loop, {.every = std::max<int64_t>(o.log, 0), .out = o.out});
+  return loop;
 }
 
 Loop evaluator(const Model& model, EvaluatorOptions o) {

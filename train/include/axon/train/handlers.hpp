@@ -1,6 +1,7 @@
 #pragma once
-// Built-in handlers (Axon.Loop's log, validate, monitor, early_stop, reduce_lr_on_plateau). Each
-// attaches to a loop and returns it, so calls nest: early_stop(validate(trainer(...), ...), ...).
+// Built-in handlers (Axon.Loop's log, validate, monitor, early_stop, reduce_lr_on_plateau; Keras'
+// TerminateOnNaN as stop_on_nan). Each attaches to a loop and returns it, so calls nest:
+// early_stop(validate(trainer(...), ...), ...).
 // Checkpoints are in checkpoint.hpp.
 #include <cstdint>
 #include <functional>
@@ -62,6 +63,27 @@ struct ReduceLrOptions {
   std::string optimizer_state = "optimizer_state";
 };
 Loop& reduce_lr_on_plateau(Loop& loop, const std::string& metric, ReduceLrOptions options = {});
+// ---- stop_on_nan (Keras' TerminateOnNaN; on in trainer): halts the loop at the first non-finite
+// value of `metric` (the running loss; a running mean turns non-finite exactly at the first
+// non-finite batch loss), sets the state's status to halted and its halt_reason to
+//   "stop_on_nan: the loss is not finite (NaN or infinite) from epoch E, batch B (both counted from
+//    0, as LoopState's counters); halting the loop"
+// (also written to `out`, and kept as handler_metadata "stop_on_nan/epoch" and "stop_on_nan/batch").
+// No host sync per step: each step folds isfinite(metric) into a device-side index of the first bad
+// batch (six 0-d ops queued on the metric's device), and only a check reads that one integer back. A check runs after each batch whose index in
+// the epoch is a multiple of `every` (when every > 0: the batches trainer's log line reads anyway),
+// and at the end of each epoch (before the epoch's later handlers such as validation or
+// checkpoints, when attached first). So it halts at the first check after the bad batch (at most
+// `every` - 1 batches later, or at the end of that epoch), and the epoch and batch it names are
+// exactly those of the first bad batch. every = 1 halts right after the bad batch, at one host sync
+// per step.
+struct StopOnNanOptions {
+  std::string metric = "loss";
+  int64_t every = 0;              // 0: check at the end of each epoch only
+  std::ostream* out = &std::cerr;  // null: silent (the reason is still in halt_reason)
+};
+Loop& stop_on_nan(Loop& loop, StopOnNanOptions options = {});
+
 // The current learning rate: minus the first "scale" entry (host read), for inspection.
 double learning_rate(const StepState& state, const std::string& optimizer_state = "optimizer_state");
 

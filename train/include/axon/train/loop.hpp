@@ -60,6 +60,7 @@ struct LoopState {
   std::map<std::string, double> handler_metadata;
   Event event = Event::started;  // the event being fired
   Status status = Status::running;
+  std::string halt_reason;  // why a handler halted the loop, when it says (stop_on_nan does); not checkpointed
 };
 
 using Handler = std::function<Action(LoopState& state)>;
@@ -128,6 +129,16 @@ class Loop {
   // Resumes from a state (a checkpoint's, or a finished run's): it takes the place of the init
   // function; the run starts at its epoch and batch, with its metrics if it stopped mid-epoch.
   Loop& from_state(LoopState state);
+  // Wiring checked when run() starts, before any step: a handler that reads a metric (early_stop,
+  // monitor, reduce_lr_on_plateau, checkpoint criteria, stop_on_nan) declares it with
+  // require_metric, and run() fails naming the handler and the metric when no metric of the loop
+  // (add_metric / metric()) nor any produces() declaration supplies it. A handler that writes
+  // metrics of its own into LoopState::metrics declares them with produces() (validate declares
+  // "validation_<name>" for each metric of the loop when it is attached). Given the event they run
+  // on, a reader attached before the only writers of its metric on that same event (early_stop on
+  // "validation_loss" attached before validate) is an error too: the writers would run after it.
+  Loop& produces(const std::string& metric, std::optional<Event> on = {}, const std::string& handler = "a handler");
+  Loop& require_metric(const std::string& metric, const std::string& handler, std::optional<Event> on = {});
   // A handler-unique key for handler_metadata ("<kind>#<k>"), stable when the loop is rebuilt
   // by the same code (as a resumed run is).
   std::string metadata_key(const std::string& kind);
@@ -138,6 +149,7 @@ class Loop {
   LoopState run(const Dataset& data, const StepState& init = {}, RunOptions options = {}) const;
 
  private:
+  void check_wiring() const;
   struct Attached {
     Handler handler;
     Filter filter;
@@ -147,6 +159,13 @@ class Loop {
   std::map<Event, std::vector<Attached>> handlers_;
   std::vector<MetricSpec> metrics_;
   std::optional<LoopState> attached_;
+  struct Wiring {  // a handler writing or reading a metric; `position`: the handlers attached before it
+    std::string metric, handler;
+    std::optional<Event> on;
+    size_t position;
+  };
+  std::vector<Wiring> produced_, required_;
+  size_t attached_handlers_ = 0;
   std::map<std::string, int> metadata_keys_;
 };
 
@@ -156,18 +175,25 @@ struct MetricOptions {
   AccumulateFn accumulate_fn = {};  // overrides `accumulate`
   std::string y_true = "y_true";    // the step-state keys given to a (y_true, y_pred) metric
   std::string y_pred = "y_pred";
+  // Options of a metric given by name (naming one it does not take is an error):
+  bool sparse = false;                   // integer class ids as y_true: accuracy, top_k_categorical_accuracy
+  bool from_logits = false;              // accuracy
+  std::optional<int64_t> k = {};         // top_k_categorical_accuracy (default 5)
+  std::optional<double> threshold = {};  // precision, recall, sensitivity, specificity, true/false_positives/negatives (0.5)
 };
-// A metric of <axon/metrics.hpp> by name, with default options: accuracy, precision, recall,
+// A metric of <axon/metrics.hpp> by name, with the options above: accuracy, precision, recall,
 // sensitivity, specificity, true_positives, false_positives, true_negatives, false_negatives,
-// mean_absolute_error, top_k_categorical_accuracy.
+// mean_absolute_error, top_k_categorical_accuracy. With the readers' integer labels:
+//   metric(loop, "accuracy", {.sparse = true});
 Loop& metric(Loop& loop, const std::string& name, MetricOptions options = {});
 // A function of (y_true, y_pred).
 Loop& metric(Loop& loop, const std::string& name, metrics::Metric fn, MetricOptions options = {});
 // A function of the whole step state (Axon's output transform and metric in one).
 Loop& metric(Loop& loop, const std::string& name, std::function<Tensor(const StepState&)> observe,
              MetricOptions options = {});
-// The metric functions metric(loop, name) knows, by name (error listing them otherwise).
-metrics::Metric metric_by_name(const std::string& name);
+// The metric functions metric(loop, name) knows, by name (error listing them otherwise), with the
+// name-specific options of `options`.
+metrics::Metric metric_by_name(const std::string& name, const MetricOptions& options = {});
 
 // Values as Axon prints them: floats "%.7f" (bf16 "%.3f"), integers plainly, NaN / Inf / -Inf.
 // Reads the value back to the host.

@@ -38,15 +38,27 @@
 
 namespace axon::training {
 
+// Options of a loss given by name. Each applies to the losses listed; naming one a loss does not
+// take is an error.
+struct LossOptions {
+  bool from_logits = false;  // y_pred holds logits: binary_cross_entropy, categorical_cross_entropy
+  bool sparse = false;       // y_true holds integer class ids (any integer dtype, shape y_pred's
+                             // without its class axis): categorical_cross_entropy
+};
+
 // A loss: any function of (y_true, y_pred); a function of <axon/losses.hpp> with its options
-// argument (called with reduction mean); or the name of one, called with default options and
-// reduction mean: binary_cross_entropy, categorical_cross_entropy, categorical_hinge, hinge,
-// kl_divergence, log_cosh, mean_absolute_error, mean_squared_error, poisson, soft_margin (Axon's
-// trainer atoms), huber, cosine_similarity. A loss that returns more than one value is averaged.
+// argument (called with reduction mean); or the name of one, with LossOptions and reduction mean:
+// binary_cross_entropy, categorical_cross_entropy, categorical_hinge, hinge, kl_divergence,
+// log_cosh, mean_absolute_error, mean_squared_error, poisson, soft_margin (Axon's trainer atoms),
+// huber, cosine_similarity, and sparse_categorical_cross_entropy (Keras' name: the categorical one
+// with sparse set). The integer labels the data readers give (class ids) need sparse:
+//   trainer(model, {"categorical_cross_entropy", {.from_logits = true, .sparse = true}}, "adam")
+// A loss that returns more than one value is averaged.
 struct Loss {
   losses::LossFn fn;
   Loss(const char* name);
   Loss(const std::string& name);
+  Loss(const std::string& name, LossOptions options);
   template <class F>
     requires(std::is_invocable_r_v<Tensor, F, const Tensor&, const Tensor&> && !std::is_same_v<std::decay_t<F>, Loss>)
   Loss(F f) : fn(std::move(f)) {}
@@ -60,7 +72,7 @@ struct Loss {
   // The scalar loss: fn's value, averaged when it is not 0-d.
   Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const;
 };
-losses::LossFn loss_by_name(const std::string& name);
+losses::LossFn loss_by_name(const std::string& name, LossOptions options = {});
 
 // An optimizer: a GradientTransformation, or the name of one of <axon/optim.hpp> with its defaults
 // (adabelief, adagrad, adam, adamw, lamb, noisy_sgd, radam, rmsprop, sgd, yogi, as Axon's trainer).
@@ -134,6 +146,10 @@ struct TrainerOptions {
   FrozenFn frozen = {};
   LossScale loss_scale = {};  // Axon's trainer(..., loss_scale:); identity
   bool compile = false;       // TrainStepOptions::compile
+  // stop_on_nan (handlers.hpp) on the "loss" metric, checked where the log line reads values anyway
+  // (every `log` batches) and at each epoch's end, reporting to `out`: a run whose loss turns NaN
+  // returns with status halted and the first bad epoch and batch in halt_reason.
+  bool stop_on_nan = true;
 };
 Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions options = {});
 
