@@ -199,7 +199,7 @@ Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end, int64_t step) con
 Tensor Tensor::narrow(int64_t axis, int64_t start, int64_t length) const {
   axis = normalize_axis(axis, dim(), "narrow");
   AXON_CHECK(start >= 0 && length >= 0 && start <= shape()[axis] && length <= shape()[axis] - start, "narrow",
-             "range [{}, {}) is out of bounds for axis {} of size {}", start, start + length, axis, shape()[axis]);
+             "start {} and length {} are out of bounds for axis {} of size {}", start, length, axis, shape()[axis]);
   return axon::slice(*this, axis, start, start + length);
 }
 Tensor Tensor::select(int64_t axis, int64_t index) const {
