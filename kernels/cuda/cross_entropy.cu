@@ -86,8 +86,9 @@ __global__ void __launch_bounds__(kBlock) xent_fwd(const T* __restrict__ x, cons
     if (nan) l = std::numeric_limits<A>::quiet_NaN();
     A out;
     if (sparse) {
-      // A label out of range gets here only inside a CUDA graph, where the front-end's check is
-      // deferred (it fails the next call): read column 0 rather than memory outside the row.
+      // The front-end's label check is deferred on CUDA (raised at the next host read, or at a compiled
+      // function's next call), so a label out of range does get here: read column 0, never memory
+      // outside the row.
       const int64_t lab = static_cast<const int64_t*>(labels)[r];
       out = l - convert<A>(xr[lab >= 0 && lab < c ? lab : 0]);
     } else {
