@@ -75,13 +75,7 @@ Tensor eye(int64_t n, int64_t m, DType dtype, Device device) {
   Tensor out = zeros({n, m}, dtype, device);
   int64_t k = std::min(n, m);
   if (k == 0) return out;
-  Tensor diag = detail::make_view(out, {k}, {m + 1}, 0);
-  Tensor src = ones({k}, dtype, device);
-  auto ix = detail::make_indexers(diag.shape(), {&src, &diag});
-  AXON_ON_DEVICE(device,
-                 kernels::cpu::copy_cast(dtype, src.data_ptr(), ix[0], dtype, diag.data_ptr(), k, &ix[1]),
-                 kernels::cuda::copy_cast(dtype, src.data_ptr(), ix[0], dtype, diag.data_ptr(), k,
-                                          detail::stream_for(device), &ix[1]));
+  detail::copy_to_view(ones({k}, dtype, device), detail::make_view(out, {k}, {m + 1}, 0));
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "internal.hpp"
 
+#include <axon/kernels/copy.hpp>
+
 namespace axon::detail {
 
 std::vector<kernels::Indexer> make_indexers(const Shape& out, std::initializer_list<const Tensor*> operands) {
@@ -45,6 +47,15 @@ std::vector<kernels::Indexer> make_indexers(const Shape& out, std::initializer_l
 }
 
 kernels::Indexer make_indexer(const Tensor& t) { return make_indexers(t.shape(), {&t})[0]; }
+
+void copy_to_view(const Tensor& src, const Tensor& dst) {
+  auto ix = make_indexers(src.shape(), {&src, &dst});
+  AXON_ON_DEVICE(src.device(),
+                 kernels::cpu::copy_cast(src.dtype(), src.data_ptr(), ix[0], dst.dtype(), dst.data_ptr(), src.numel(),
+                                         &ix[1]),
+                 kernels::cuda::copy_cast(src.dtype(), src.data_ptr(), ix[0], dst.dtype(), dst.data_ptr(), src.numel(),
+                                          stream_for(src.device()), &ix[1]));
+}
 
 Tensor make_view(const Tensor& t, Shape shape, Strides strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();

@@ -19,6 +19,9 @@ kernels::Indexer make_indexer(const Tensor& t);  // the tensor's own layout
 // A tensor over t's storage with another shape, strides and offset (element units). No tape entry:
 // callers use it for addressing (copying into a slab of an output) or record their own.
 Tensor make_view(const Tensor& t, Shape shape, Strides strides, int64_t offset);
+// Copies src (any layout) into dst, a view of the same shape on the same device, converting to
+// dst's dtype: how concat, pad, slice's gradient and eye fill part of an output.
+void copy_to_view(const Tensor& src, const Tensor& dst);
 
 // Throws unless every defined tensor is on the same device; returns it.
 Device same_device(const char* op, std::initializer_list<const Tensor*> ts);

@@ -55,12 +55,8 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     starts.push_back(start);
     if (x.numel() > 0) {
       // The slab of `out` this input fills.
-      Tensor dst = detail::make_view(out, x.shape(), out.strides(), out.offset() + start * out.strides()[axis]);
-      auto ix = detail::make_indexers(x.shape(), {&x, &dst});
-      AXON_ON_DEVICE(dev,
-                     kernels::cpu::copy_cast(x.dtype(), x.data_ptr(), ix[0], dt, dst.data_ptr(), x.numel(), &ix[1]),
-                     kernels::cuda::copy_cast(x.dtype(), x.data_ptr(), ix[0], dt, dst.data_ptr(), x.numel(),
-                                              detail::stream_for(dev), &ix[1]));
+      detail::copy_to_view(
+          x, detail::make_view(out, x.shape(), out.strides(), out.offset() + start * out.strides()[axis]));
     }
     start += x.shape()[axis];
   }

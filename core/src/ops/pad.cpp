@@ -41,13 +41,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
       for (int64_t d = 0; d < rank; ++d) offset += start[d] * t.strides()[d];
       return detail::make_view(t, block, t.strides(), offset);
     };
-    Tensor src = view(x, src_start), dst = view(out, dst_start);
-    auto ix = detail::make_indexers(block, {&src, &dst});
-    AXON_ON_DEVICE(x.device(),
-                   kernels::cpu::copy_cast(x.dtype(), src.data_ptr(), ix[0], x.dtype(), dst.data_ptr(), src.numel(),
-                                           &ix[1]),
-                   kernels::cuda::copy_cast(x.dtype(), src.data_ptr(), ix[0], x.dtype(), dst.data_ptr(), src.numel(),
-                                            detail::stream_for(x.device()), &ix[1]));
+    detail::copy_to_view(view(x, src_start), view(out, dst_start));
   }
   if (autograd::recording()) {
     std::vector<std::pair<int64_t, int64_t>> inverse;

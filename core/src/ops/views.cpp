@@ -154,13 +154,7 @@ Tensor slice_backward(const Tensor& g, const Shape& in_shape, int64_t axis, int6
   Strides st = out.strides();
   int64_t off = start * st[axis];
   if (g.shape()[axis] > 1) st[axis] *= step;
-  Tensor dst = make_view(out, g.shape(), st, off);
-  Tensor src = g;
-  auto ix = detail::make_indexers(g.shape(), {&src, &dst});
-  AXON_ON_DEVICE(g.device(),
-                 kernels::cpu::copy_cast(g.dtype(), g.data_ptr(), ix[0], g.dtype(), dst.data_ptr(), g.numel(), &ix[1]),
-                 kernels::cuda::copy_cast(g.dtype(), g.data_ptr(), ix[0], g.dtype(), dst.data_ptr(), g.numel(),
-                                          detail::stream_for(g.device()), &ix[1]));
+  detail::copy_to_view(g, make_view(out, g.shape(), st, off));
   // The last element's index + 1: no overflow for any step (slice clamps `end` anyway).
   int64_t end = g.shape()[axis] == 0 ? start : start + (g.shape()[axis] - 1) * step + 1;
   autograd::record("slice_backward", {g}, {out}, [axis, start, end, step](const Grads& gg) {
