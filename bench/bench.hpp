@@ -1,5 +1,5 @@
 #pragma once
-// axon-bench: the workloads of ../shared/bench/WORKLOADS.md (W1 MLP and W2 CNN training epochs, W3
+// axon-bench: the workloads W1-W7 (W1 MLP and W2 CNN training epochs, W3
 // GEMM, W4 memory-bound kernels, W5 GPT-2 124M, W6 LSTM and W7 ResNet-18 training steps),
 // each figure timed after a warm-up over many repeats and printed beside its ceiling and PyTorch's.
 #include <cstdint>
