@@ -25,6 +25,7 @@ struct Options {
   std::string dtype;  // W5/W7: "f32" or "bf16" (mixed precision); empty: the workload's default
   bool compile = false;  // W1/W2: train steps captured as CUDA graphs (TrainStepOptions::compile)
   std::string data;  // W1/W2: the Fashion-MNIST folder (default data/fashion-mnist, then Debian's)
+  bool pipeline = false;  // W1/W2: batches from a data::Pipeline (IDX on the CPU, crop + flip, prefetch)
   bool quick() const { return workload == "quick"; }
   int repeats_or(int dflt) const { return repeats > 0 ? repeats : dflt; }
   int warmup_or(int dflt) const { return warmup >= 0 ? warmup : dflt; }

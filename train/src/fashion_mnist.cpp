@@ -25,13 +25,14 @@ Tensor labels(const std::string& path, const FashionMnistOptions& o) {
 
 ImageSet load_fashion_mnist(const std::string& dir, FashionMnistOptions o) {
   ImageSet s;
-  s.train_images = images(dir + "/train-images-idx3-ubyte.gz", o);
-  s.train_labels = labels(dir + "/train-labels-idx1-ubyte.gz", o);
-  s.test_images = images(dir + "/t10k-images-idx3-ubyte.gz", o);
-  s.test_labels = labels(dir + "/t10k-labels-idx1-ubyte.gz", o);
-  AXON_CHECK(s.train_images.size(0) == s.train_labels.size(0) && s.test_images.size(0) == s.test_labels.size(0),
-             "load_fashion_mnist", "{}: image and label counts disagree: train {} / {}, test {} / {}", dir,
-             s.train_images.size(0), s.train_labels.size(0), s.test_images.size(0), s.test_labels.size(0));
+  auto read = [&](const char* prefix, Tensor& x, Tensor& y) {
+    x = images(dir + "/" + prefix + "-images-idx3-ubyte.gz", o);
+    y = labels(dir + "/" + prefix + "-labels-idx1-ubyte.gz", o);
+    AXON_CHECK(x.size(0) == y.size(0), "load_fashion_mnist", "{}: {} image and label counts disagree: {} / {}", dir,
+               prefix, x.size(0), y.size(0));
+  };
+  if (o.split != Split::test) read("train", s.train_images, s.train_labels);
+  if (o.split != Split::train) read("t10k", s.test_images, s.test_labels);
   return s;
 }
 

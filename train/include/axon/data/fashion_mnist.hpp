@@ -11,12 +11,16 @@ struct ImageSet {
   Tensor train_images, train_labels, test_images, test_labels;
 };
 
+enum class Split { all, train, test };
+
 struct FashionMnistOptions {
   Device device = Device::cpu();
   bool flatten = false;  // images [N, 784] instead of [N, 28, 28, 1] (channels last)
+  Split split = Split::all;  // which files are read; the other split's tensors stay undefined
 };
 
-// Reads {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz from `dir`. Errors name the file at fault
+// Reads {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz from `dir` (only the split's two files when
+// options.split asks for one). Errors name the file at fault
 // (missing, truncated, not IDX) and a disagreement between an image file and its label file.
 ImageSet load_fashion_mnist(const std::string& dir, FashionMnistOptions options = {});
 
