@@ -282,3 +282,22 @@ TEST_CASE("load_fashion_mnist reads only the split asked for", "[data][fashion]"
   AXON_REQUIRE_THROWS_WITH(data::load_fashion_mnist(only.string(), {.split = data::Split::train}),
                            "train-images-idx3-ubyte.gz");
 }
+
+TEST_CASE("pin_memory and non-blocking copies", "[data][pinned]") {
+  Tensor x = test::random_tensor({4, 3}, DType::f32, -1, 1, 3);
+  Tensor p = x.slice(0, 1, 3).pin_memory();
+  CHECK(p.is_contiguous());
+  CHECK(values(p) == values(x.slice(0, 1, 3)));
+  CHECK(p.is_pinned() == test::has_cuda());
+  CHECK(values(p.to(Device::cpu(), true)) == values(p));
+  AXON_REQUIRE_THROWS_WITH(Tensor().pin_memory(), "pin_memory");
+  if (!test::has_cuda()) return;
+  // The copy is queued, not waited for; reading it back on the device's stream sees the data.
+  Tensor d = p.to(Device::cuda(), true);
+  CHECK(d.is_cuda());
+  CHECK(values(d.to(Device::cpu())) == values(p));
+  // A pipeline delivering on the GPU gives the CPU pipeline's batches.
+  data::Pipeline base = data::Pipeline(counting_source(10)).map(data::normalize({0.5}, {2.0})).shuffle(1).batch(4).prefetch(2);
+  training::Dataset cpu = base.dataset(), gpu = base.to(Device::cuda()).dataset();
+  for (int64_t i = 0; i < 3; ++i) CHECK(values(gpu.batch(0, i).x.to(Device::cpu())) == values(cpu.batch(0, i).x));
+}

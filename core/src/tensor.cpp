@@ -6,6 +6,7 @@
 
 #include "cuda/capture.hpp"
 #include "cuda/deferred.hpp"
+#include "cuda/pinned.hpp"
 #include "ops/internal.hpp"
 
 #ifdef AXON_HAS_CUDA
@@ -136,6 +137,34 @@ Tensor to_device(const Tensor& x, Device device) {
   return y;
 }
 Tensor Tensor::to(Device device) const { return to_device(*this, device); }
+
+Tensor Tensor::to(Device device, bool non_blocking) const {
+  if (!non_blocking || !is_pinned() || !device.is_cuda() || !is_contiguous()) return to_device(*this, device);
+  Tensor y(shape(), dtype(), device);
+  cuda::pinned::copy_to_device(*impl().storage, data_ptr(), y.data_ptr(), nbytes(), device);
+  Device from = this->device();
+  autograd::record("to", {*this}, {y}, [from](const autograd::Grads& g) { return autograd::Grads{to_device(g[0], from)}; });
+  return y;
+}
+
+bool Tensor::is_pinned() const { return defined() && impl().storage && impl().storage->pinned; }
+
+Tensor Tensor::pin_memory() const {
+  detail::check_defined("pin_memory", *this);
+  AXON_CHECK(device().is_cpu(), "pin_memory", "{} is not on the CPU", describe(*this));
+  if (is_pinned() && is_contiguous()) return *this;
+  auto storage = cuda::pinned::allocate(nbytes());
+  if (!storage) return contiguous();
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::move(storage);
+  impl->shape = shape();
+  impl->strides = contiguous_strides(shape());
+  impl->dtype = dtype();
+  Tensor y(std::move(impl));
+  Tensor src = contiguous();
+  std::memcpy(y.data_ptr(), src.data_ptr(), nbytes());
+  return y;
+}
 
 Tensor Tensor::clone() const {
   Tensor y(shape(), dtype(), device());

@@ -83,7 +83,8 @@ class Prefetcher {
       host = f.get();
     }
     if (c_->device.is_cpu()) return host;
-    return training::Batch{host.x.to(c_->device), host.y.defined() ? host.y.to(c_->device) : Tensor()};
+    // Issued here, on the thread that runs the steps: from pinned memory it does not wait for the device.
+    return training::Batch{host.x.to(c_->device, true), host.y.defined() ? host.y.to(c_->device, true) : Tensor()};
   }
 
  private:
@@ -123,7 +124,17 @@ class Prefetcher {
     return orders_[epoch] = std::make_shared<const std::vector<int64_t>>(std::move(o));
   }
 
+  // Batch (epoch, index) on the CPU, in pinned memory when it is going to a GPU.
   training::Batch assemble(int64_t epoch, int64_t index) {
+    training::Batch b = assemble_host(epoch, index);
+    if (c_->device.is_cuda()) {
+      b.x = b.x.pin_memory();
+      if (b.y.defined()) b.y = b.y.pin_memory();
+    }
+    return b;
+  }
+
+  training::Batch assemble_host(int64_t epoch, int64_t index) {
     auto ord = order(epoch);
     const int64_t start = index * c_->batch_size, end = std::min(n_, start + c_->batch_size);
     std::vector<int64_t> idx(ord->begin() + start, ord->begin() + end);

@@ -15,6 +15,7 @@ struct Storage {
   std::size_t nbytes = 0;
   Device device;
   std::function<void(void*)> deleter;  // empty: not ours to free
+  bool pinned = false;                 // page-locked host memory (Tensor::pin_memory)
 
   Storage() = default;
   Storage(const Storage&) = delete;

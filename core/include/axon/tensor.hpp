@@ -89,6 +89,14 @@ class Tensor {
 
   Tensor contiguous() const;
   Tensor to(Device device) const;
+  // non_blocking: from pinned host memory (pin_memory()) to a CUDA device the copy is queued on the
+  // device's stream and to() returns without waiting (the pinned block is not reused before the copy
+  // has read it); in every other case the same as to(device).
+  Tensor to(Device device, bool non_blocking) const;
+  // A contiguous copy in page-locked host memory, from which copies to a GPU run asynchronously. Without
+  // a CUDA device (or in a CPU-only build) an ordinary contiguous CPU tensor: is_pinned() tells.
+  Tensor pin_memory() const;
+  bool is_pinned() const;
   Tensor to(DType dtype) const;
   Tensor clone() const;
 
