@@ -49,7 +49,7 @@ struct Figure {
   std::string unit;
   std::optional<double> ceiling;  // same unit
   std::string ceiling_what;
-  // PyTorch 2.11 on an H100 (WORKLOADS.md, not this run), at the workload's definition sizes only;
+  // PyTorch 2.11 on an H100 (docs/workloads.md, not this run), at the workload's definition sizes only;
   // the Reporter drops it on any other device. Same-run peers: tools/gpu_check.sh, tools/compare_cpu.sh.
   std::optional<double> peer;
   bool ok = true;                 // the result was checked against a float64 reference
@@ -73,6 +73,7 @@ class Reporter {
   bool peer_applies_;    // an H100: the card the PyTorch figures were taken on
   bool peer_shown_ = false, peer_dropped_ = false;
   int failures_ = 0;
+  std::vector<std::string> workloads_;  // in the order their rows came, for the footer's legend
 };
 
 std::string device_name(Device d);

@@ -1,6 +1,9 @@
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "bench.hpp"
@@ -60,6 +63,31 @@ std::string pct(const std::optional<double>& ref, double v) {
   return ref && *ref > 0 ? fmt::format("{:.1f}%", 100 * v / *ref) : "-";
 }
 std::string num_or_dash(const std::optional<double>& v) { return v ? fmt::format("{:.4g}", *v) : "-"; }
+
+// One line per workload for the footer: what its rows time, and what they are set against (the
+// definitions: docs/workloads.md).
+std::string what_it_measures(std::string w) {
+  for (auto& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::map<std::string, std::string> m = {
+      {"w1", "one training epoch of the seed MLP on Fashion-MNIST (trainer, Adam, batch 128), ms; check: test "
+             "accuracy after it; against: PyTorch's epoch on an H100 (GPU), LibTorch via tools/compare_cpu.sh (CPU)"},
+      {"w2", "one training epoch of the small CNN on Fashion-MNIST, ms; check: test accuracy; against: as W1"},
+      {"w3", "one n x n matrix product, TFLOP/s = 2n^3 / time; check: against a float64 product; against: "
+             "cuBLAS through PyTorch on an H100 (GPU), nothing on the CPU"},
+      {"w4", "memory-bound kernels, GB/s counting each byte read and written once; check: against float64; "
+             "against: the ceiling, a device memcpy of the same size measured in this run"},
+      {"w5", "one GPT-2 training step (forward, backward, AdamW), tokens/s; against: PyTorch on an H100"},
+      {"w6", "2-layer LSTM forward + backward, ms; against: PyTorch on an H100 (GPU), tools/compare_cpu.sh (CPU)"},
+      {"w7", "one ResNet-18 training step, images/s; against: PyTorch on an H100 (GPU), tools/compare_cpu.sh (CPU)"},
+      {"autograd", "host cost of recording and replaying the tape, us per op; against: the target in the ceiling column"},
+      {"memory", "fused activation kernels forward (and forward + backward), GB/s; against: the memcpy ceiling"},
+      {"optim", "one AdamW update over a parameter set, fused and composite, us and GB/s; against: a copy of the "
+                "same bytes"},
+      {"conv", "3x3 NHWC convolutions forward (and forward + backward), TFLOP/s"},
+  };
+  auto it = m.find(w);
+  return it == m.end() ? std::string() : it->second;
+}
 }  // namespace
 
 Reporter::Reporter(const Options& opt)
@@ -84,6 +112,7 @@ void Reporter::figure(const Figure& given) {
     peer_dropped_ = true;
   }
   peer_shown_ = peer_shown_ || f.peer.has_value();
+  if (std::find(workloads_.begin(), workloads_.end(), f.workload) == workloads_.end()) workloads_.push_back(f.workload);
   if (!f.ok) ++failures_;
   if (opt_.json) {
     fmt::print("{{\"workload\": {}, \"op\": {}, \"dtype\": {}, \"n\": {}, \"shape\": {}, \"median_ms\": {}, "
@@ -121,8 +150,10 @@ void Reporter::note(const std::string& text) {
 }
 
 void Reporter::footer() {
+  for (const auto& w : workloads_)
+    if (auto what = what_it_measures(w); !what.empty()) note(fmt::format("{}: {}", w, what));
   if (peer_shown_)
-    note("PyTorch column: PyTorch 2.11 on an H100 80GB HBM3 (WORKLOADS.md), not this run, at the definition sizes "
+    note("PyTorch column: PyTorch 2.11 on an H100 80GB HBM3 (docs/workloads.md), not this run, at the definition sizes "
          "only; tools/gpu_check.sh runs bench/peers/torch_gpu.py beside axon-bench for same-run ratios");
   else if (opt_.device.is_cuda())
     note(fmt::format("PyTorch column: empty: {}; tools/gpu_check.sh runs bench/peers/torch_gpu.py beside axon-bench "

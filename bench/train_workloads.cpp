@@ -1,4 +1,4 @@
-// W1 (the seed MLP) and W2 (the small CNN) of WORKLOADS.md: Fashion-MNIST epochs trained with the
+// W1 (the seed MLP) and W2 (the small CNN) of docs/workloads.md: Fashion-MNIST epochs trained with the
 // model-creation and training APIs exactly as a user writes them (trainer, Adam 1e-3, batch 128,
 // cross-entropy on logits), timed per epoch from a device synchronisation at its start to one at
 // its end; the test accuracy after the last epoch is the figure's check.
@@ -33,7 +33,7 @@ Tensor loss(const Tensor& y, const Tensor& logits) {
 struct Workload {
   const char* id;
   Model (*model)();
-  double peer_eager_ms, peer_graphed_ms;  // PyTorch 2.11 on an H100 (WORKLOADS.md): eager, "reduce-overhead"
+  double peer_eager_ms, peer_graphed_ms;  // PyTorch 2.11 on an H100 (docs/workloads.md): eager, "reduce-overhead"
   double min_accuracy;              // after one full epoch
 };
 

@@ -14,7 +14,7 @@ struct Variant {
   double tol;  // |c - ref| / sum_k |a_ik b_kj| allowed
 };
 
-// PyTorch 2.11 on an NVIDIA H100 80GB HBM3 (WORKLOADS.md): cuBLAS, so also the ceiling.
+// PyTorch 2.11 on an NVIDIA H100 80GB HBM3 (docs/workloads.md): cuBLAS, so also the ceiling.
 std::optional<double> torch_h100(const std::string& v, int64_t n) {
   if (n != 4096 && n != 8192) return std::nullopt;
   bool big = n == 8192;
@@ -94,7 +94,7 @@ void run_w3(const Options& opt, Reporter& out) {
       }
     }
   }
-  if (gpu) out.note("W3 ceiling and PyTorch: cuBLAS through PyTorch 2.11 on an H100 80GB HBM3 (WORKLOADS.md)");
+  if (gpu) out.note("W3 ceiling and PyTorch: cuBLAS through PyTorch 2.11 on an H100 80GB HBM3 (docs/workloads.md)");
 }
 
 }  // namespace axon::bench

@@ -23,7 +23,7 @@ namespace axon::bench {
 namespace {
 constexpr int64_t kDefinitionN = int64_t(1) << 28;
 
-// PyTorch 2.11 on an NVIDIA H100 80GB HBM3 (WORKLOADS.md), at the definition's sizes only.
+// PyTorch 2.11 on an NVIDIA H100 80GB HBM3 (docs/workloads.md), at the definition's sizes only.
 std::optional<double> torch_h100(const std::string& op) {
   if (op == "copy") return 2961;
   if (op == "add") return 2994;

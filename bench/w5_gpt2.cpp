@@ -1,4 +1,4 @@
-// W5 of WORKLOADS.md: one training step of GPT-2 124M (vocab 50304, d 768, 12 layers, 12 heads,
+// W5 of docs/workloads.md: one training step of GPT-2 124M (vocab 50304, d 768, 12 layers, 12 heads,
 // T 1024, batch 8, causal attention, AdamW) on one fixed random batch, as the PyTorch peer
 // (torch_workloads.py w_gpt) times it: forward, cross-entropy, backward and the optimizer, tokens/s.
 // Built with the model API: embedding, a custom position-embedding layer, pre-norm blocks of

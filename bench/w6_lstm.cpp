@@ -1,4 +1,4 @@
-// W6 of WORKLOADS.md: a 2-layer LSTM (input 128, hidden 512, batch 64, 128 time steps, f32),
+// W6 of docs/workloads.md: a 2-layer LSTM (input 128, hidden 512, batch 64, 128 time steps, f32),
 // forward and backward of sum(outputs) to the parameters, as the PyTorch peer (torch_workloads.py
 // w_lstm: nn.LSTM(128, 512, num_layers=2), y.sum().backward()) times it. Built with the model API:
 // input | lstm(512) | lstm(512). The check: the model's outputs for two batch rows at the first,

@@ -1,4 +1,4 @@
-// W7 of WORKLOADS.md: one training step of ResNet-18 on 3x32x32 images (NHWC), batch 256, SGD lr 0.1
+// W7 of docs/workloads.md: one training step of ResNet-18 on 3x32x32 images (NHWC), batch 256, SGD lr 0.1
 // momentum 0.9, on one fixed random batch, as the PyTorch peer (torch_workloads.py w_resnet) times
 // it: images/s. The network is torchvision's resnet18(num_classes=10) -- the ImageNet stem (7x7
 // stride-2 conv, 3x3 stride-2 max pool) kept on 32x32 inputs, so the stages run at 8, 4, 2 and 1

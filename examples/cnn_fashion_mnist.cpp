@@ -1,4 +1,4 @@
-// Trains the W2 CNN (bench/WORKLOADS.md) on Fashion-MNIST, channels last (NHWC, f32), with the
+// Trains the W2 CNN (docs/workloads.md) on Fashion-MNIST, channels last (NHWC, f32), with the
 // functional and optimization APIs only: parameters as a named map, value_and_grad, optim::adam.
 //   conv 32 3x3 same relu -> max_pool 2 -> conv 64 3x3 same relu -> max_pool 2 -> flatten
 //   -> dense 128 relu -> dense 10; categorical cross-entropy from logits; Adam 1e-3; batch 128.
@@ -29,7 +29,7 @@ using namespace axon;
 namespace {
 
 struct Args {
-  Device device = Device::cpu();
+  Device device = default_device();  // --device overrides
   int epochs = 1;
   std::string data;  // default: data/fashion-mnist, then /usr/share/datasets/fashion-mnist
   int64_t batch = 128;

@@ -1,5 +1,5 @@
 // Fashion-MNIST with the model-creation and training APIs: the W1 MLP or the W2 CNN of
-// ../shared/bench/WORKLOADS.md, built with builders, trained by trainer() with an accuracy metric
+// docs/workloads.md, built with builders, trained by trainer() with an accuracy metric
 // and validation on the test set after every epoch.
 //
 //   example_fashion_mnist [--model mlp|cnn] [--device cpu|cuda] [--epochs N] [--data DIR]
@@ -19,7 +19,7 @@ namespace {
 
 struct Args {
   std::string model = "mlp";
-  Device device = Device::cpu();
+  Device device = default_device();  // --device overrides
   int epochs = 2;
   std::string data;  // default: data/fashion-mnist, then /usr/share/datasets/fashion-mnist
   int64_t limit_steps = -1;

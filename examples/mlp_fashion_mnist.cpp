@@ -21,7 +21,7 @@ using namespace axon;
 namespace {
 
 struct Args {
-  Device device = Device::cpu();
+  Device device = default_device();  // --device overrides
   int epochs = 2;
   std::string data;  // default: data/fashion-mnist, then /usr/share/datasets/fashion-mnist
   int64_t batch = 128;

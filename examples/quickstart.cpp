@@ -1,4 +1,4 @@
-// The README's first example, compiled and run by CI so that it stays true.
+// The README's functional-API example (the README shows this file; CI builds and runs it).
 #include <axon/axon.hpp>
 
 #include <iostream>
@@ -6,7 +6,7 @@
 using namespace axon;
 
 int main() {
-  Device dev = cuda_available() ? Device::cuda() : Device::cpu();
+  Device dev = default_device();  // the GPU when there is one, else the CPU
   Tensor x = randn({128, 784}, DType::f32, dev);
   Tensor y = randint(0, 10, {128}, DType::i64, dev);
   Params params{{"dense", {{"kernel", initializers::glorot_uniform({784, 10}, {.device = dev, .seed = 1})},

@@ -7,6 +7,7 @@
 
 #include <axon/losses.hpp>
 #include <axon/nn_ops.hpp>
+#include <axon/train/trainer.hpp>
 
 #include "harness.hpp"
 
@@ -377,6 +378,67 @@ TEST_CASE("connectionist temporal classification", "[losses]") {
                            "label length 3");
   AXON_REQUIRE_THROWS_WITH(connectionist_temporal_classification(two, zeros({1, 2}, DType::i64), short_lp),
                            "other than the blank");
+}
+
+TEST_CASE("CTC with input lengths: brute force, PyTorch's ctc_loss and gradients", "[losses]") {
+  const int64_t B = 2, T = 5, D = 3, S = 2;
+  std::vector<double> lg;  // the logits PyTorch's figures below were computed from
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t d = 0; d < D; ++d) lg.push_back(std::sin(double(1 + b * 15 + t * 3 + d)));
+  Tensor logits = from_vector(lg, {B, T, D});
+  Tensor logp = log_softmax(logits, -1);
+  Tensor labels = from_vector(std::vector<int64_t>{1, 2, 2, 0}, {B, S});
+  Tensor label_lens = from_vector(std::vector<int64_t>{2, 1}, {B});
+  Tensor input_lens = from_vector(std::vector<int64_t>{5, 3}, {B});
+  const CtcOptions o{.input_lengths = input_lens};
+  // torch.nn.functional.ctc_loss(logp.transpose(0, 1), labels, [5, 3], [2, 1], reduction='none' / 'mean')
+  check_close(connectionist_temporal_classification(label_lens, labels, logp, o), {2.00528923878063, 1.28410399465531},
+              {B}, {1e-12, 1e-12});
+  CtcOptions mean_o = o;
+  mean_o.reduction = Reduction::mean;
+  check_close(connectionist_temporal_classification(label_lens, labels, logp, mean_o), {1.14337430702281}, {},
+              {1e-12, 1e-12});
+  // The float64 brute force over the first T_b steps only.
+  auto pv = exp(logp).to_vector<double>();
+  std::vector<double> p1(pv.begin() + T * D, pv.begin() + T * D + 3 * D);
+  CHECK(connectionist_temporal_classification(label_lens, labels, logp, o).to_vector<double>()[1] ==
+        Catch::Approx(ctc_brute(p1, 3, D, {2}, 0)).epsilon(1e-12));
+  // Steps past T_b get no gradient; the rest match finite differences.
+  Tensor g = grad([&](const Tensor& x) {
+    return sum(connectionist_temporal_classification(label_lens, labels, log_softmax(x, -1), o));
+  }, logits);
+  CHECK(max(abs(slice(g.select(0, 1), 0, 3, T))).item<double>() == 0.0);
+  CHECK(max(abs(slice(g.select(0, 1), 0, 0, 3))).item<double>() > 1e-3);
+  check_grad([&](const Ts& v) {
+    return connectionist_temporal_classification(label_lens, labels, log_softmax(v[0], -1), o);
+  }, {logits});
+  // All lengths equal to T give the loss without lengths.
+  Tensor full_lens = from_vector(std::vector<int64_t>{T, T}, {B});
+  check_close(connectionist_temporal_classification(label_lens, labels, logp, {.input_lengths = full_lens}),
+              connectionist_temporal_classification(label_lens, labels, logp), {0, 0});
+  AXON_REQUIRE_THROWS_WITH(connectionist_temporal_classification(
+                               label_lens, labels, logp, {.input_lengths = from_vector(std::vector<int64_t>{5, 6}, {B})}),
+                           "input length 6 of sequence 1 is outside [1, 5]");
+  AXON_REQUIRE_THROWS_WITH(connectionist_temporal_classification(label_lens, labels, logp,
+                                                                 {.input_lengths = from_vector(std::vector<int64_t>{5}, {1})}),
+                           "input_lengths must be integer {B} with B = 2");
+}
+
+TEST_CASE("smooth_l1 as PyTorch's smooth_l1_loss", "[losses]") {
+  Tensor y = from_vector(std::vector<double>{0, 1, 2, -3, 0.25}, {5});
+  Tensor p = from_vector(std::vector<double>{0.5, -0.2, 2.1, 0, 0.3}, {5});
+  // torch.nn.functional.smooth_l1_loss(p, y, beta=0.8, reduction='none'), then 'mean', then beta=0
+  check_close(smooth_l1(y, p, {.beta = 0.8}), {0.15625, 0.8, 0.00625, 2.6, 0.0015625}, {5}, {1e-12, 1e-12});
+  check_close(smooth_l1(y, p, {.beta = 0.8, .reduction = Reduction::mean}), {0.7128125}, {}, {1e-12, 1e-12});
+  check_close(smooth_l1(y, p, {.beta = 0}), {0.5, 1.2, 0.1, 3, 0.05}, {5}, {1e-12, 1e-12});
+  check_close(smooth_l1(y, p, {.beta = 0.8}), div(huber(y, p, {.delta = 0.8}), 0.8), {1e-12, 1e-12});
+  for (double beta : {0.8, 0.0})
+    check_grad([&](const Ts& v) { return smooth_l1(v[0], v[1], {.beta = beta}); }, {y, p});
+  AXON_REQUIRE_THROWS_WITH(smooth_l1(y, p, {.beta = -1}), "smooth_l1: beta must be finite and >= 0, got -1");
+  // By name, for trainer: the mean over the batch with beta 1.
+  training::Loss by_name("smooth_l1");
+  check_close(by_name(y, p), smooth_l1(y, p, {.reduction = Reduction::mean}), {1e-12, 1e-12});
 }
 
 TEST_CASE("label smoothing", "[losses]") {

@@ -1,4 +1,7 @@
 #include <axon/device.hpp>
+
+#include <atomic>
+
 #include <axon/error.hpp>
 
 #ifdef AXON_HAS_CUDA
@@ -48,5 +51,27 @@ int cuda_device_count() {
 }
 
 bool cuda_available() { return cuda_device_count() > 0; }
+
+namespace {
+// Device packed into one word (type in the high half) so that reads and writes are atomic.
+std::atomic<int64_t>& default_device_word() {
+  static std::atomic<int64_t> word = cuda_available() ? (int64_t(DeviceType::cuda) << 32) : 0;
+  return word;
+}
+}  // namespace
+
+Device default_device() {
+  int64_t w = default_device_word().load(std::memory_order_relaxed);
+  return {static_cast<DeviceType>(w >> 32), static_cast<int>(w & 0xffffffff)};
+}
+
+void set_default_device(Device device) {
+  AXON_CHECK(device.index >= 0, "set_default_device", "device index {} is negative", device.index);
+  AXON_CHECK(device.is_cpu() || device.index < cuda_device_count(), "set_default_device",
+             "{} requested but {}", device.str(),
+             built_with_cuda() ? fmt::format("{} CUDA device(s) are visible", cuda_device_count())
+                               : std::string("this build has no CUDA backend"));
+  default_device_word().store((int64_t(device.type) << 32) | device.index, std::memory_order_relaxed);
+}
 
 }  // namespace axon

@@ -12,26 +12,15 @@ namespace axon::activations {
 
 Tensor celu(const Tensor& x, CeluOptions o) { return axon::celu(x, o.alpha); }
 Tensor elu(const Tensor& x, EluOptions o) { return axon::elu(x, o.alpha); }
-Tensor exp(const Tensor& x) { return axon::exp(x); }
 Tensor gelu(const Tensor& x, GeluOptions o) { return axon::gelu_fused(x, o.tanh_approximation); }
 Tensor hard_sigmoid(const Tensor& x, HardSigmoidOptions o) { return axon::hard_sigmoid(x, o.alpha, o.beta); }
 Tensor hard_silu(const Tensor& x, HardSiluOptions o) { return axon::hard_silu(x, o.alpha, o.beta); }
-Tensor hard_tanh(const Tensor& x) { return axon::hard_tanh(x); }
 Tensor leaky_relu(const Tensor& x, LeakyReluOptions o) { return axon::leaky_relu(x, o.alpha); }
 Tensor linear(const Tensor& x) { return x; }
 Tensor log_sumexp(const Tensor& x, AxisOptions o) { return axon::logsumexp(x, {o.axis}, true); }
-Tensor log_sigmoid(const Tensor& x) { return axon::log_sigmoid(x); }
 Tensor log_softmax(const Tensor& x, AxisOptions o) { return axon::log_softmax(x, o.axis); }
-Tensor mish(const Tensor& x) { return axon::mish(x); }
-Tensor relu(const Tensor& x) { return axon::relu(x); }
-Tensor relu6(const Tensor& x) { return axon::relu6(x); }
-Tensor sigmoid(const Tensor& x) { return axon::sigmoid(x); }
-Tensor silu(const Tensor& x) { return axon::silu(x); }
 Tensor selu(const Tensor& x, SeluOptions o) { return axon::selu(x, o.alpha, o.gamma); }
 Tensor softmax(const Tensor& x, AxisOptions o) { return axon::softmax(x, o.axis); }
-Tensor softplus(const Tensor& x) { return axon::softplus(x); }
-Tensor softsign(const Tensor& x) { return axon::softsign(x); }
-Tensor tanh(const Tensor& x) { return axon::tanh(x); }
 
 namespace {
 const std::map<std::string, std::function<Tensor(const Tensor&)>>& table() {

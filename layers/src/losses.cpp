@@ -176,6 +176,15 @@ Tensor huber(const Tensor& y_true, const Tensor& y_pred, HuberOptions o) {
   return reduce(where(le(d, o.delta), quad, lin), o.reduction);
 }
 
+Tensor smooth_l1(const Tensor& y_true, const Tensor& y_pred, SmoothL1Options o) {
+  check_pair("smooth_l1", y_true, y_pred);
+  AXON_CHECK(o.beta >= 0 && std::isfinite(o.beta), "smooth_l1", "beta must be finite and >= 0, got {}", o.beta);
+  Tensor d = abs(sub(floating(y_true), floating(y_pred)));
+  if (o.beta == 0) return reduce(d, o.reduction);
+  Tensor quad = mul(square(d), 0.5 / o.beta);
+  return reduce(where(lt(d, o.beta), quad, sub(d, 0.5 * o.beta)), o.reduction);
+}
+
 Tensor apply_label_smoothing(const Tensor& y_true, const Tensor& y_pred, LabelSmoothingOptions o) {
   AXON_CHECK(y_pred.defined() && y_pred.dim() >= 2, "apply_label_smoothing",
              "y_pred must have rank >= 2 (classes on axis 1), got {}",

@@ -26,6 +26,16 @@ Tensor connectionist_temporal_classification(const Tensor& l_true, const Tensor&
              describe(y_pred));
   AXON_CHECK(o.blank >= 0 && o.blank < D, op, "blank {} is not a class of y_pred {}", o.blank, describe(y_pred));
   AXON_CHECK(T > 0, op, "y_pred needs at least one time step, got {}", describe(y_pred));
+  std::vector<int64_t> steps(B, T);
+  if (o.input_lengths.defined()) {
+    const Tensor& il = o.input_lengths;
+    AXON_CHECK(il.dim() == 1 && il.shape()[0] == B && (il.dtype() == DType::i32 || il.dtype() == DType::i64), op,
+               "input_lengths must be integer {{B}} with B = {} (y_pred {}), got {}", B, describe(y_pred), describe(il));
+    steps = cast(il, DType::i64).to(Device::cpu()).to_vector<int64_t>();
+    for (int64_t b = 0; b < B; ++b)
+      AXON_CHECK(steps[b] >= 1 && steps[b] <= T, op, "input length {} of sequence {} is outside [1, {}] (y_pred {})",
+                 steps[b], b, T, describe(y_pred));
+  }
   const Device dev = y_pred.device();
   const std::vector<int64_t> lens = cast(l_true, DType::i64).to(Device::cpu()).to_vector<int64_t>();
   const std::vector<int64_t> labels = cast(y_true, DType::i64).to(Device::cpu()).contiguous().to_vector<int64_t>();
@@ -54,7 +64,7 @@ Tensor connectionist_temporal_classification(const Tensor& l_true, const Tensor&
     Tensor lpe = take(lp_all.select(0, b), idx, 1);  // [T, L]
     Tensor alpha = add(lpe.select(0, 0), to_device(from_vector(init, {L}), dev).to(dt));
     Tensor pad1 = full({1}, kLogZero, dt, dev), pad2 = full({2}, kLogZero, dt, dev);
-    for (int64_t t = 1; t < T; ++t) {
+    for (int64_t t = 1; t < steps[b]; ++t) {
       Tensor a1 = L > 1 ? concat({pad1, slice(alpha, 0, 0, L - 1)}) : pad1;
       Tensor a2 = L > 2 ? add(concat({pad2, slice(alpha, 0, 0, L - 2)}), skip_t) : full({L}, kLogZero, dt, dev);
       alpha = add(logsumexp(stack({alpha, a1, a2}), {0}), lpe.select(0, t));

@@ -1,4 +1,4 @@
-// The optimizers of §1.7 as chains of combinators. adam/adamw and sgd-with-momentum also have a
+// Polaris' optimizers as chains of combinators. adam/adamw and sgd-with-momentum also have a
 // fused path (axon::fused_adam_update / fused_sgd_momentum_update) that reads and writes exactly the
 // same state entries as their composite chains, so either path can continue the other's state. On
 // the CPU the fused kernels perform the composite chain's arithmetic bit for bit, so the fused path

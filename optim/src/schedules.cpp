@@ -28,7 +28,8 @@ Schedule constant(double init_value) {
           [=](const Tensor& s, DType dt) { return scalar_tensor(init_value, dt, s.device()); }};
 }
 
-Schedule linear_decay(double init_value, int64_t warmup, int64_t steps) {
+Schedule linear_decay(double init_value, LinearDecayOptions o) {
+  const auto [warmup, steps] = o;
   check_non_negative("linear_decay", "init_value", init_value);
   check_steps("linear_decay", "warmup", warmup, 0);
   AXON_CHECK(steps >= 1 && steps >= warmup, "linear_decay", "steps must be at least 1 and at least warmup ({}), got {}",
@@ -48,8 +49,8 @@ Schedule linear_decay(double init_value, int64_t warmup, int64_t steps) {
   return {host, dev};
 }
 
-Schedule exponential_decay(double init_value, double decay_rate, int64_t transition_steps, int64_t transition_begin,
-                           bool staircase) {
+Schedule exponential_decay(double init_value, ExponentialDecayOptions o) {
+  const auto [decay_rate, transition_steps, transition_begin, staircase] = o;
   check_non_negative("exponential_decay", "init_value", init_value);
   check_positive("exponential_decay", "decay_rate", decay_rate);
   check_steps("exponential_decay", "transition_steps", transition_steps, 1);
@@ -72,7 +73,8 @@ Schedule exponential_decay(double init_value, double decay_rate, int64_t transit
   return {host, dev};
 }
 
-Schedule cosine_decay(double init_value, int64_t decay_steps, double alpha) {
+Schedule cosine_decay(double init_value, CosineDecayOptions o) {
+  const auto [decay_steps, alpha] = o;
   check_non_negative("cosine_decay", "init_value", init_value);
   check_steps("cosine_decay", "decay_steps", decay_steps, 1);
   check_fraction("cosine_decay", "alpha", alpha);
@@ -88,8 +90,8 @@ Schedule cosine_decay(double init_value, int64_t decay_steps, double alpha) {
   return {host, dev};
 }
 
-Schedule polynomial_decay(double init_value, double end_value, double power, int64_t transition_steps,
-                          int64_t transition_begin) {
+Schedule polynomial_decay(double init_value, PolynomialDecayOptions o) {
+  const auto [end_value, power, transition_steps, transition_begin] = o;
   check_non_negative("polynomial_decay", "init_value", init_value);
   check_non_negative("polynomial_decay", "end_value", end_value);
   check_non_negative("polynomial_decay", "power", power);

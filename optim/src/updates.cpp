@@ -1,4 +1,4 @@
-// The update combinators of §1.8 written with axon ops (they run on the parameters' device and keep
+// Polaris' update combinators written with axon ops (they run on the parameters' device and keep
 // their counters there: no host synchronisation except add_noise's seed).
 #include <cmath>
 

@@ -62,6 +62,7 @@ losses::LossFn loss_by_name(const std::string& name, LossOptions o) {
       {"poisson", {fixed(Loss(poisson).fn)}},
       {"soft_margin", {fixed(Loss(soft_margin).fn)}},
       {"huber", {fixed(Loss(huber).fn)}},
+      {"smooth_l1", {fixed(Loss(smooth_l1).fn)}},
       {"cosine_similarity", {fixed(Loss(cosine_similarity).fn)}},
   };
   auto it = m.find(name);

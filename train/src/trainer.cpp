@@ -28,11 +28,35 @@ Loop supervised_loop(Step step, losses::LossFn loss, SupervisedOptions o) {
   return loop;
 }
 
+namespace {
+Device step_device(const std::optional<Device>& asked, const Tensor& data) {
+  if (asked) return *asked;
+  return data.device().is_cpu() ? default_device() : data.device();
+}
+
+Batch to_device(const Batch& b, const std::optional<Device>& asked) {
+  Device d = step_device(asked, b.x);
+  if (b.x.device() == d && (!b.y.defined() || b.y.device() == d)) return b;
+  return {b.x.to(d), b.y.defined() ? b.y.to(d) : b.y};
+}
+
+// The step with each batch first on the trainer's device.
+Step on_device(Step step, std::optional<Device> device) {
+  return {[init = std::move(step.init), device](const Batch& first, const StepState& given) {
+            return init(to_device(first, device), given);
+          },
+          [fn = std::move(step.step), device](const Batch& b, const StepState& s) {
+            return fn(to_device(b, device), s);
+          }};
+}
+}  // namespace
+
 Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions o) {
   losses::LossFn fn = loss.fn;
   Loop loop = supervised_loop(
-      train_step(model, std::move(loss), std::move(optimizer),
-                 {.seed = o.seed, .frozen = o.frozen, .loss_scale = o.loss_scale, .compile = o.compile}),
+      on_device(train_step(model, std::move(loss), std::move(optimizer),
+                           {.seed = o.seed, .frozen = o.frozen, .loss_scale = o.loss_scale, .compile = o.compile}),
+                o.device),
       fn, {.log = o.log, .out = o.out});
   // After the log handlers (the line of the bad batch still prints), before any the caller attaches
   // (validation and checkpoints do not run on a diverged model).
@@ -50,7 +74,8 @@ Loop evaluator(const Model& model, EvaluatorOptions o) {
 }
 
 Loop& validate(Loop& loop, const Model& model, Dataset data, ValidateOptions options) {
-  return validate(loop, evaluator(model, {.log = 0}), std::move(data), std::move(options));
+  // The same device rule as trainer's (unset device): CPU batches go to default_device().
+  return validate(loop, Loop(on_device(eval_step(model), {})), std::move(data), std::move(options));
 }
 
 Params model_state(const LoopState& state) {
@@ -67,7 +92,8 @@ StepState initial_state(const Params& params) {
 Params train(const Step& step, const Tensor& x, const Tensor& y, TrainOptions o) {
   Loop loop = supervised_loop(step, {}, {.log = o.log, .out = o.out});
   for (const auto& name : o.metrics) metric(loop, name);
-  Dataset data = tensor_dataset(x, y, {.batch_size = o.batch_size, .shuffle = o.shuffle, .drop_last = o.drop_last, .seed = o.seed});
+  Device d = step_device(o.device, x);
+  Dataset data = tensor_dataset(x.to(d), y.to(d), {.batch_size = o.batch_size, .shuffle = o.shuffle, .drop_last = o.drop_last, .seed = o.seed});
   LoopState s = loop.run(data, initial_state(o.initial_params), {.epochs = o.epochs, .iterations = o.iterations});
   return model_state(s);
 }

@@ -1,5 +1,5 @@
 #pragma once
-// N-d convolution (1-D, 2-D, 3-D) with Nx/XLA semantics, as Axon uses it (reference §0 and §1.3):
+// N-d convolution (1-D, 2-D, 3-D) with Nx/XLA semantics, as Axon uses it:
 // strides, padding (valid / same / explicit (lo, hi) per spatial dim, negative crops), input
 // dilation (zeros inserted between input pixels), kernel dilation and feature groups.
 //   channels last (default): input [N, D1..Dn, C], kernel [K1..Kn, C/G, Cout] (HWIO), output

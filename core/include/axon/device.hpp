@@ -24,4 +24,11 @@ bool cuda_available();
 int cuda_device_count();
 bool built_with_cuda();
 
+// The device examples, data loading (data::load_fashion_mnist) and trainer/train use unless told
+// otherwise: cuda:0 when a GPU is visible, else the CPU, until set_default_device() changes it
+// (process-wide). Setting a CUDA device that is not present is an axon::Error, so a program that
+// runs on default_device() runs unchanged on a machine without a GPU.
+Device default_device();
+void set_default_device(Device device);
+
 }  // namespace axon

@@ -1,5 +1,5 @@
 #pragma once
-// Parameter initializers (Axon.Initializers, reference §1.2). Each returns a new tensor of the given
+// Parameter initializers (Axon.Initializers). Each returns a new tensor of the given
 // shape, dtype and device. Random ones draw from axon's counter-based Philox generator: pass a
 // Generator (advanced past the draw) or a seed; the same seed gives the same tensor on CPU and CUDA
 // (values drawn in f32/f64 on the device with identical counters).

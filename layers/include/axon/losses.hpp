@@ -1,8 +1,8 @@
 #pragma once
-// Loss functions (Axon.Losses, reference §1.4). Every loss takes (y_true, y_pred) and an options
+// Loss functions (Axon.Losses). Every loss takes (y_true, y_pred) and an options
 // struct whose `reduction` defaults to none, as Axon: none keeps the per-sample (or per-element) loss,
 // mean and sum reduce it to a scalar. Where Axon differs from the paper / PyTorch / Keras convention
-// (⚠ in the reference) the conventional math is the default; the difference is documented below.
+// (marked ⚠; summarized in docs/conventions.md) the conventional math is the default; the difference is documented below.
 #include <functional>
 #include <optional>
 #include <vector>
@@ -86,16 +86,26 @@ struct HuberOptions {
   Reduction reduction = Reduction::none;
 };
 Tensor huber(const Tensor& y_true, const Tensor& y_pred, HuberOptions o = {});
+// PyTorch's smooth_l1_loss: elementwise |d| < beta ? d^2 / (2 beta) : |d| - beta / 2, d = y - p;
+// beta = 0 is the L1 loss. Equals huber(delta = beta) / beta. Reduction none by default, as the
+// other losses here (PyTorch's default is mean).
+struct SmoothL1Options {
+  double beta = 1.0;
+  Reduction reduction = Reduction::none;
+};
+Tensor smooth_l1(const Tensor& y_true, const Tensor& y_pred, SmoothL1Options o = {});
 
 // CTC: y_pred = log-probabilities {B, T, D}; y_true = labels {B, S} (integer, padded), l_true = label
 // lengths {B}. loss[b] = -log p(labels | y_pred), from the log-space forward (alpha) recursion over the
 // blank-extended labels, written with axon ops so that autograd differentiates it. Mean divides each
 // loss by its label length first (PyTorch's and Axon's mean). ⚠ Axon returns |log(sum + 1e-7)|; the
 // exact -log p is returned here (PyTorch). Impossible alignments give a very large loss (about 1e5)
-// rather than inf.
+// rather than inf. input_lengths (PyTorch's ctc_loss input_lengths) gives each sequence's number of
+// valid time steps T_b in [1, T]: its steps from T_b on are ignored (and get zero gradient).
 struct CtcOptions {
   int64_t blank = 0;
   Reduction reduction = Reduction::none;
+  Tensor input_lengths = {};  // integer {B}; undefined: every sequence uses all T steps
 };
 Tensor connectionist_temporal_classification(const Tensor& l_true, const Tensor& y_true, const Tensor& y_pred,
                                              CtcOptions o = {});

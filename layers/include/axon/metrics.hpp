@@ -1,5 +1,5 @@
 #pragma once
-// Metrics (Axon.Metrics, reference §1.5): (y_true, y_pred) -> a 0-d tensor. Not differentiable by
+// Metrics (Axon.Metrics): (y_true, y_pred) -> a 0-d tensor. Not differentiable by
 // design (comparisons and argmax); results are f32 (counts are i64).
 #include <functional>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Mixed precision for models (Axon.MixedPrecision, reference §1.11), in the way PyTorch's autocast is
+// Mixed precision for models (Axon.MixedPrecision), in the way PyTorch's autocast is
 // used: a Policy says in which dtype a layer's parameters are stored (`params`), in which it computes
 // (`compute`) and in which it hands its output on (`output`); an unset field casts nothing.
 //

@@ -1,4 +1,4 @@
-// Axon v0.7's block (reference §1.16): one subgraph, traced once, called on many inputs with one
+// Axon v0.7's block: one subgraph, traced once, called on many inputs with one
 // set of parameters.
 #include "graph.hpp"
 

@@ -115,8 +115,9 @@ Model map_nodes(const Model& m, const std::function<void(Node& node, const std::
   return Model(make_graph(copies.at(&g.output())));
 }
 
-Model with_activation(const Model& m, const std::string& fn) {
-  return fn.empty() ? m : activation(m, fn);
+Model with_activation(const Model& m, const Activation& a) {
+  if (!a.name.empty()) return activation(m, a.name);
+  return a.fn ? activation(m, a.fn) : m;
 }
 
 }  // namespace detail

@@ -84,7 +84,7 @@ struct NodeBuild {
 Model make_node(const std::string& op, const std::vector<Model>& inputs, const std::string& user_name,
                 const std::function<void(NodeBuild&)>& infer);
 // m, or m followed by an activation node when `activation` is not empty.
-Model with_activation(const Model& m, const std::string& activation);
+Model with_activation(const Model& m, const Activation& activation);
 // A Layer that calls build(x).
 template <class F>
 Layer as_layer(F build) {

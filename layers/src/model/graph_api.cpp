@@ -1,5 +1,5 @@
-// Graph manipulation (reference §1.15): inspection, map_nodes, rewrite_nodes, pop_node, capture and
-// tie; freezing (§1.14) and parameter files checked against a model.
+// Graph manipulation: inspection, map_nodes, rewrite_nodes, pop_node, capture and
+// tie; freezing (Axon.ModelState) and parameter files checked against a model.
 #include "graph.hpp"
 
 #include <algorithm>

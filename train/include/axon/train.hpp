@@ -1,6 +1,8 @@
 #pragma once
-// The training API (Axon.Loop's design): #include <axon/train.hpp>, namespace axon::training (the model-facing
-// calls, train_step / trainer / train ..., are in axon too).
+// The training API (Axon.Loop's design): #include <axon/train.hpp>, namespace axon::training, and the
+// data readers, namespace axon::data. Both only group: everything in them is also reachable as
+// axon::name (the using-directives at the end), so axon::tensor_dataset and
+// axon::training::tensor_dataset are the same function (the README's namespace rule).
 //   step_state.hpp  StepState: the flat, saveable map of tensors a step carries
 //   data.hpp        Batch, Dataset, tensor_dataset (in-memory, shuffled, batched on the device)
 //   loop.hpp        Loop, LoopState, events, filters, metrics
@@ -20,3 +22,8 @@
 #include <axon/train/loss_scale.hpp>
 #include <axon/train/step_state.hpp>
 #include <axon/train/trainer.hpp>
+
+namespace axon {
+using namespace training;
+using namespace data;
+}  // namespace axon

@@ -1,5 +1,5 @@
 #pragma once
-// Attention (the layers Axon users ask for in elixir-nx/axon#271; reference §3): scaled dot-product
+// Attention (the layers Axon users ask for in elixir-nx/axon#271): scaled dot-product
 // attention with PyTorch's F.scaled_dot_product_attention semantics, and multi-head attention over
 // [batch, time, embed] with Axon-layout projection kernels ([in, out], y = x W + b). Composed of
 // differentiable axon ops (matmul, the fused softmax, where, dropout). A fused (flash-style) kernel

@@ -1,5 +1,5 @@
 #pragma once
-// Convolution layers (Axon.Layers, reference §1.3), functional: each takes its parameters as tensors.
+// Convolution layers (Axon.Layers), functional: each takes its parameters as tensors.
 // Layouts, padding and dilation semantics are those of axon::conv (<axon/conv.hpp>): channels last
 // by default (input [N, D..., C], kernel [K..., C/G, Cout]); channels first takes [N, C, D...] and
 // kernels [Cout, C/G, K...]. A bias of shape [Cout] is added along the channel axis; an undefined

@@ -1,5 +1,5 @@
 #pragma once
-// Dropout family (Axon.Layers, reference §1.3). Identity in inference (training = false, Axon's
+// Dropout family (Axon.Layers). Identity in inference (training = false, Axon's
 // default mode). Masks come from the counter-based Philox generator: the same Generator state gives
 // the same mask on CPU and CUDA; each call advances the generator (pass your own to control the
 // stream, or omit it to draw from default_generator()).

@@ -1,5 +1,5 @@
 #pragma once
-// Linear layers (Axon.Layers, reference §1.3): functional, differentiable in every tensor argument.
+// Linear layers (Axon.Layers): functional, differentiable in every tensor argument.
 #include <axon/tensor.hpp>
 
 namespace axon::layers {

@@ -1,5 +1,5 @@
 #pragma once
-// Normalization layers (Axon.Layers, reference §1.3). Shared math: y = gamma * (x - mean) /
+// Normalization layers (Axon.Layers). Shared math: y = gamma * (x - mean) /
 // sqrt(var + eps) + beta with the biased (population) variance. gamma / beta have shape [C] (the
 // channel axis's size) or are undefined (1 and 0). channel_index counts from the end when negative.
 #include <axon/tensor.hpp>

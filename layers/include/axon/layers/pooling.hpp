@@ -1,5 +1,5 @@
 #pragma once
-// Pooling layers (Axon.Layers, reference §1.3). Inputs are [batch, spatial..., channels] (channels
+// Pooling layers (Axon.Layers). Inputs are [batch, spatial..., channels] (channels
 // last, Axon's default) or [batch, channels, spatial...] (first), with at least one spatial axis.
 #include <axon/layers/shape.hpp>
 #include <axon/tensor.hpp>

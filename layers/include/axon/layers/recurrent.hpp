@@ -1,5 +1,5 @@
 #pragma once
-// Recurrent layers (Axon.Layers "Recurrent", reference §1.3): the LSTM, GRU and ConvLSTM cells, the
+// Recurrent layers (Axon.Layers "Recurrent"): the LSTM, GRU and ConvLSTM cells, the
 // static / dynamic unrolls that scan a cell over axis 1 of a sequence, and whole-sequence lstm / gru /
 // conv_lstm. Everything is built from differentiable axon ops (matmul, conv, sigmoid, tanh, mul, add,
 // where, concat), so gradients come from the tape.

@@ -1,5 +1,5 @@
 #pragma once
-// Shape layers and combinators (Axon.Layers, reference §1.3).
+// Shape layers and combinators (Axon.Layers).
 #include <axon/conv.hpp>
 #include <axon/tensor.hpp>
 #include <cstdint>

@@ -1,11 +1,14 @@
 #pragma once
-// Axon's layer builders (reference §1.6), each in two forms: `dense(x, 128, {...})` returns the new
+// Axon's layer builders, each in two forms: `dense(x, 128, {...})` returns the new
 // Model and `dense(128, {...})` returns a Layer for `x | dense(128, {...})`. Options are structs for
 // designated initializers with Axon's defaults; every one has `name` (default "<op>_<k>") last.
-// Where Axon's default differs from the PyTorch / paper convention (⚠ in the reference) the
+// Where Axon's default differs from the PyTorch / paper convention (marked ⚠; summarized in docs/conventions.md) the
 // conventional one is the default and Axon's is an option value, as noted on the struct.
 // Included by <axon/model.hpp>.
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,9 +25,32 @@ struct NameOptions {
   std::string name = {};
 };
 
+// An `activation` option: the name of a function of <axon/activations.hpp> ("relu"), or the
+// function itself (activations::relu, a lambda); appended as its own node. Empty: none.
+struct Activation {
+  std::string name;
+  std::function<Tensor(const Tensor&)> fn;
+  Activation() = default;
+  Activation(const char* n) : name(n) {}
+  Activation(std::string n) : name(std::move(n)) {}
+  template <class F>
+    requires(std::is_invocable_r_v<Tensor, F, const Tensor&> && !std::is_convertible_v<F, std::string>)
+  Activation(F f) : fn(std::move(f)) {}
+  bool empty() const { return name.empty() && !fn; }
+};
+
+// A per-spatial-axis option (kernel_size, strides, dilations): one value for every spatial axis
+// ({.kernel_size = 3}) or one per axis ({.kernel_size = {3, 5}}).
+struct SpatialSizes : std::vector<int64_t> {
+  SpatialSizes() = default;
+  SpatialSizes(int64_t v) : std::vector<int64_t>{v} {}
+  SpatialSizes(std::initializer_list<int64_t> v) : std::vector<int64_t>(v) {}
+  SpatialSizes(std::vector<int64_t> v) : std::vector<int64_t>(std::move(v)) {}
+};
+
 // ---- linear
 struct DenseOptions {
-  std::string activation = {};  // appended as its own node ("relu" -> relu_0), none when empty
+  Activation activation = {};  // appended as its own node ("relu" -> relu_0), none when empty
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
@@ -53,14 +79,14 @@ Layer bias(BiasOptions o = {});
 // one value for every spatial dim or one per dim. conv_transpose has no input_dilation nor groups and
 // depthwise / separable no groups (the input channels are the groups): setting them is an error.
 struct ConvLayerOptions {
-  std::vector<int64_t> kernel_size = {1};
-  std::vector<int64_t> strides = {1};
+  SpatialSizes kernel_size = {1};
+  SpatialSizes strides = {1};
   Padding padding = PaddingMode::valid;  // valid, same, or {{lo, hi}, ...} per spatial dim
-  std::vector<int64_t> input_dilation = {1};
-  std::vector<int64_t> kernel_dilation = {1};
+  SpatialSizes input_dilation = {1};
+  SpatialSizes kernel_dilation = {1};
   int64_t feature_group_size = 1;
   Channels channels = Channels::last;  // last: kernels HWIO [k..., in/groups, out]; first: OIHW
-  std::string activation = {};
+  Activation activation = {};
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
   Initializer bias_initializer = "zeros";
@@ -135,16 +161,16 @@ AXON_DROPOUT_BUILDER(feature_alpha_dropout)
 
 // ---- pooling
 struct PoolLayerOptions {
-  std::vector<int64_t> kernel_size = {1};
-  std::vector<int64_t> strides = {};  // default: the kernel size
+  SpatialSizes kernel_size = {1};
+  SpatialSizes strides = {};  // default: the kernel size
   Padding padding = PaddingMode::valid;
-  std::vector<int64_t> dilations = {1};
+  SpatialSizes dilations = {1};
   Channels channels = Channels::last;
   double norm = 2;  // lp_pool
   std::string name = {};
 };
 struct AdaptivePoolLayerOptions {
-  std::vector<int64_t> output_size = {};  // required: one value or one per spatial dim
+  SpatialSizes output_size = {};  // required: one value or one per spatial dim
   Channels channels = Channels::last;
   double norm = 2;
   std::string name = {};
@@ -263,7 +289,7 @@ struct SplitOptions {
 // `parts` equal slices along axis (its size must be known and divisible): one Model per part.
 std::vector<Model> split(const Model& x, int64_t parts, SplitOptions o = {});
 
-// ---- recurrent (reference §1.6 "Recurrent"). Parameters as Axon's per-gate maps, flattened with a
+// ---- recurrent (Axon's "Recurrent" builders). Parameters as Axon's per-gate maps, flattened with a
 // dot: lstm "input_kernel.wii" .. "input_kernel.wio" [in, units], "hidden_kernel.whi" .. [units,
 // units], "bias.bi" .. [units]; gru "input_kernel.wir"/"wiz"/"win", "hidden_kernel.whr"/"whz"/"whn",
 // "bias.br"/"bz"/"bin"/"bhn". The backward direction of a bidirectional layer has the same names
@@ -306,8 +332,8 @@ Layer lstm(int64_t units, RecurrentLayerOptions o = {});
 Model gru(const Model& x, int64_t units, RecurrentLayerOptions o = {});
 Layer gru(int64_t units, RecurrentLayerOptions o = {});
 struct ConvLstmLayerOptions {
-  std::vector<int64_t> kernel_size = {1};
-  std::vector<int64_t> strides = {1};
+  SpatialSizes kernel_size = {1};
+  SpatialSizes strides = {1};
   Padding padding = PaddingMode::same;
   layers::Unroll unroll = layers::Unroll::dynamic_unroll;
   bool use_bias = true;

@@ -1,6 +1,6 @@
 #pragma once
-// Graph manipulation, weight sharing, freezing and checked parameter files for models (reference
-// §1.14, §1.15, §1.16; elixir-nx/axon #169, #529/#589, #614, #643). Included by <axon/model.hpp>.
+// Graph manipulation, weight sharing, freezing and checked parameter files for models (Axon's
+// graph manipulation, ModelState and blocks; elixir-nx/axon #169, #529/#589, #614, #643). Included by <axon/model.hpp>.
 //
 // Inspection: get_inputs, get_output_shape, get_op_counts, properties, get_parameters, get_options
 // (Model::layers() lists every node in creation order; Axon's reduce_nodes is a loop over it).

@@ -1,5 +1,5 @@
 #pragma once
-// The optimizers (Polaris.Optimizers, §1.7) as recipes of update combinators. A learning rate is a
+// The optimizers (Polaris.Optimizers) as recipes of update combinators. A learning rate is a
 // number (state "scale" = −lr, changeable by callbacks such as reduce-on-plateau) or a Schedule
 // (state "count"). Each returns a GradientTransformation: init(params), update(grads, state, params).
 #include <cstdint>

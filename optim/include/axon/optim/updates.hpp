@@ -1,6 +1,6 @@
 #pragma once
-// Update combinators (Polaris.Updates / optax, §1.8). Compose them with chain(); the optimizers in
-// optimizers.hpp are recipes built from these. Defaults are the reference's.
+// Update combinators (Polaris.Updates / optax). Compose them with chain(); the optimizers in
+// optimizers.hpp are recipes built from these. Defaults are Polaris'.
 #include <cstdint>
 
 #include <axon/optim/schedules.hpp>
@@ -24,7 +24,7 @@ struct BeliefOptions {
   double b1 = 0.9, b2 = 0.999, eps = 0.0, eps_root = 1e-16;
 };
 // AdaBelief as in the paper (Zhuang et al. 2020, Alg. 2): s = b2·s + (1−b2)·(g − m)² + eps_root with
-// the new m; u = m̂/(√ŝ + eps). (Polaris takes an EMA of g², which makes it Adam: see reference ⚠.)
+// the new m; u = m̂/(√ŝ + eps). (Polaris takes an EMA of g², which makes it Adam: ⚠, docs/conventions.md.)
 GradientTransformation scale_by_belief(BeliefOptions o = {});
 struct RadamOptions {
   double b1 = 0.9, b2 = 0.999, eps = 1e-8, eps_root = 0.0, threshold = 5.0;

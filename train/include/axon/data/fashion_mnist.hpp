@@ -14,7 +14,7 @@ struct ImageSet {
 enum class Split { all, train, test };
 
 struct FashionMnistOptions {
-  Device device = Device::cpu();
+  Device device = default_device();  // cuda:0 when a GPU is visible, else the CPU (<axon/device.hpp>)
   bool flatten = false;  // images [N, 784] instead of [N, 28, 28, 1] (channels last)
   Split split = Split::all;  // which files are read; the other split's tensors stay undefined
 };

@@ -1,5 +1,5 @@
 #pragma once
-// A loop (Axon.Loop, reference §1.10): a step function reduced over a Dataset for some epochs,
+// A loop (Axon.Loop): a step function reduced over a Dataset for some epochs,
 //   for epoch: for batch: step_state = step(batch, step_state)
 // with metrics accumulated on the device and handlers fired on events. It knows nothing of models:
 // any step function over any StepState works (the model glue is in trainer.hpp).

@@ -1,5 +1,5 @@
 #pragma once
-// Loss scaling for mixed precision training (Axon.LossScale, reference §1.11; PyTorch's GradScaler):
+// Loss scaling for mixed precision training (Axon.LossScale; PyTorch's GradScaler):
 // the loss is multiplied by a scale before differentiation so that small gradients survive f16 / bf16,
 // and the gradients are divided by it before the optimizer sees them.
 //

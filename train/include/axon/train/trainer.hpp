@@ -1,5 +1,5 @@
 #pragma once
-// Loops for models (Axon.Loop.train_step / eval_step / trainer / evaluator, reference §1.10), and
+// Loops for models (Axon.Loop.train_step / eval_step / trainer / evaluator), and
 // the one-call convenience:
 //
 //   auto step = train_step(model, losses::categorical_cross_entropy, optim::adamw(0.005));
@@ -14,8 +14,9 @@
 //   LoopState state = loop.run(tensor_dataset(x, y, {.batch_size = 128, .shuffle = true}), {}, {.epochs = 10});
 //   Params trained = model_state(state);
 //
-// The namespace is axon::training (the folder is train/); train_step, eval_step, trainer, evaluator,
-// train, model_state, Loop and LoopState are also declared in axon itself, so `using namespace axon;` reaches them.
+// The namespace is axon::training (the folder is train/); <axon/train.hpp> re-exports all of it into
+// axon (the README's namespace rule), and this header alone already declares train_step, eval_step,
+// trainer, evaluator, train, model_state, Loop and LoopState in axon.
 //
 // The train step's state: "model_state/<layer>/<name>" (every parameter and state tensor of the
 // model), "optimizer_state/<key>", "loss" (the running mean of the batch losses, on the device;
@@ -50,7 +51,7 @@ struct LossOptions {
 // argument (called with reduction mean); or the name of one, with LossOptions and reduction mean:
 // binary_cross_entropy, categorical_cross_entropy, categorical_hinge, hinge, kl_divergence,
 // log_cosh, mean_absolute_error, mean_squared_error, poisson, soft_margin (Axon's trainer atoms),
-// huber, cosine_similarity, and sparse_categorical_cross_entropy (Keras' name: the categorical one
+// huber, smooth_l1, cosine_similarity, and sparse_categorical_cross_entropy (Keras' name: the categorical one
 // with sparse set). The integer labels the data readers give (class ids) need sparse:
 //   trainer(model, {"categorical_cross_entropy", {.from_logits = true, .sparse = true}}, "adam")
 // A loss that returns more than one value is averaged.
@@ -150,6 +151,10 @@ struct TrainerOptions {
   // (every `log` batches) and at each epoch's end, reporting to `out`: a run whose loss turns NaN
   // returns with status halted and the first bad epoch and batch in halt_reason.
   bool stop_on_nan = true;
+  // Where the step runs: batches on another device are copied there. Unset: default_device()
+  // for batches on the CPU (so data loaded on the CPU trains on the GPU when there is one);
+  // batches already on a GPU stay there.
+  std::optional<Device> device = {};
 };
 Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions options = {});
 
@@ -179,8 +184,9 @@ struct TrainOptions {
   std::ostream* out = &std::cout;
   std::vector<std::string> metrics = {};  // names for metric(loop, name)
   Params initial_params = {};             // start from these instead of init(model)
+  std::optional<Device> device = {};      // x and y are copied there; unset: TrainerOptions::device's rule
 };
-// Trains with the supervised loop over tensor_dataset(x, y) on x's device; returns the parameters.
+// Trains with the supervised loop over tensor_dataset(x, y) on `device`; returns the parameters.
 Params train(const Step& step, const Tensor& x, const Tensor& y, TrainOptions options = {});
 
 }  // namespace axon::training
