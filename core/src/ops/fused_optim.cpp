@@ -64,7 +64,7 @@ void adam_slots(const std::vector<Tensor>& g, const std::vector<Tensor>& p, cons
     AXON_ON_DEVICE(dev,
                    kernels::cpu::fused_adam(slots.data(), int64_t(slots.size()), c.data<int64_t>(), s.data<T>(),
                                             kernels::AdamCoefficients{b1, b2, eps, eps_root, weight_decay}),
-                   kernels::cuda::fused_adam(slots.data(), int64_t(slots.size()), c.data<int64_t>(), s.data<T>(),
+                   cuda::backend().fused_adam(slots.data(), int64_t(slots.size()), c.data<int64_t>(), s.data<T>(),
                                              kernels::AdamHyper{float(b1), float(b2), float(eps), float(eps_root),
                                                                 float(weight_decay)},
                                              detail::stream_for(dev)));
@@ -93,7 +93,7 @@ void momentum_slots(const std::vector<Tensor>& g, const std::vector<Tensor>& t, 
     AXON_ON_DEVICE(dev,
                    kernels::cpu::fused_sgd_momentum(slots.data(), int64_t(slots.size()), s.data<T>(), momentum,
                                                     nesterov),
-                   kernels::cuda::fused_sgd_momentum(slots.data(), int64_t(slots.size()), s.data<T>(),
+                   cuda::backend().fused_sgd_momentum(slots.data(), int64_t(slots.size()), s.data<T>(),
                                                      float(momentum), nesterov, detail::stream_for(dev)));
   } else {
     AXON_ON_DEVICE(dev, kernels::cpu::fused_sgd_momentum(slots.data(), int64_t(slots.size()), s.data<T>(), momentum, nesterov),

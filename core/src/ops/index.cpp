@@ -91,7 +91,7 @@ Tensor gather_core(const Tensor& x, int64_t axis, const Shape& out_shape, const 
   AXON_ON_DEVICE(x.device(),
                  kernels::cpu::gather(x.dtype(), x.data_ptr(), ix[0], axis_stride, axis_size, index.dtype(),
                                       index.data_ptr(), ix[1], out.data_ptr(), n),
-                 kernels::cuda::gather(x.dtype(), x.data_ptr(), ix[0], axis_stride, axis_size, index.dtype(),
+                 cuda::backend().gather(x.dtype(), x.data_ptr(), ix[0], axis_stride, axis_size, index.dtype(),
                                        index.data_ptr(), ix[1], out.data_ptr(), n,
                                        detail::stream_for(x.device())));
   return out;
@@ -174,7 +174,7 @@ void add_rows_into(Tensor& acc, const Tensor& index, const Tensor& src, DType dt
   AXON_ON_DEVICE(acc.device(),
                  kernels::cpu::scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
                                                 0, m, src.data_ptr()),
-                 kernels::cuda::scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
+                 cuda::backend().scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
                                                  0, m, src.data_ptr(), detail::stream_for(acc.device())));
 }
 
@@ -266,7 +266,7 @@ void add_into(Tensor& acc, int64_t axis, const Tensor& index, const Tensor& src)
   AXON_ON_DEVICE(acc.device(),
                  kernels::cpu::scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
                                            index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n),
-                 kernels::cuda::scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
+                 cuda::backend().scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
                                             index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n,
                                             detail::stream_for(acc.device())));
 }
@@ -384,7 +384,7 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes, DType dtype) {
   AXON_ON_DEVICE(labels.device(),
                  kernels::cpu::one_hot(labels.dtype(), labels.data_ptr(), il, labels.numel(), num_classes, dtype,
                                        out.data_ptr()),
-                 kernels::cuda::one_hot(labels.dtype(), labels.data_ptr(), il, labels.numel(), num_classes, dtype,
+                 cuda::backend().one_hot(labels.dtype(), labels.data_ptr(), il, labels.numel(), num_classes, dtype,
                                         out.data_ptr(), detail::stream_for(labels.device())));
   return out;
 }

@@ -52,7 +52,7 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
   if (y.numel() > 0)
     AXON_ON_DEVICE(
         dev, kernels::cpu::max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), idx.data<int64_t>(), g),
-        kernels::cuda::max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), idx.data<int64_t>(), g,
+        cuda::backend().max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), idx.data<int64_t>(), g,
                                         detail::stream_for(dev)));
   const Shape in_shape = x0.shape();
   const DType dt = x.dtype();
@@ -70,7 +70,7 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
       if (dx.numel() > 0)
         AXON_ON_DEVICE(
             dev, kernels::cpu::max_pool_backward(dt, dyc.data_ptr(), idx.data<int64_t>(), dx.data_ptr(), g),
-            kernels::cuda::max_pool_backward(dt, dyc.data_ptr(), idx.data<int64_t>(), dx.data_ptr(), g,
+            cuda::backend().max_pool_backward(dt, dyc.data_ptr(), idx.data<int64_t>(), dx.data_ptr(), g,
                                              detail::stream_for(dev)));
       return autograd::Grads{dx};
     }
