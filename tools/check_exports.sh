@@ -21,8 +21,10 @@ allowed=$(grep -oE '^\s*_ZN4axon6detail[A-Za-z0-9_]+;' "$ROOT/cmake/libaxon.map"
 syms=$(nm -D --defined-only "$LIB" | awk '{print $NF}' | sed 's/@.*//' | sort -u)
 api='^(axon_|_Z(T[ISVT]|GV|Th[^N]*|Tv[^N]*)?Z?N[KVRO]*4axon)'
 internal='^_Z(T[ISVT]|GV|Th[^N]*|Tv[^N]*)?Z?N[KVRO]*4axon(6detail|7kernels|4cuda(7capture|8deferred|7runtime))'
-stray=$( { echo "$syms" | grep -vE "$api" || true; echo "$syms" | grep -E "$internal" | grep -vxF "${allowed:-none}" || true; } |
-         grep -v '^$' || true)
+stray=$( {
+  echo "$syms" | grep -vE "$api" || true
+  echo "$syms" | grep -E "$internal" | grep -vxF "${allowed:-none}" || true
+} | grep -v '^$' || true)
 echo "libaxon.so: $(echo "$syms" | wc -l) exported symbols ($(echo "$syms" | grep -c '^axon_' || true) of the C API)"
 if [ -n "$stray" ]; then
   echo "libaxon.so exports $(echo "$stray" | wc -l) symbol(s) outside the API (hide them in cmake/libaxon.map):"

@@ -17,7 +17,8 @@ for lib in "$BUILD"/libaxon.so "$BUILD"/libaxon_cuda.so "$BUILD"/libaxon.a; do
   [ -e "$lib" ] || continue
   real=$(readlink -f "$lib")
   needed=$(readelf -d "$real" 2>/dev/null | grep NEEDED | grep -oE '\[[^]]+\]' | tr -d '[]' | tr '\n' ' ' || true)
-  printf "%-16s %6s MB  NEEDED: %s\n" "$(basename "$lib")" "$(awk -v b="$(stat -c %s "$real")" "BEGIN { printf \"%.1f\", b / 1e6 }")" "${needed:-none}"
+  mb=$(awk -v b="$(stat -c %s "$real")" 'BEGIN { printf "%.1f", b / 1e6 }')
+  printf '%-16s %6s MB  NEEDED: %s\n' "$(basename "$lib")" "$mb" "${needed:-none}"
 done
 
 run() {  # label, env...: the median of three runs of each figure

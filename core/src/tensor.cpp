@@ -64,7 +64,7 @@ void copy_into(const Tensor& src, const Tensor& dst) {
   AXON_ON_DEVICE(src.device(),
                  kernels::cpu::copy_cast(src.dtype(), src.data_ptr(), ix, dst.dtype(), dst.data_ptr(), src.numel()),
                  cuda::backend().copy_cast(src.dtype(), src.data_ptr(), ix, dst.dtype(), dst.data_ptr(), src.numel(),
-                                          detail::stream_for(src.device()), nullptr));
+                                           detail::stream_for(src.device()), nullptr));
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ Tensor binary_raw(const char* name, BinaryOp op, const Tensor& a0, const Tensor&
   AXON_ON_DEVICE(dev,
                  kernels::cpu::binary(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n),
                  cuda::backend().binary(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n,
-                                       detail::stream_for(dev)));
+                                        detail::stream_for(dev)));
   return y;
 }
 
@@ -32,7 +32,7 @@ Tensor scalar_raw(BinaryOp op, const Tensor& a0, Scalar s, bool scalar_first, DT
       a.device(),
       kernels::cpu::binary_scalar(op, dt, a.data_ptr(), ix[0], s.value, scalar_first, y.data_ptr(), n),
       cuda::backend().binary_scalar(op, dt, a.data_ptr(), ix[0], s.value, scalar_first, y.data_ptr(), n,
-                                   detail::stream_for(a.device())));
+                                    detail::stream_for(a.device())));
   return y;
 }
 

@@ -18,7 +18,7 @@ Tensor compare_tt(const char* name, CompareOp op, const Tensor& a0, const Tensor
   auto* yp = static_cast<bool*>(y.data_ptr());
   AXON_ON_DEVICE(dev, kernels::cpu::compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
                  cuda::backend().compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
-                                        detail::stream_for(dev)));
+                                         detail::stream_for(dev)));
   return y;
 }
 
@@ -45,7 +45,7 @@ Tensor compare_ts(const char* name, CompareOp op, const Tensor& a0, Scalar s) {
   auto* yp = static_cast<bool*>(y.data_ptr());
   AXON_ON_DEVICE(a.device(), kernels::cpu::compare_scalar(op, dt, a.data_ptr(), ix[0], s.value, yp, n),
                  cuda::backend().compare_scalar(op, dt, a.data_ptr(), ix[0], s.value, yp, n,
-                                               detail::stream_for(a.device())));
+                                                detail::stream_for(a.device())));
   return y;
 }
 
@@ -62,7 +62,7 @@ Tensor logical_tt(const char* name, kernels::LogicalOp op, const Tensor& a0, con
   auto* yp = static_cast<bool*>(y.data_ptr());
   AXON_ON_DEVICE(dev, kernels::cpu::logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
                  cuda::backend().logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
-                                        detail::stream_for(dev)));
+                                         detail::stream_for(dev)));
   return y;
 }
 }  // namespace

@@ -66,7 +66,7 @@ void col2im(const Tensor& col, const Tensor& dx, const ConvGeometry& g, ColLayou
             int64_t cnt) {
   AXON_ON_DEVICE(dx.device(), kernels::cpu::col2im(dx.dtype(), col.data_ptr(), dx.data_ptr(), g, l, n0, cnt),
                  cuda::backend().col2im(dx.dtype(), col.data_ptr(), dx.data_ptr(), g, l, n0, cnt,
-                                       stream_for(dx.device())));
+                                        stream_for(dx.device())));
 }
 
 #ifdef AXON_HAS_CUDNN

@@ -24,7 +24,7 @@ inline Tensor to_dtype_untracked(const Tensor& x, DType dt) {
   AXON_ON_DEVICE(x.device(),
                  kernels::cpu::copy_cast(x.dtype(), x.data_ptr(), ix, dt, y.data_ptr(), x.numel()),
                  cuda::backend().copy_cast(x.dtype(), x.data_ptr(), ix, dt, y.data_ptr(), x.numel(),
-                                          stream_for(x.device()), nullptr));
+                                           stream_for(x.device()), nullptr));
   return y;
 }
 

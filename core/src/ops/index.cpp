@@ -92,8 +92,8 @@ Tensor gather_core(const Tensor& x, int64_t axis, const Shape& out_shape, const 
                  kernels::cpu::gather(x.dtype(), x.data_ptr(), ix[0], axis_stride, axis_size, index.dtype(),
                                       index.data_ptr(), ix[1], out.data_ptr(), n),
                  cuda::backend().gather(x.dtype(), x.data_ptr(), ix[0], axis_stride, axis_size, index.dtype(),
-                                       index.data_ptr(), ix[1], out.data_ptr(), n,
-                                       detail::stream_for(x.device())));
+                                        index.data_ptr(), ix[1], out.data_ptr(), n,
+                                        detail::stream_for(x.device())));
   return out;
 }
 
@@ -175,7 +175,7 @@ void add_rows_into(Tensor& acc, const Tensor& index, const Tensor& src, DType dt
                  kernels::cpu::scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
                                                 0, m, src.data_ptr()),
                  cuda::backend().scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
-                                                 0, m, src.data_ptr(), detail::stream_for(acc.device())));
+                                                  0, m, src.data_ptr(), detail::stream_for(acc.device())));
 }
 
 void add_into(Tensor& acc, int64_t axis, const Tensor& index, const Tensor& src);
@@ -267,8 +267,8 @@ void add_into(Tensor& acc, int64_t axis, const Tensor& index, const Tensor& src)
                  kernels::cpu::scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
                                            index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n),
                  cuda::backend().scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
-                                            index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n,
-                                            detail::stream_for(acc.device())));
+                                             index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n,
+                                             detail::stream_for(acc.device())));
 }
 }  // namespace
 
@@ -385,7 +385,7 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes, DType dtype) {
                  kernels::cpu::one_hot(labels.dtype(), labels.data_ptr(), il, labels.numel(), num_classes, dtype,
                                        out.data_ptr()),
                  cuda::backend().one_hot(labels.dtype(), labels.data_ptr(), il, labels.numel(), num_classes, dtype,
-                                        out.data_ptr(), detail::stream_for(labels.device())));
+                                         out.data_ptr(), detail::stream_for(labels.device())));
   return out;
 }
 

@@ -53,7 +53,7 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
     AXON_ON_DEVICE(
         dev, kernels::cpu::max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), idx.data<int64_t>(), g),
         cuda::backend().max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), idx.data<int64_t>(), g,
-                                        detail::stream_for(dev)));
+                                         detail::stream_for(dev)));
   const Shape in_shape = x0.shape();
   const DType dt = x.dtype();
   autograd::record(op, {x0}, {y}, [idx, in_shape, g, dt, dev](const autograd::Grads& gr) {
@@ -71,7 +71,7 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
         AXON_ON_DEVICE(
             dev, kernels::cpu::max_pool_backward(dt, dyc.data_ptr(), idx.data<int64_t>(), dx.data_ptr(), g),
             cuda::backend().max_pool_backward(dt, dyc.data_ptr(), idx.data<int64_t>(), dx.data_ptr(), g,
-                                             detail::stream_for(dev)));
+                                              detail::stream_for(dev)));
       return autograd::Grads{dx};
     }
     // Recorded backward (grad of grad): the same adjoint as a scatter_add.

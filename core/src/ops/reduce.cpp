@@ -67,7 +67,7 @@ void cuda_reduce(ReduceOp op, const Tensor& src, const Tensor& y, int64_t outer,
   size_t ws = cuda::backend().reduce_workspace_bytes(op, src.dtype(), outer, n, inner);
   Tensor w = ws ? empty({static_cast<int64_t>(ws)}, DType::u8, dev) : Tensor();
   cuda::backend().reduce(op, src.dtype(), src.data_ptr(), y.data_ptr(), outer, n, inner, scale,
-                        ws ? w.data_ptr() : nullptr, ws, detail::stream_for(dev));
+                         ws ? w.data_ptr() : nullptr, ws, detail::stream_for(dev));
 }
 #endif
 

@@ -13,7 +13,7 @@ void cuda_cumsum(const Tensor& src, const Tensor& y, int64_t outer, int64_t n, i
   const size_t ws = cuda::backend().cumsum_workspace_bytes(outer, n, inner);
   Tensor w = ws ? empty({static_cast<int64_t>(ws)}, DType::u8, src.device()) : Tensor();
   cuda::backend().cumsum(src.dtype(), src.data_ptr(), y.data_ptr(), outer, n, inner, reverse,
-                        ws ? w.data_ptr() : nullptr, ws, detail::stream_for(src.device()));
+                         ws ? w.data_ptr() : nullptr, ws, detail::stream_for(src.device()));
 }
 #endif
 

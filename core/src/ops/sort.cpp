@@ -18,7 +18,7 @@ void cuda_sort(const Tensor& src, const Tensor& values, const Tensor& indices, i
   size_t ws = cuda::backend().sort_workspace_bytes(src.dtype(), rows, n);
   Tensor w = ws ? empty({static_cast<int64_t>(ws)}, DType::u8, dev) : Tensor();
   cuda::backend().sort(src.dtype(), src.data_ptr(), values.data_ptr(), indices.data<int64_t>(), rows, n,
-                      descending, ws ? w.data_ptr() : nullptr, ws, detail::stream_for(dev));
+                       descending, ws ? w.data_ptr() : nullptr, ws, detail::stream_for(dev));
 }
 #endif
 

@@ -32,7 +32,7 @@ Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
     AXON_ON_DEVICE(
         dev, kernels::cpu::where(dt, cp, ix[0], a.data_ptr(), ix[1], b.data_ptr(), ix[2], 0, y.data_ptr(), n),
         cuda::backend().where(dt, cp, ix[0], a.data_ptr(), ix[1], b.data_ptr(), ix[2], 0, y.data_ptr(), n,
-                             detail::stream_for(dev)));
+                              detail::stream_for(dev)));
   }
   // No gradient to the condition; the unselected branch gets zero.
   autograd::record("where", {a0, b0}, {y}, [cond](const Grads& g) {
@@ -60,7 +60,7 @@ Tensor where(const Tensor& cond, const Tensor& a0, Scalar s) {
         dev,
         kernels::cpu::where(dt, cp, ix[0], a.data_ptr(), ix[1], nullptr, ix[1], s.value, y.data_ptr(), n),
         cuda::backend().where(dt, cp, ix[0], a.data_ptr(), ix[1], nullptr, ix[1], s.value, y.data_ptr(), n,
-                             detail::stream_for(dev)));
+                              detail::stream_for(dev)));
   }
   autograd::record("where", {a0}, {y}, [cond](const Grads& g) { return Grads{where(cond, g[0], 0)}; });
   return y;
@@ -95,7 +95,7 @@ Tensor clamp(const Tensor& x0, const Tensor& lo0, const Tensor& hi0) {
     const void* hp = hi0.defined() ? hi.data_ptr() : nullptr;
     AXON_ON_DEVICE(dev, kernels::cpu::clamp(dt, x.data_ptr(), ix[0], lp, ix[1], hp, ix[2], y.data_ptr(), n),
                    cuda::backend().clamp(dt, x.data_ptr(), ix[0], lp, ix[1], hp, ix[2], y.data_ptr(), n,
-                                        detail::stream_for(dev)));
+                                         detail::stream_for(dev)));
   }
   autograd::record("clamp", {x0, lo0, hi0}, {y}, [x0, lo0, hi0](const Grads& g) {
     Tensor gx, glo, ghi;
