@@ -15,6 +15,7 @@
 
 #ifdef AXON_CUDA_BACKEND_SHARED
 #include <dlfcn.h>
+#include <unistd.h>
 #endif
 
 namespace axon::cuda {
@@ -49,7 +50,8 @@ const Backend* open_backend(std::string& why) {
   } else {
     path = own_directory() + AXON_CUDA_BACKEND_NAME;
     lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
+    // Not there: try the search path. There but unusable (a CUDA library it needs is missing): say so.
+    if (!lib && access(path.c_str(), F_OK) != 0) {
       path = AXON_CUDA_BACKEND_NAME;  // LD_LIBRARY_PATH, the program's run path
       lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     }
