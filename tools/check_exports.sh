@@ -32,7 +32,7 @@ if [ -n "$stray" ]; then
   status=1
 fi
 
-cuda_needed=$(readelf -d "$LIB" | grep NEEDED | grep -oE 'lib(cuda|cudart|cublas|cublasLt|cudnn|nvrtc)[^]]*' || true)
+cuda_needed=$(readelf -d "$LIB" | grep NEEDED | grep -oE 'lib(cuda|cudart|cublas|cublasLt|cudnn|nvrtc|nccl|cufft|curand|cusparse|cusolver)[^]]*' || true)
 if [ -n "$cuda_needed" ]; then
   echo "libaxon.so links CUDA libraries directly: $cuda_needed (they belong to libaxon_cuda.so)"
   status=1
