@@ -1,13 +1,13 @@
 #pragma once
 // The CUDA backend as the rest of core reaches it: one table of function pointers. In a shared CUDA
 // build the backend (this directory, kernels/cuda, kernels/cublas, kernels/cudnn) is its own library,
-// libaxon_cuda.so, that libaxon.so opens on first CUDA use or device query (backend_loader.cpp): so a
+// libaxon_cuda.so, that libaxon.so opens on first CUDA use or device query (cuda_loader/loader.cpp): so a
 // program linked to libaxon.so needs no CUDA library to load, and a node without a GPU never maps
 // one. A static build links the backend in and the table is the backend's own. Not installed.
 //
 // Op front-ends call kernels through the table (`cuda::backend().softmax(...)` in the CUDA branch of
 // AXON_ON_DEVICE); the capture and deferred-check functions of capture.hpp / deferred.hpp keep their
-// names, libaxon.so forwarding them to the table (cuda_forward.cpp). The members take their types
+// names, libaxon.so forwarding them to the table (cuda_loader/forward.cpp). The members take their types
 // from the functions' own declarations, so a signature is written once, in its header.
 #include <cstdint>
 #include <memory>
