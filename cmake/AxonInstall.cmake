@@ -2,7 +2,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(dir core kernels layers optim train)
+# Public headers only: kernels/include (axon/kernels/*.hpp) is internal, no public header includes it.
+foreach(dir core layers optim train)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/include/axon)
     install(DIRECTORY ${dir}/include/axon DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   endif()
@@ -13,6 +14,10 @@ install(TARGETS axon EXPORT axonTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The CUDA backend that libaxon.so opens at run time, installed next to it (no one links it).
+if(TARGET axon_cuda)
+  install(TARGETS axon_cuda LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_SKIP)
+endif()
 # Private link dependencies of a static libaxon must be exported too.
 foreach(t axon_openblas axon_cudnn)
   if(TARGET ${t})
@@ -22,6 +27,12 @@ endforeach()
 install(EXPORT axonTargets NAMESPACE axon:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/axon)
 
 set(AXON_INSTALLED_WITH_CUDA ${AXON_WITH_CUDA})
+# Only a static CUDA build hands the CUDA libraries to the consumer's link.
+if(AXON_WITH_CUDA AND NOT BUILD_SHARED_LIBS)
+  set(AXON_INSTALLED_LINKS_CUDA ON)
+else()
+  set(AXON_INSTALLED_LINKS_CUDA OFF)
+endif()
 configure_package_config_file(cmake/axonConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/axonConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/axon)

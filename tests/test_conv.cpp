@@ -10,6 +10,9 @@
 #include <axon/kernels/conv.hpp>
 
 #include "harness.hpp"
+#ifdef AXON_HAS_CUDA
+#include "../core/src/cuda/backend.hpp"  // cuDNN's run counters live in the CUDA backend
+#endif
 
 using namespace axon;
 using test::random_tensor;
@@ -579,9 +582,9 @@ namespace {
 template <class F>
 kernels::cudnn::Runs cudnn_runs_of(F&& f) {
 #ifdef AXON_HAS_CUDA
-  const kernels::cudnn::Runs before = kernels::cudnn::runs();
+  const kernels::cudnn::Runs before = cuda::backend().cudnn_runs();
   f();
-  const kernels::cudnn::Runs after = kernels::cudnn::runs();
+  const kernels::cudnn::Runs after = cuda::backend().cudnn_runs();
   return {after.forward - before.forward, after.backward_data - before.backward_data,
           after.backward_filter - before.backward_filter};
 #else
@@ -591,7 +594,8 @@ kernels::cudnn::Runs cudnn_runs_of(F&& f) {
 }
 bool cudnn_compiled_in() {
 #ifdef AXON_HAS_CUDA
-  return kernels::cudnn::available();
+  const cuda::Backend* b = cuda::find_backend();
+  return b && b->cudnn_available();
 #else
   return false;
 #endif

@@ -78,7 +78,12 @@ GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,nohea
   echo "build:  $BUILD"
 } | tee "$DEST/environment.txt"
 has_gpu() { [ -n "$GPU" ]; }
-built_cuda() { [ -d "$BUILD/CMakeFiles/axon.dir/kernels/cuda" ]; }
+# The kernels' objects: in axon_cuda.dir (the shared build's libaxon_cuda.so) or axon.dir (static).
+kernel_objs() {
+  if [ -d "$BUILD/CMakeFiles/axon_cuda.dir/kernels" ]; then echo "$BUILD/CMakeFiles/axon_cuda.dir/kernels"
+  else echo "$BUILD/CMakeFiles/axon.dir/kernels"; fi
+}
+built_cuda() { [ -d "$(kernel_objs)/cuda" ]; }
 
 if want build; then
   step "configure ($BUILD, AXON_CUDA=${CUDA:-ON})"
@@ -115,10 +120,10 @@ fi
 if want resources; then
   step "resources: registers per kernel (cuobjdump --dump-resource-usage)"
   CUOBJDUMP=$(tool "${CUOBJDUMP:-}" cuobjdump)
-  # The library is shared by default (BUILD_SHARED_LIBS); a static build has libaxon.a. A build
-  # that stopped early still has the kernels' objects.
-  LIBS=$(find "$BUILD" -maxdepth 2 \( -name 'libaxon.so.*.*' -o -name 'libaxon.a' \) -type f 2>/dev/null | head -1)
-  [ -z "$LIBS" ] && LIBS=$(find "$BUILD/CMakeFiles/axon.dir/kernels" -name '*.cu.o' 2>/dev/null | sort)
+  # The kernels are in libaxon_cuda.so by default (BUILD_SHARED_LIBS); a static build has them in
+  # libaxon.a. A build that stopped early still has the kernels' objects.
+  LIBS=$(find "$BUILD" -maxdepth 2 \( -name 'libaxon_cuda.so.*.*' -o -name 'libaxon.a' \) -type f 2>/dev/null | head -1)
+  [ -z "$LIBS" ] && LIBS=$(find "$(kernel_objs)" -name '*.cu.o' 2>/dev/null | sort)
   if ! built_cuda || [ -z "$LIBS" ]; then
     note "resources: no CUDA code in $BUILD (a CPU build): skipped"
   elif [ -z "$CUOBJDUMP" ]; then

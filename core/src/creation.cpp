@@ -16,7 +16,7 @@ Tensor filled(const char* op, const Shape& shape, Scalar value, DType dtype, Dev
   checked_numel(shape, op);  // so that a bad shape's error names the factory the caller used
   Tensor t(shape, dtype, device);
   AXON_ON_DEVICE(device, kernels::cpu::fill(dtype, t.data_ptr(), t.numel(), value.value),
-                 kernels::cuda::fill(dtype, t.data_ptr(), t.numel(), value.value, detail::stream_for(device)));
+                 cuda::backend().fill(dtype, t.data_ptr(), t.numel(), value.value, detail::stream_for(device)));
   return t;
 }
 }  // namespace

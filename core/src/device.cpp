@@ -5,7 +5,7 @@
 #include <axon/error.hpp>
 
 #ifdef AXON_HAS_CUDA
-#include <cuda_runtime_api.h>
+#include "cuda/backend.hpp"
 #endif
 
 namespace axon {
@@ -36,13 +36,10 @@ bool built_with_cuda() {
 
 int cuda_device_count() {
 #ifdef AXON_HAS_CUDA
+  // Without the backend library (or its CUDA libraries) there is no device to use.
   static const int count = [] {
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
-      cudaGetLastError();  // clear the sticky "no device" error
-      return 0;
-    }
-    return n;
+    const cuda::Backend* b = cuda::find_backend();
+    return b ? b->device_count() : 0;
   }();
   return count;
 #else

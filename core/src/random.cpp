@@ -56,7 +56,7 @@ Tensor draw(const char* op, RandomDist d, const Shape& shape, DType dt, Device d
   gen.offset += kernels::random_blocks(d, dt, p.range, n);
   if (n == 0) return out;
   AXON_ON_DEVICE(device, kernels::cpu::random_fill(d, dt, out.data_ptr(), n, p),
-                 kernels::cuda::random_fill(d, dt, out.data_ptr(), n, p, detail::stream_for(device)));
+                 cuda::backend().random_fill(d, dt, out.data_ptr(), n, p, detail::stream_for(device)));
   return out;
 }
 

@@ -13,9 +13,7 @@
 #include "cuda/capture.hpp"
 
 #ifdef AXON_HAS_CUDA
-#include <cuda_runtime_api.h>
-
-#include <axon/kernels/cuda_check.hpp>
+#include "cuda/backend.hpp"
 #endif
 
 namespace axon {
@@ -131,12 +129,8 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   }
 #ifdef AXON_HAS_CUDA
   auto& ctx = cuda::context(device.index);
-  int cur = 0;
-  cudaGetDevice(&cur);
-  if (cur != device.index) AXON_CUDA_CHECK(cudaSetDevice(device.index), "allocate");
-  cudaError_t e = cudaMallocAsync(&s->data, n, ctx.stream);
-  if (e != cudaSuccess) {
-    cudaGetLastError();
+  s->data = cuda::backend().allocate(n, device.index);
+  if (!s->data) {
     AXON_FAIL("allocate", "out of memory on {} allocating {} bytes ({} in use)", device.str(), nbytes,
               stats.in_use.load());
   }
@@ -178,11 +172,7 @@ MemoryStats memory_stats(Device device) {
   m.reserved = m.in_use + (device.is_cpu() ? host_cache().cached() : 0);
 #ifdef AXON_HAS_CUDA
   if (device.is_cuda() && cuda_available()) {
-    cudaMemPool_t pool;
-    if (cudaDeviceGetDefaultMemPool(&pool, device.index) == cudaSuccess) {
-      uint64_t r = 0;
-      if (cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &r) == cudaSuccess) m.reserved = r;
-    }
+    if (uint64_t r = cuda::backend().reserved_bytes(device.index)) m.reserved = r;
   }
 #endif
   return m;
@@ -193,15 +183,7 @@ void empty_cache(Device device) {
   if (device.is_cpu()) host_cache().release_all();
   // CUDA: the pool keeps freed blocks by design (release threshold); trim it to what is in use.
 #ifdef AXON_HAS_CUDA
-  if (device.is_cuda() && cuda_available()) {
-    cudaMemPool_t pool;
-    if (cudaDeviceGetDefaultMemPool(&pool, device.index) == cudaSuccess) {
-      cuda::capture::check_not_capturing("empty_cache", "trimming the memory pool (a device synchronisation)",
-                                         device.index);
-      cudaStreamSynchronize(cuda::stream(device.index));
-      cudaMemPoolTrimTo(pool, 0);
-    }
-  }
+  if (device.is_cuda() && cuda_available()) cuda::backend().trim_pool(device.index);
 #endif
 }
 

@@ -10,9 +10,7 @@
 #include "ops/internal.hpp"
 
 #ifdef AXON_HAS_CUDA
-#include <cuda_runtime_api.h>
-
-#include <axon/kernels/cuda_check.hpp>
+#include "cuda/backend.hpp"
 #endif
 
 namespace axon {
@@ -66,37 +64,10 @@ void copy_into(const Tensor& src, const Tensor& dst) {
   auto ix = detail::make_indexer(src);
   AXON_ON_DEVICE(src.device(),
                  kernels::cpu::copy_cast(src.dtype(), src.data_ptr(), ix, dst.dtype(), dst.data_ptr(), src.numel()),
-                 kernels::cuda::copy_cast(src.dtype(), src.data_ptr(), ix, dst.dtype(), dst.data_ptr(), src.numel(),
-                                          detail::stream_for(src.device())));
+                 cuda::backend().copy_cast(src.dtype(), src.data_ptr(), ix, dst.dtype(), dst.data_ptr(), src.numel(),
+                                           detail::stream_for(src.device()), nullptr));
 }
 
-#ifdef AXON_HAS_CUDA
-// Contiguous bytes between host and device (or two devices), ordered on the device's stream.
-void memcpy_across(const Tensor& src, const Tensor& dst) {
-  // Both directions wait for the copy on the host; a captured host address would also be read or
-  // written again at every replay.
-  cuda::capture::check_not_capturing("to", "copying between the host and a device, or between two devices");
-  std::size_t bytes = src.nbytes();
-  if (bytes == 0) return;
-  Device gpu = src.is_cuda() ? src.device() : dst.device();
-  cudaStream_t s = detail::stream_for(gpu);
-  if (src.is_cuda() && dst.is_cuda()) {
-    // Order after the source's pending work, then copy peer to peer.
-    cuda::deferred::synchronize(src.device().index, detail::stream_for(src.device()), "to");
-    cudaStream_t ds = detail::stream_for(dst.device());
-    AXON_CUDA_CHECK(cudaMemcpyPeerAsync(dst.data_ptr(), dst.device().index, src.data_ptr(), src.device().index,
-                                        bytes, ds), "to");
-    // src may be a temporary whose stream-ordered free on its own stream would not wait for a
-    // copy queued on dst's stream: finish the copy before src can be released.
-    cuda::deferred::synchronize(dst.device().index, ds, "to");
-    return;
-  }
-  AXON_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), bytes, cudaMemcpyDefault, s), "to");
-  // A host destination is read as soon as we return; a pageable host source must not change
-  // before the copy has read it. The wait also raises what the device's deferred checks found.
-  cuda::deferred::synchronize(gpu.index, s, "to");
-}
-#endif
 }  // namespace
 
 Tensor contiguous(const Tensor& x) {
@@ -128,7 +99,7 @@ Tensor to_device(const Tensor& x, Device device) {
   Tensor src = x.is_contiguous() ? x : contiguous(x);
   Tensor y(x.shape(), x.dtype(), device);
 #ifdef AXON_HAS_CUDA
-  memcpy_across(src, y);
+  cuda::backend().copy_across(src, y);
 #else
   AXON_FAIL("to", "cannot move {} to {}: axon was built without CUDA", describe(x), device.str());
 #endif

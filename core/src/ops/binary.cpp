@@ -15,8 +15,8 @@ Tensor binary_raw(const char* name, BinaryOp op, const Tensor& a0, const Tensor&
   if (n == 0) return y;
   AXON_ON_DEVICE(dev,
                  kernels::cpu::binary(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n),
-                 kernels::cuda::binary(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n,
-                                       detail::stream_for(dev)));
+                 cuda::backend().binary(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n,
+                                        detail::stream_for(dev)));
   return y;
 }
 
@@ -31,8 +31,8 @@ Tensor scalar_raw(BinaryOp op, const Tensor& a0, Scalar s, bool scalar_first, DT
   AXON_ON_DEVICE(
       a.device(),
       kernels::cpu::binary_scalar(op, dt, a.data_ptr(), ix[0], s.value, scalar_first, y.data_ptr(), n),
-      kernels::cuda::binary_scalar(op, dt, a.data_ptr(), ix[0], s.value, scalar_first, y.data_ptr(), n,
-                                   detail::stream_for(a.device())));
+      cuda::backend().binary_scalar(op, dt, a.data_ptr(), ix[0], s.value, scalar_first, y.data_ptr(), n,
+                                    detail::stream_for(a.device())));
   return y;
 }
 

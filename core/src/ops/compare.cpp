@@ -17,8 +17,8 @@ Tensor compare_tt(const char* name, CompareOp op, const Tensor& a0, const Tensor
   if (n == 0) return y;
   auto* yp = static_cast<bool*>(y.data_ptr());
   AXON_ON_DEVICE(dev, kernels::cpu::compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
-                 kernels::cuda::compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
-                                        detail::stream_for(dev)));
+                 cuda::backend().compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
+                                         detail::stream_for(dev)));
   return y;
 }
 
@@ -44,8 +44,8 @@ Tensor compare_ts(const char* name, CompareOp op, const Tensor& a0, Scalar s) {
   detail::ew_indexers(a.shape(), ops, ix);
   auto* yp = static_cast<bool*>(y.data_ptr());
   AXON_ON_DEVICE(a.device(), kernels::cpu::compare_scalar(op, dt, a.data_ptr(), ix[0], s.value, yp, n),
-                 kernels::cuda::compare_scalar(op, dt, a.data_ptr(), ix[0], s.value, yp, n,
-                                               detail::stream_for(a.device())));
+                 cuda::backend().compare_scalar(op, dt, a.data_ptr(), ix[0], s.value, yp, n,
+                                                detail::stream_for(a.device())));
   return y;
 }
 
@@ -61,8 +61,8 @@ Tensor logical_tt(const char* name, kernels::LogicalOp op, const Tensor& a0, con
   if (n == 0) return y;
   auto* yp = static_cast<bool*>(y.data_ptr());
   AXON_ON_DEVICE(dev, kernels::cpu::logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
-                 kernels::cuda::logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
-                                        detail::stream_for(dev)));
+                 cuda::backend().logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
+                                         detail::stream_for(dev)));
   return y;
 }
 }  // namespace

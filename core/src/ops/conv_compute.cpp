@@ -60,13 +60,13 @@ Shape kernel_shape_last(const ConvGeometry& g) {
 void im2col(const Tensor& x, const Tensor& col, const ConvGeometry& g, ColLayout l, int64_t n0, int64_t cnt) {
   AXON_ON_DEVICE(
       x.device(), kernels::cpu::im2col(x.dtype(), x.data_ptr(), col.data_ptr(), g, l, n0, cnt),
-      kernels::cuda::im2col(x.dtype(), x.data_ptr(), col.data_ptr(), g, l, n0, cnt, stream_for(x.device())));
+      cuda::backend().im2col(x.dtype(), x.data_ptr(), col.data_ptr(), g, l, n0, cnt, stream_for(x.device())));
 }
 void col2im(const Tensor& col, const Tensor& dx, const ConvGeometry& g, ColLayout l, int64_t n0,
             int64_t cnt) {
   AXON_ON_DEVICE(dx.device(), kernels::cpu::col2im(dx.dtype(), col.data_ptr(), dx.data_ptr(), g, l, n0, cnt),
-                 kernels::cuda::col2im(dx.dtype(), col.data_ptr(), dx.data_ptr(), g, l, n0, cnt,
-                                       stream_for(dx.device())));
+                 cuda::backend().col2im(dx.dtype(), col.data_ptr(), dx.data_ptr(), g, l, n0, cnt,
+                                        stream_for(dx.device())));
 }
 
 #ifdef AXON_HAS_CUDNN
@@ -131,7 +131,7 @@ std::optional<CudnnProblem> cudnn_problem(const Tensor& t, const ConvGeometry& g
     }
   }
   p.extra.emplace_back(0, 0);
-  if (!kernels::cudnn::supports(p.g, t.dtype())) return std::nullopt;
+  if (!cuda::backend().cudnn_supports(p.g, t.dtype())) return std::nullopt;
   return p;
 }
 Tensor pad_by(const Tensor& t, const CudnnProblem& p) { return p.padded ? pad(t, p.extra) : t; }
@@ -212,10 +212,10 @@ Tensor conv_forward_last(const Tensor& x, const Tensor& w, const ConvGeometry& g
     if (!p->transposed) {
       Tensor y = empty(out_shape, x.dtype(), x.device());
       Tensor xp = pad_by(x, *p);
-      if (kernels::cudnn::forward(x.dtype(), xp.data_ptr(), wk.data_ptr(), y.data_ptr(), p->g, setup)) return y;
+      if (cuda::backend().cudnn_forward(x.dtype(), xp.data_ptr(), wk.data_ptr(), y.data_ptr(), p->g, setup)) return y;
     } else {
       Tensor y = empty(cudnn_input_shape(p->g), x.dtype(), x.device());
-      if (kernels::cudnn::backward_data(x.dtype(), x.data_ptr(), wk.data_ptr(), y.data_ptr(), p->g, setup))
+      if (cuda::backend().cudnn_backward_data(x.dtype(), x.data_ptr(), wk.data_ptr(), y.data_ptr(), p->g, setup))
         return crop_by(y, *p);
     }
   }
@@ -266,12 +266,12 @@ Tensor conv_backward_data_last(const Tensor& dy, const Tensor& w, const ConvGeom
     Tensor wk = kernel_to_cudnn(w, *p);
     if (!p->transposed) {
       Tensor dx = empty(cudnn_input_shape(p->g), dy.dtype(), dy.device());
-      if (kernels::cudnn::backward_data(dy.dtype(), dy.data_ptr(), wk.data_ptr(), dx.data_ptr(), p->g, setup))
+      if (cuda::backend().cudnn_backward_data(dy.dtype(), dy.data_ptr(), wk.data_ptr(), dx.data_ptr(), p->g, setup))
         return crop_by(dx, *p);
     } else {
       Tensor dx = empty(in_shape, dy.dtype(), dy.device());
       Tensor dyp = pad_by(dy, *p);
-      if (kernels::cudnn::forward(dy.dtype(), dyp.data_ptr(), wk.data_ptr(), dx.data_ptr(), p->g, setup))
+      if (cuda::backend().cudnn_forward(dy.dtype(), dyp.data_ptr(), wk.data_ptr(), dx.data_ptr(), p->g, setup))
         return dx;
     }
   }
@@ -323,7 +323,7 @@ Tensor conv_backward_filter_last(const Tensor& x, const Tensor& dy, const ConvGe
     Tensor dwk = empty(cudnn_kernel_shape(p->g), x.dtype(), x.device());
     // cuDNN's (input, output gradient): (x, dy) for the direct problem, (dy, x) for the transposed one.
     Tensor a = p->transposed ? pad_by(dy, *p) : pad_by(x, *p), b = p->transposed ? x : dy;
-    if (kernels::cudnn::backward_filter(x.dtype(), a.data_ptr(), b.data_ptr(), dwk.data_ptr(), p->g, setup))
+    if (cuda::backend().cudnn_backward_filter(x.dtype(), a.data_ptr(), b.data_ptr(), dwk.data_ptr(), p->g, setup))
       return kernel_from_cudnn(dwk, *p);
   }
 #endif

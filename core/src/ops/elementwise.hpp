@@ -23,8 +23,8 @@ inline Tensor to_dtype_untracked(const Tensor& x, DType dt) {
   }
   AXON_ON_DEVICE(x.device(),
                  kernels::cpu::copy_cast(x.dtype(), x.data_ptr(), ix, dt, y.data_ptr(), x.numel()),
-                 kernels::cuda::copy_cast(x.dtype(), x.data_ptr(), ix, dt, y.data_ptr(), x.numel(),
-                                          stream_for(x.device())));
+                 cuda::backend().copy_cast(x.dtype(), x.data_ptr(), ix, dt, y.data_ptr(), x.numel(),
+                                           stream_for(x.device()), nullptr));
   return y;
 }
 

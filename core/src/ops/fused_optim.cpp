@@ -64,10 +64,10 @@ void adam_slots(const std::vector<Tensor>& g, const std::vector<Tensor>& p, cons
     AXON_ON_DEVICE(dev,
                    kernels::cpu::fused_adam(slots.data(), int64_t(slots.size()), c.data<int64_t>(), s.data<T>(),
                                             kernels::AdamCoefficients{b1, b2, eps, eps_root, weight_decay}),
-                   kernels::cuda::fused_adam(slots.data(), int64_t(slots.size()), c.data<int64_t>(), s.data<T>(),
-                                             kernels::AdamHyper{float(b1), float(b2), float(eps), float(eps_root),
+                   cuda::backend().fused_adam(slots.data(), int64_t(slots.size()), c.data<int64_t>(), s.data<T>(),
+                                              kernels::AdamHyper{float(b1), float(b2), float(eps), float(eps_root),
                                                                 float(weight_decay)},
-                                             detail::stream_for(dev)));
+                                              detail::stream_for(dev)));
   } else {  // f64: the CPU only (update_dtype)
     AXON_ON_DEVICE(dev,
                    kernels::cpu::fused_adam(slots.data(), int64_t(slots.size()), c.data<int64_t>(), s.data<T>(),
@@ -93,8 +93,8 @@ void momentum_slots(const std::vector<Tensor>& g, const std::vector<Tensor>& t, 
     AXON_ON_DEVICE(dev,
                    kernels::cpu::fused_sgd_momentum(slots.data(), int64_t(slots.size()), s.data<T>(), momentum,
                                                     nesterov),
-                   kernels::cuda::fused_sgd_momentum(slots.data(), int64_t(slots.size()), s.data<T>(),
-                                                     float(momentum), nesterov, detail::stream_for(dev)));
+                   cuda::backend().fused_sgd_momentum(slots.data(), int64_t(slots.size()), s.data<T>(),
+                                                      float(momentum), nesterov, detail::stream_for(dev)));
   } else {
     AXON_ON_DEVICE(dev, kernels::cpu::fused_sgd_momentum(slots.data(), int64_t(slots.size()), s.data<T>(), momentum, nesterov),
                    AXON_FAIL("fused_sgd_momentum_update", "f64 is supported on the CPU only"));

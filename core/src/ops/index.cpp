@@ -91,9 +91,9 @@ Tensor gather_core(const Tensor& x, int64_t axis, const Shape& out_shape, const 
   AXON_ON_DEVICE(x.device(),
                  kernels::cpu::gather(x.dtype(), x.data_ptr(), ix[0], axis_stride, axis_size, index.dtype(),
                                       index.data_ptr(), ix[1], out.data_ptr(), n),
-                 kernels::cuda::gather(x.dtype(), x.data_ptr(), ix[0], axis_stride, axis_size, index.dtype(),
-                                       index.data_ptr(), ix[1], out.data_ptr(), n,
-                                       detail::stream_for(x.device())));
+                 cuda::backend().gather(x.dtype(), x.data_ptr(), ix[0], axis_stride, axis_size, index.dtype(),
+                                        index.data_ptr(), ix[1], out.data_ptr(), n,
+                                        detail::stream_for(x.device())));
   return out;
 }
 
@@ -174,8 +174,8 @@ void add_rows_into(Tensor& acc, const Tensor& index, const Tensor& src, DType dt
   AXON_ON_DEVICE(acc.device(),
                  kernels::cpu::scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
                                                 0, m, src.data_ptr()),
-                 kernels::cuda::scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
-                                                 0, m, src.data_ptr(), detail::stream_for(acc.device())));
+                 cuda::backend().scatter_add_rows(dt, acc.data_ptr(), outer, n, inner, index.dtype(), index.data_ptr(),
+                                                  0, m, src.data_ptr(), detail::stream_for(acc.device())));
 }
 
 void add_into(Tensor& acc, int64_t axis, const Tensor& index, const Tensor& src);
@@ -266,9 +266,9 @@ void add_into(Tensor& acc, int64_t axis, const Tensor& index, const Tensor& src)
   AXON_ON_DEVICE(acc.device(),
                  kernels::cpu::scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
                                            index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n),
-                 kernels::cuda::scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
-                                            index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n,
-                                            detail::stream_for(acc.device())));
+                 cuda::backend().scatter_add(src.dtype(), acc.data_ptr(), ix[0], axis_stride, acc.shape()[axis],
+                                             index.dtype(), index.data_ptr(), ix[1], src.data_ptr(), ix[2], n,
+                                             detail::stream_for(acc.device())));
 }
 }  // namespace
 
@@ -384,8 +384,8 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes, DType dtype) {
   AXON_ON_DEVICE(labels.device(),
                  kernels::cpu::one_hot(labels.dtype(), labels.data_ptr(), il, labels.numel(), num_classes, dtype,
                                        out.data_ptr()),
-                 kernels::cuda::one_hot(labels.dtype(), labels.data_ptr(), il, labels.numel(), num_classes, dtype,
-                                        out.data_ptr(), detail::stream_for(labels.device())));
+                 cuda::backend().one_hot(labels.dtype(), labels.data_ptr(), il, labels.numel(), num_classes, dtype,
+                                         out.data_ptr(), detail::stream_for(labels.device())));
   return out;
 }
 

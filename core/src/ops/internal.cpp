@@ -53,8 +53,8 @@ void copy_to_view(const Tensor& src, const Tensor& dst) {
   AXON_ON_DEVICE(src.device(),
                  kernels::cpu::copy_cast(src.dtype(), src.data_ptr(), ix[0], dst.dtype(), dst.data_ptr(), src.numel(),
                                          &ix[1]),
-                 kernels::cuda::copy_cast(src.dtype(), src.data_ptr(), ix[0], dst.dtype(), dst.data_ptr(), src.numel(),
-                                          stream_for(src.device()), &ix[1]));
+                 cuda::backend().copy_cast(src.dtype(), src.data_ptr(), ix[0], dst.dtype(), dst.data_ptr(), src.numel(),
+                                           stream_for(src.device()), &ix[1]));
 }
 
 Tensor make_view(const Tensor& t, Shape shape, Strides strides, int64_t offset) {

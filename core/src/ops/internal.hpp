@@ -59,3 +59,7 @@ void check_cpu_outside_capture();
     cpu_stmt;                                   \
   } while (0)
 #endif
+
+#ifdef AXON_HAS_CUDA
+#include "../cuda/backend.hpp"  // cuda::backend(), the CUDA statements' kernels
+#endif

@@ -51,7 +51,7 @@ void run_gemm(const kernels::GemmArgs& g, Device dev) {
   if (dev.is_cuda()) {
     cuda::Context& ctx = cuda::context(dev.index);
     kernels::cuda::BlasHandles h{ctx.cublas, ctx.cublas_lt, ctx.workspace, ctx.workspace_bytes, ctx.stream};
-    kernels::cuda::gemm(g, h);
+    cuda::backend().gemm(g, h);
     return;
   }
 #endif

@@ -70,8 +70,8 @@ Tensor fused_backward(ActOp op, const Tensor& x0, const Tensor& x, const Tensor&
   if (n == 0) return dx;
   AXON_ON_DEVICE(x.device(),
                  kernels::cpu::activation_backward(op, x.dtype(), x.data_ptr(), dy.data_ptr(), dx.data_ptr(), n, p),
-                 kernels::cuda::activation_backward(op, x.dtype(), x.data_ptr(), dy.data_ptr(), dx.data_ptr(), n, p,
-                                                    detail::stream_for(x.device())));
+                 cuda::backend().activation_backward(op, x.dtype(), x.data_ptr(), dy.data_ptr(), dx.data_ptr(), n, p,
+                                                     detail::stream_for(x.device())));
   return dx;
 }
 
@@ -83,8 +83,8 @@ Tensor fused(const char* name, ActOp op, const Tensor& x0, const ActParams& p = 
   const int64_t n = x.numel();
   if (n > 0) {
     AXON_ON_DEVICE(x.device(), kernels::cpu::activation_forward(op, dt, x.data_ptr(), y.data_ptr(), n, p),
-                   kernels::cuda::activation_forward(op, dt, x.data_ptr(), y.data_ptr(), n, p,
-                                                     detail::stream_for(x.device())));
+                   cuda::backend().activation_forward(op, dt, x.data_ptr(), y.data_ptr(), n, p,
+                                                      detail::stream_for(x.device())));
   }
   autograd::record(name, {x0}, {y}, [op, x0, x, p](const Grads& g) {
     return Grads{fused_backward(op, x0, x, g[0], p)};

@@ -29,9 +29,9 @@ Tensor xent_backward(const XentSaved& s, const Tensor& dloss) {
                  kernels::cpu::softmax_xent_backward(s.x.dtype(), s.x.data_ptr(), s.labels.data_ptr(), s.sparse,
                                                      s.lse.data_ptr(), ysum, dl.data_ptr(), dx.data_ptr(), s.rows,
                                                      s.classes),
-                 kernels::cuda::softmax_xent_backward(s.x.dtype(), s.x.data_ptr(), s.labels.data_ptr(), s.sparse,
-                                                      s.lse.data_ptr(), ysum, dl.data_ptr(), dx.data_ptr(), s.rows,
-                                                      s.classes, detail::stream_for(s.x.device())));
+                 cuda::backend().softmax_xent_backward(s.x.dtype(), s.x.data_ptr(), s.labels.data_ptr(), s.sparse,
+                                                       s.lse.data_ptr(), ysum, dl.data_ptr(), dx.data_ptr(), s.rows,
+                                                       s.classes, detail::stream_for(s.x.device())));
   return dx;
 }
 
@@ -75,9 +75,9 @@ Tensor xent(const char* op, const Tensor& logits, const Tensor& labels, bool spa
     AXON_ON_DEVICE(dev,
                    kernels::cpu::softmax_xent_forward(dt, s.x.data_ptr(), s.labels.data_ptr(), sparse, loss.data_ptr(),
                                                       s.lse.data_ptr(), ysum, s.rows, classes),
-                   kernels::cuda::softmax_xent_forward(dt, s.x.data_ptr(), s.labels.data_ptr(), sparse,
-                                                       loss.data_ptr(), s.lse.data_ptr(), ysum, s.rows, classes,
-                                                       detail::stream_for(dev)));
+                   cuda::backend().softmax_xent_forward(dt, s.x.data_ptr(), s.labels.data_ptr(), sparse,
+                                                        loss.data_ptr(), s.lse.data_ptr(), ysum, s.rows, classes,
+                                                        detail::stream_for(dev)));
   }
   if (autograd::recording()) {
     Tensor l0 = logits, y0 = labels;

@@ -79,8 +79,8 @@ Tensor norm_impl(const char* op, bool rms, const Tensor& x0, const Tensor& gamma
     AXON_ON_DEVICE(dev,
                    kernels::cpu::norm_forward(dt, x.data_ptr(), wp, bp, y.data_ptr(), mu.data_ptr(),
                                               rstd.data_ptr(), rows, n, eps, rms),
-                   kernels::cuda::norm_forward(dt, x.data_ptr(), wp, bp, y.data_ptr(), mu.data_ptr(),
-                                               rstd.data_ptr(), rows, n, eps, rms, detail::stream_for(dev)));
+                   cuda::backend().norm_forward(dt, x.data_ptr(), wp, bp, y.data_ptr(), mu.data_ptr(),
+                                                rstd.data_ptr(), rows, n, eps, rms, detail::stream_for(dev)));
   autograd::record(op, {x0, gamma0, beta0}, {y}, [=](const Grads& g) -> Grads {
     bool has_beta = beta0.defined();
     if (autograd::recording()) return composite_backward(rms, x0, gamma0, has_beta, eps, shift, dt, g[0]);
@@ -92,13 +92,13 @@ Tensor norm_impl(const char* op, bool rms, const Tensor& x0, const Tensor& gamma
           dev,
           kernels::cpu::norm_backward(dt, x.data_ptr(), wq, mu.data_ptr(), rstd.data_ptr(), dy.data_ptr(),
                                       dx.data_ptr(), rows, n, rms),
-          kernels::cuda::norm_backward(dt, x.data_ptr(), wq, mu.data_ptr(), rstd.data_ptr(), dy.data_ptr(),
-                                       dx.data_ptr(), rows, n, rms, detail::stream_for(dev)));
+          cuda::backend().norm_backward(dt, x.data_ptr(), wq, mu.data_ptr(), rstd.data_ptr(), dy.data_ptr(),
+                                        dx.data_ptr(), rows, n, rms, detail::stream_for(dev)));
     Tensor dgamma, dbeta;
     if (gamma0.defined() || has_beta) {
       int64_t chunks = 1;
 #ifdef AXON_HAS_CUDA
-      if (dev.is_cuda()) chunks = kernels::cuda::norm_param_chunks(rows, n);
+      if (dev.is_cuda()) chunks = cuda::backend().norm_param_chunks(rows, n);
 #endif
       Tensor part({2, chunks, n}, stat_dtype(dt), dev);
       if (n > 0)
@@ -106,9 +106,9 @@ Tensor norm_impl(const char* op, bool rms, const Tensor& x0, const Tensor& gamma
             dev,
             kernels::cpu::norm_param_partials(dt, x.data_ptr(), mu.data_ptr(), rstd.data_ptr(), dy.data_ptr(),
                                               part.data_ptr(), rows, n, chunks, rms),
-            kernels::cuda::norm_param_partials(dt, x.data_ptr(), mu.data_ptr(), rstd.data_ptr(),
-                                               dy.data_ptr(), part.data_ptr(), rows, n, chunks, rms,
-                                               detail::stream_for(dev)));
+            cuda::backend().norm_param_partials(dt, x.data_ptr(), mu.data_ptr(), rstd.data_ptr(),
+                                                dy.data_ptr(), part.data_ptr(), rows, n, chunks, rms,
+                                                detail::stream_for(dev)));
       Tensor sums = sum(part, {1});
       if (gamma0.defined()) dgamma = sums.select(0, 0);
       if (has_beta) dbeta = sums.select(0, 1);

@@ -52,8 +52,8 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
   if (y.numel() > 0)
     AXON_ON_DEVICE(
         dev, kernels::cpu::max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), idx.data<int64_t>(), g),
-        kernels::cuda::max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), idx.data<int64_t>(), g,
-                                        detail::stream_for(dev)));
+        cuda::backend().max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), idx.data<int64_t>(), g,
+                                         detail::stream_for(dev)));
   const Shape in_shape = x0.shape();
   const DType dt = x.dtype();
   autograd::record(op, {x0}, {y}, [idx, in_shape, g, dt, dev](const autograd::Grads& gr) {
@@ -70,8 +70,8 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
       if (dx.numel() > 0)
         AXON_ON_DEVICE(
             dev, kernels::cpu::max_pool_backward(dt, dyc.data_ptr(), idx.data<int64_t>(), dx.data_ptr(), g),
-            kernels::cuda::max_pool_backward(dt, dyc.data_ptr(), idx.data<int64_t>(), dx.data_ptr(), g,
-                                             detail::stream_for(dev)));
+            cuda::backend().max_pool_backward(dt, dyc.data_ptr(), idx.data<int64_t>(), dx.data_ptr(), g,
+                                              detail::stream_for(dev)));
       return autograd::Grads{dx};
     }
     // Recorded backward (grad of grad): the same adjoint as a scatter_add.

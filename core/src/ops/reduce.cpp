@@ -64,10 +64,10 @@ int64_t reduced_count(const Shape& s, const std::vector<bool>& m) {
 void cuda_reduce(ReduceOp op, const Tensor& src, const Tensor& y, int64_t outer, int64_t n, int64_t inner,
                  double scale) {
   Device dev = src.device();
-  size_t ws = kernels::cuda::reduce_workspace_bytes(op, src.dtype(), outer, n, inner);
+  size_t ws = cuda::backend().reduce_workspace_bytes(op, src.dtype(), outer, n, inner);
   Tensor w = ws ? empty({static_cast<int64_t>(ws)}, DType::u8, dev) : Tensor();
-  kernels::cuda::reduce(op, src.dtype(), src.data_ptr(), y.data_ptr(), outer, n, inner, scale,
-                        ws ? w.data_ptr() : nullptr, ws, detail::stream_for(dev));
+  cuda::backend().reduce(op, src.dtype(), src.data_ptr(), y.data_ptr(), outer, n, inner, scale,
+                         ws ? w.data_ptr() : nullptr, ws, detail::stream_for(dev));
 }
 #endif
 

@@ -10,10 +10,10 @@ using autograd::Grads;
 
 #ifdef AXON_HAS_CUDA
 void cuda_cumsum(const Tensor& src, const Tensor& y, int64_t outer, int64_t n, int64_t inner, bool reverse) {
-  const size_t ws = kernels::cuda::cumsum_workspace_bytes(outer, n, inner);
+  const size_t ws = cuda::backend().cumsum_workspace_bytes(outer, n, inner);
   Tensor w = ws ? empty({static_cast<int64_t>(ws)}, DType::u8, src.device()) : Tensor();
-  kernels::cuda::cumsum(src.dtype(), src.data_ptr(), y.data_ptr(), outer, n, inner, reverse,
-                        ws ? w.data_ptr() : nullptr, ws, detail::stream_for(src.device()));
+  cuda::backend().cumsum(src.dtype(), src.data_ptr(), y.data_ptr(), outer, n, inner, reverse,
+                         ws ? w.data_ptr() : nullptr, ws, detail::stream_for(src.device()));
 }
 #endif
 

@@ -27,8 +27,8 @@ Tensor softmax_backward(const Tensor& y, const Tensor& g_in, int64_t axis, bool 
     AXON_ON_DEVICE(y.device(),
                    kernels::cpu::softmax_backward(y.dtype(), ly.src.data_ptr(), lg.src.data_ptr(), dx.data_ptr(),
                                                   ly.outer, ly.n, ly.inner, log),
-                   kernels::cuda::softmax_backward(y.dtype(), ly.src.data_ptr(), lg.src.data_ptr(), dx.data_ptr(),
-                                                   ly.outer, ly.n, ly.inner, log, detail::stream_for(y.device())));
+                   cuda::backend().softmax_backward(y.dtype(), ly.src.data_ptr(), lg.src.data_ptr(), dx.data_ptr(),
+                                                    ly.outer, ly.n, ly.inner, log, detail::stream_for(y.device())));
   }
   // Sum over the axis; a 0-d tensor has none (a sum over all axes is itself).
   Axes red = y.dim() == 0 ? Axes{} : Axes{axis};
@@ -53,8 +53,8 @@ Tensor softmax_impl(const char* op, const Tensor& x, int64_t axis, bool log) {
     AXON_ON_DEVICE(
         xf.device(),
         kernels::cpu::softmax(xf.dtype(), l.src.data_ptr(), y.data_ptr(), l.outer, l.n, l.inner, log),
-        kernels::cuda::softmax(xf.dtype(), l.src.data_ptr(), y.data_ptr(), l.outer, l.n, l.inner, log,
-                               detail::stream_for(xf.device())));
+        cuda::backend().softmax(xf.dtype(), l.src.data_ptr(), y.data_ptr(), l.outer, l.n, l.inner, log,
+                                detail::stream_for(xf.device())));
   }
   autograd::record(op, {xf}, {y}, [y, axis, log](const Grads& g) { return Grads{softmax_backward(y, g[0], axis, log)}; });
   return y;

@@ -15,10 +15,10 @@ using autograd::Grads;
 void cuda_sort(const Tensor& src, const Tensor& values, const Tensor& indices, int64_t rows, int64_t n,
                bool descending) {
   Device dev = src.device();
-  size_t ws = kernels::cuda::sort_workspace_bytes(src.dtype(), rows, n);
+  size_t ws = cuda::backend().sort_workspace_bytes(src.dtype(), rows, n);
   Tensor w = ws ? empty({static_cast<int64_t>(ws)}, DType::u8, dev) : Tensor();
-  kernels::cuda::sort(src.dtype(), src.data_ptr(), values.data_ptr(), indices.data<int64_t>(), rows, n,
-                      descending, ws ? w.data_ptr() : nullptr, ws, detail::stream_for(dev));
+  cuda::backend().sort(src.dtype(), src.data_ptr(), values.data_ptr(), indices.data<int64_t>(), rows, n,
+                       descending, ws ? w.data_ptr() : nullptr, ws, detail::stream_for(dev));
 }
 #endif
 

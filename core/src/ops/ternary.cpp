@@ -31,8 +31,8 @@ Tensor where(const Tensor& cond, const Tensor& a0, const Tensor& b0) {
     auto* cp = static_cast<const bool*>(cond.data_ptr());
     AXON_ON_DEVICE(
         dev, kernels::cpu::where(dt, cp, ix[0], a.data_ptr(), ix[1], b.data_ptr(), ix[2], 0, y.data_ptr(), n),
-        kernels::cuda::where(dt, cp, ix[0], a.data_ptr(), ix[1], b.data_ptr(), ix[2], 0, y.data_ptr(), n,
-                             detail::stream_for(dev)));
+        cuda::backend().where(dt, cp, ix[0], a.data_ptr(), ix[1], b.data_ptr(), ix[2], 0, y.data_ptr(), n,
+                              detail::stream_for(dev)));
   }
   // No gradient to the condition; the unselected branch gets zero.
   autograd::record("where", {a0, b0}, {y}, [cond](const Grads& g) {
@@ -59,8 +59,8 @@ Tensor where(const Tensor& cond, const Tensor& a0, Scalar s) {
     AXON_ON_DEVICE(
         dev,
         kernels::cpu::where(dt, cp, ix[0], a.data_ptr(), ix[1], nullptr, ix[1], s.value, y.data_ptr(), n),
-        kernels::cuda::where(dt, cp, ix[0], a.data_ptr(), ix[1], nullptr, ix[1], s.value, y.data_ptr(), n,
-                             detail::stream_for(dev)));
+        cuda::backend().where(dt, cp, ix[0], a.data_ptr(), ix[1], nullptr, ix[1], s.value, y.data_ptr(), n,
+                              detail::stream_for(dev)));
   }
   autograd::record("where", {a0}, {y}, [cond](const Grads& g) { return Grads{where(cond, g[0], 0)}; });
   return y;
@@ -94,8 +94,8 @@ Tensor clamp(const Tensor& x0, const Tensor& lo0, const Tensor& hi0) {
     const void* lp = lo0.defined() ? lo.data_ptr() : nullptr;
     const void* hp = hi0.defined() ? hi.data_ptr() : nullptr;
     AXON_ON_DEVICE(dev, kernels::cpu::clamp(dt, x.data_ptr(), ix[0], lp, ix[1], hp, ix[2], y.data_ptr(), n),
-                   kernels::cuda::clamp(dt, x.data_ptr(), ix[0], lp, ix[1], hp, ix[2], y.data_ptr(), n,
-                                        detail::stream_for(dev)));
+                   cuda::backend().clamp(dt, x.data_ptr(), ix[0], lp, ix[1], hp, ix[2], y.data_ptr(), n,
+                                         detail::stream_for(dev)));
   }
   autograd::record("clamp", {x0, lo0, hi0}, {y}, [x0, lo0, hi0](const Grads& g) {
     Tensor gx, glo, ghi;

@@ -19,7 +19,7 @@ Tensor unary_raw(UnaryOp op, const Tensor& x0, DType dt, const kernels::UnaryPar
   detail::ew_indexers(x.shape(), ops, ix);
   AXON_ON_DEVICE(
       x.device(), kernels::cpu::unary(op, dt, x.data_ptr(), ix[0], y.data_ptr(), n, p),
-      kernels::cuda::unary(op, dt, x.data_ptr(), ix[0], y.data_ptr(), n, detail::stream_for(x.device()), p));
+      cuda::backend().unary(op, dt, x.data_ptr(), ix[0], y.data_ptr(), n, detail::stream_for(x.device()), p));
   return y;
 }
 
