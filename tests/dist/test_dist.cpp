@@ -210,3 +210,36 @@ TEST_CASE("check 2: ranks with batch b each equal one process with batch ranks*b
   INFO("largest difference " << worst);
   CHECK(worst <= 1e-6);
 }
+
+TEST_CASE("NCCL: collectives of CUDA tensors, and the data-parallel step on a GPU", "[dist][cuda]") {
+  AXON_REQUIRE_CUDA();
+  if (!Communicator::nccl_available()) {
+    AXON_REQUIRE_THROWS_WITH(world().all_reduce(ones({2}, DType::f32, Device::cuda(0))), "built without NCCL");
+    return;
+  }
+  // One rank per communicator (this machine may have one GPU for every rank of the job).
+  MPI_Comm mine;
+  MPI_Comm_split(MPI_COMM_WORLD, world().rank(), 0, &mine);
+  {
+    Communicator solo = Communicator::from_mpi(mine);
+    const Device gpu = Device::cuda(0);
+    CHECK(std::string(Communicator::backend(gpu)) == "NCCL");
+    const Tensor t = from_vector(std::vector<float>{1, 2, 3, 4}, {4}, gpu);
+    for (ReduceOp op : {ReduceOp::sum, ReduceOp::mean, ReduceOp::max}) {
+      const Tensor r = solo.all_reduce(t, op);
+      CHECK(r.is_cuda());
+      test::check_close(r.to(Device::cpu()), {1, 2, 3, 4}, {4}, {0, 0});
+    }
+    test::check_close(solo.broadcast(t).to(Device::cpu()), {1, 2, 3, 4}, {4}, {0, 0});
+    test::check_close(solo.all_gather(t.reshape({2, 2})).to(Device::cpu()), {1, 2, 3, 4}, {2, 2}, {0, 0});
+    test::check_close(solo.reduce_scatter(t).to(Device::cpu()), {1, 2, 3, 4}, {4}, {0, 0});
+    CHECK(solo.iall_reduce(t.to(DType::bf16)).wait().dtype() == DType::bf16);
+    const Data d = make_data(64);
+    auto run = [&](training::DataParallel dp) {
+      Loop loop = trainer(mlp(), sparse_ce, optim::adam(0.01), {.log = 0, .seed = 3, .data_parallel = dp});
+      return flat(model_state(loop.run(tensor_dataset(d.x.to(gpu), d.y.to(gpu), {.batch_size = 16}))));
+    };
+    CHECK(run(solo) == run({}));
+  }
+  MPI_Comm_free(&mine);
+}
