@@ -272,10 +272,8 @@ Tensor Work::wait() {
     p_->result = p_->finish();
   }
   const double timeout = p_->state->timeout;
-  // Spin briefly (small messages complete in microseconds), then back off so that a rank waiting
-  // for a slower peer leaves the cores to it.
   auto nap = std::chrono::microseconds(0);
-  for (int spins = 0; !test(); ++spins) {
+  while (!test()) {
     const double waited = std::chrono::duration<double>(clock::now() - start).count();
     if (timeout > 0 && waited > timeout) {
       // MPI cannot cancel a collective: it keeps its buffers, so the Pending is kept alive for good
@@ -286,8 +284,13 @@ Tensor Work::wait() {
                                "stopped calling collectives",
                                waited));
     }
-    if (spins > 1000) {
-      nap = std::min(std::chrono::microseconds(1000), nap + std::chrono::microseconds(10));
+    // MPI's non-blocking collectives advance only inside MPI calls (MPI_Test): a rank that slept
+    // between tests would hold up every round of the exchange. So test continuously for 50 ms
+    // (yielding the core between tests), and only then nap.
+    if (waited < 0.05) {
+      std::this_thread::yield();
+    } else {
+      nap = std::min(std::chrono::microseconds(200), nap + std::chrono::microseconds(5));
       std::this_thread::sleep_for(nap);
     }
   }

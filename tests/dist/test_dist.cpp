@@ -140,13 +140,14 @@ TEST_CASE("a collective a peer never joins fails after the timeout, naming op an
   const Communicator& c = world();
   if (c.size() < 2) AXON_SKIP("needs 2 ranks");
   const Communicator quick = Communicator::world({.timeout_seconds = 1});
+  c.barrier();
   if (c.rank() == 0) {
     const auto t0 = std::chrono::steady_clock::now();
     AXON_REQUIRE_THROWS_WITH(quick.all_reduce(ones({4})), "dist.all_reduce: rank 0 of " + std::to_string(c.size()) +
                                                               " (MPI): not complete after 1 s (timeout");
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
   } else {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(4000));
     quick.all_reduce(ones({4}));  // late: completes rank 0's abandoned collective
   }
   c.barrier();
