@@ -2,6 +2,9 @@
 // case runs on every rank, in the same order, so their collectives match.
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+
+#include <unistd.h>
 #include <thread>
 
 #include <axon/dist.hpp>
@@ -243,4 +246,53 @@ TEST_CASE("NCCL: collectives of CUDA tensors, and the data-parallel step on a GP
     CHECK(run(solo) == run({}));
   }
   MPI_Comm_free(&mine);
+}
+
+TEST_CASE("checkpoints by rank 0; a resume on the same ranks continues exactly; early stopping alike", "[dist]") {
+  const Communicator& c = world();
+  namespace fs = std::filesystem;
+  // One folder for the job: rank 0's process id.
+  const int64_t id = c.broadcast(scalar_tensor(int64_t(::getpid()), DType::i64)).item<int64_t>();
+  const fs::path dir = fs::temp_directory_path() / fmt::format("axon-dist-test-{}", id);
+  const Data d = make_data(8 * 4 * c.size()), v = make_data(16 * c.size());
+  auto build = [&] {
+    Loop loop = trainer(mlp(), sparse_ce, optim::adam(0.01), {.log = 0, .seed = 1, .data_parallel = c});
+    validate(loop, mlp(), sharded_dataset(v.x, v.y, c.rank(), c.size(), {.batch_size = 8}));
+    average_metrics(loop, c);  // the validation data is sharded too: its metrics are averaged
+    early_stop(loop, "validation_loss", {.patience = 1});
+    if (c.rank() == 0) checkpoint(loop, {.path = dir.string()});
+    return loop;
+  };
+  const Dataset train = sharded_dataset(d.x, d.y, c.rank(), c.size(), {.batch_size = 8, .shuffle = true, .seed = 3});
+  const LoopState full = build().run(train, {}, {.epochs = 12});
+  c.barrier();
+  INFO("stopped after epoch " << full.epoch << ", status " << int(full.status));
+  // Every rank stops at the same epoch, for the same reason, with the same values.
+  const int64_t epochs = c.all_reduce(scalar_tensor(full.epoch, DType::i64), ReduceOp::max).item<int64_t>();
+  CHECK(epochs == full.epoch);
+  CHECK(c.all_reduce(scalar_tensor(int(full.status), DType::i32), ReduceOp::max).item<int32_t>() == int(full.status));
+  const std::vector<double> p = flat(model_state(full));
+  CHECK(same_on_every_rank(from_vector(p, {int64_t(p.size())})));
+  CHECK(same_on_every_rank(full.epoch_metrics.at(0).at("validation_loss")));
+  // One file per epoch, from rank 0 alone; not the epoch early stopping halted (it halts before
+  // the checkpoint handler, attached after it, runs).
+  REQUIRE(full.status == Status::halted);
+  int64_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.path().extension() == ".safetensors";
+  CHECK(files == int64_t(full.epoch_metrics.size()) - 1);
+  // Resumed from the first epoch's checkpoint, every rank ends where the uninterrupted run did.
+  Loop again = build();
+  again.from_state(load_state((dir / default_checkpoint_file(
+                                          [&] {
+                                            LoopState first;
+                                            first.epoch = 0;
+                                            first.epoch_iteration = train.num_batches();
+                                            return first;
+                                          }()))
+                                  .string()));
+  const LoopState resumed = again.run(train, {}, {.epochs = 11});
+  CHECK(resumed.epoch == full.epoch);
+  CHECK(flat(model_state(resumed)) == p);
+  c.barrier();
+  if (c.rank() == 0) fs::remove_all(dir);
 }
