@@ -12,6 +12,10 @@ using namespace axon::training;
 
 int main() {
   auto comm = dist::Communicator::world();
+  if (comm.size() != 2) {
+    std::fprintf(stderr, "killed_rank: run it on 2 ranks (mpiexec -np 2), not %d\n", comm.size());
+    return 2;
+  }
   Generator gen(1);
   Tensor x = randn({4096, 8}, gen), y = argmax(x.slice(1, 0, 3), 1);
   Model m = input("x", {-1, 8}) | dense(32, {.activation = "relu"}) | dense(3);
