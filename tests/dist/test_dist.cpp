@@ -148,7 +148,7 @@ TEST_CASE("a collective a peer never joins fails after the timeout, naming op an
     const auto t0 = std::chrono::steady_clock::now();
     AXON_REQUIRE_THROWS_WITH(quick.all_reduce(ones({4})), "dist.all_reduce: rank 0 of " + std::to_string(c.size()) +
                                                               " (MPI): not complete after 1 s (timeout");
-    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));  // bounded, even on a loaded machine
   } else {
     std::this_thread::sleep_for(std::chrono::milliseconds(4000));
     quick.all_reduce(ones({4}));  // late: completes rank 0's abandoned collective
