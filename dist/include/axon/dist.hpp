@@ -63,7 +63,8 @@ class Work {
 class Communicator {
  public:
   // MPI_COMM_WORLD. Initialises MPI (MPI_THREAD_FUNNELED) when the program has not, and then
-  // finalises it at exit; a program that initialised MPI itself keeps that job.
+  // finalises it at exit; a program that initialised MPI itself keeps that job. Each call makes a
+  // communicator of its own (MPI_Comm_dup: every rank must call it); copies share one.
   static Communicator world(CommunicatorOptions options = {});
   // The caller's communicator (MPI already initialised by the caller). It is duplicated, so axon's
   // messages never match the caller's; the caller keeps ownership of `comm`.
