@@ -26,6 +26,10 @@ struct Options {
   bool compile = false;  // W1/W2: train steps captured as CUDA graphs (TrainStepOptions::compile)
   std::string data;  // W1/W2: the Fashion-MNIST folder (default data/fashion-mnist, then Debian's)
   bool pipeline = false;  // W1/W2: batches from a data::Pipeline (IDX on the CPU, crop + flip, prefetch)
+  // W1/W2 --ranks N: data-parallel over the N ranks mpirun launched (dist.cpp sets the rest);
+  // batch 128 split among them, the figure printed by rank 0.
+  int ranks = 0;
+  training::DataParallel data_parallel = {};
   bool quick() const { return workload == "quick"; }
   int repeats_or(int dflt) const { return repeats > 0 ? repeats : dflt; }
   int warmup_or(int dflt) const { return warmup >= 0 ? warmup : dflt; }
@@ -89,6 +93,11 @@ void run_train(const Options& opt, Reporter& out);     // W1 / W2 training epoch
 void run_w5(const Options& opt, Reporter& out);        // GPT-2 124M training step (w5_gpt2.cpp)
 void run_w6(const Options& opt, Reporter& out);        // 2-layer LSTM forward + backward (w6_lstm.cpp)
 void run_w7(const Options& opt, Reporter& out);        // ResNet-18 CIFAR-sized training step (w7_resnet.cpp)
+
+// axon::dist (dist.cpp; without MPI in the build both say so and fail): the job's communicator for
+// --ranks and allreduce (ranks other than 0 print nothing), and the all-reduce bus bandwidth.
+void setup_dist(Options& opt);
+void run_allreduce(const Options& opt, Reporter& out);
 
 // Element `i` of a tensor, read back to the host as a double (for spot checks).
 double element(const Tensor& t, int64_t i);

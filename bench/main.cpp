@@ -33,6 +33,9 @@ void usage(std::FILE* to) {
              "  optim  one AdamW update, fused and composite, over the W1 MLP's and (GPU) a 124M-parameter set, us and GB/s\n"
              "  conv   ResNet-style 3x3 NHWC convs (GPU: f32, TF32, bf16; CPU: W2's two convs, f32), fwd and fwd+bwd,\n"
              "         TFLOP/s (--size N: the batch)\n"
+             "  allreduce  all_reduce (sum, f32) bus bandwidth over sizes 4 KiB .. 64 MiB, GB/s: MPI on the CPU, NCCL on a\n"
+             "         GPU (axon::dist; launch with mpirun -np N)\n"
+             "  --ranks N  W1/W2 data-parallel over N ranks: mpirun -np N axon-bench w1 --ranks N (batch 128 split)\n"
              "  all    w3 then w4\n"
              "  quick  both at small sizes (default): W3 n = 512 on the CPU, 2048 on a GPU; W4 n = 2^24 on a GPU\n"
              "  --size N   W3: the matrix side; W4: the element count (softmax on sqrt(N) x sqrt(N))\n"
@@ -61,7 +64,7 @@ int main(int argc, char** argv) {
       if (a == "-h" || a == "--help") {
         usage(stdout);
         return 0;
-      } else if (a == "w1" || a == "w2" || a == "w3" || a == "w4" || a == "w5" || a == "w6" || a == "w7" || a == "autograd" || a == "memory" || a == "optim" || a == "conv" || a == "all" || a == "quick") {
+      } else if (a == "w1" || a == "w2" || a == "w3" || a == "w4" || a == "w5" || a == "w6" || a == "w7" || a == "autograd" || a == "memory" || a == "optim" || a == "conv" || a == "all" || a == "quick" || a == "allreduce") {
         opt.workload = a;
       } else if (a == "--device") {
         opt.device = Device::parse(value());
@@ -84,6 +87,8 @@ int main(int argc, char** argv) {
         opt.pipeline = true;
       } else if (a == "--data") {
         opt.data = value();
+      } else if (a == "--ranks") {
+        opt.ranks = static_cast<int>(parse_int(a, value()));
       } else if (a == "--size") {
         opt.size = parse_int(a, value());
       } else {
@@ -102,6 +107,12 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (opt.ranks > 0 || opt.workload == "allreduce") try {
+      bench::setup_dist(opt);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "{}\n", e.what());
+      return 2;
+    }
   bench::Reporter out(opt);
   out.header();
   const std::string& w = opt.workload;
@@ -112,6 +123,7 @@ int main(int argc, char** argv) {
   if (w == "optim") bench::run_optim(opt, out);
   if (w == "conv") bench::run_conv(opt, out);
   if (w == "w1" || w == "w2") bench::run_train(opt, out);
+  if (w == "allreduce") bench::run_allreduce(opt, out);
   if (w == "w5") bench::run_w5(opt, out);
   if (w == "w6") bench::run_w6(opt, out);
   if (w == "w7") bench::run_w7(opt, out);

@@ -43,7 +43,8 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
   const Tensor &train_x = d.train_images, &train_y = d.train_labels;
   const Model model = w.model();
 
-  Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 0, .compile = opt.compile});
+  const training::DataParallel& dp = opt.data_parallel;
+  Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 0, .compile = opt.compile, .data_parallel = dp});
   // Epoch times: synchronised at both ends, and taken before validation runs.
   std::vector<double> ms;
   std::chrono::steady_clock::time_point t0;
@@ -64,6 +65,9 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
 
   const int epochs = opt.epochs > 0 ? opt.epochs : (dev.is_cuda() ? 5 : 1);
   const int64_t steps = opt.size > 0 ? opt.size : -1;  // --size N: at most N steps an epoch
+  // --ranks: each rank takes its part of every batch of 128 (the same order as one process).
+  const training::BatchOptions batches{.batch_size = 128 / std::max(dp.size, 1), .shuffle = true};
+  AXON_CHECK(!(opt.pipeline && dp.size > 1), "axon-bench", "--pipeline with --ranks is not supported");
   // --pipeline: samples read from the IDX files on the CPU, randomly cropped (padding 2) and flipped on
   // two background threads, four batches ahead, then moved to the device.
   training::Dataset train_data =
@@ -76,7 +80,8 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
                          .prefetch(4, 2)
                          .to(dev)
                          .dataset()
-                   : training::tensor_dataset(train_x, train_y, {.batch_size = 128, .shuffle = true});
+      : dp.size > 1 ? training::sharded_dataset(train_x, train_y, dp.rank, dp.size, batches)
+                    : training::tensor_dataset(train_x, train_y, batches);
   // The time the loop waits for its batches: what loading costs the step.
   double data_ms = 0;
   training::Dataset timed(train_data.num_batches(), [&](int64_t epoch, int64_t index) {
@@ -92,7 +97,8 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
   f.workload = w.id;
   f.dtype = "f32";
   f.op = opt.compile && dev.is_cuda() ? "epoch (graphed)" : "epoch";
-  f.shape = fmt::format("{} epoch(s), {} steps", epochs, steps > 0 ? steps : (train_x.size(0) + 127) / 128);
+  f.shape = fmt::format("{} epoch(s), {} steps{}", epochs, steps > 0 ? steps : (train_x.size(0) + 127) / 128,
+                        dp.size > 1 ? fmt::format(", {} ranks x batch {}", dp.size, batches.batch_size) : "");
   f.n = epochs;
   std::vector<double> sorted = ms;
   std::sort(sorted.begin(), sorted.end());

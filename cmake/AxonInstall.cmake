@@ -3,7 +3,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 # Public headers only: kernels/include (axon/kernels/*.hpp) is internal, no public header includes it.
-foreach(dir core layers optim train)
+foreach(dir core layers optim train dist)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/include/axon)
     install(DIRECTORY ${dir}/include/axon DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   endif()
@@ -24,6 +24,12 @@ foreach(t axon_openblas axon_cudnn)
     install(TARGETS ${t} EXPORT axonTargets)
   endif()
 endforeach()
+# axon::dist: its own library (links MPI, and NCCL when built with it); not built without MPI.
+if(TARGET axon_dist)
+  install(TARGETS axon_dist EXPORT axonTargets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 install(EXPORT axonTargets NAMESPACE axon:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/axon)
 
 set(AXON_INSTALLED_WITH_CUDA ${AXON_WITH_CUDA})
@@ -33,6 +39,7 @@ if(AXON_WITH_CUDA AND NOT BUILD_SHARED_LIBS)
 else()
   set(AXON_INSTALLED_LINKS_CUDA OFF)
 endif()
+set(AXON_INSTALLED_WITH_MPI ${AXON_WITH_MPI})
 configure_package_config_file(cmake/axonConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/axonConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/axon)

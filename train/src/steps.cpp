@@ -32,6 +32,7 @@ struct StepParts {
   Loss loss;
   FrozenFn frozen;
   LossScale ls;
+  DataParallel dp;
 };
 
 Generator state_generator(const StepState& s) {
@@ -66,6 +67,10 @@ StepState step_body(const StepParts& p, const Batch& b, const StepState& s, Gene
                    },
                    trainable)
                    .second;
+  if (p.dp.enabled()) {
+    grads = p.dp.average_gradients(grads);
+    if (!new_state.empty()) new_state = p.dp.broadcast_params(new_state);  // as DDP's broadcast_buffers
+  }
   Unscaled unscaled = p.ls.unscale(grads, scale_state);
   const optim::State old_opt_state = s.sub("optimizer_state");
   auto [updates, opt_state] = p.tx.update(unscaled.grads, old_opt_state, trainable);
@@ -179,6 +184,8 @@ Step train_step(const Model& model, Loss loss, Optimizer optimizer, TrainStepOpt
   if (!o.loss_scale.init) o.loss_scale = identity_loss_scale();
   AXON_CHECK(o.loss_scale.scale && o.loss_scale.unscale, "train_step",
              "the loss scale \"{}\" has no scale or unscale function", o.loss_scale.name);
+  AXON_CHECK(!(o.compile && o.data_parallel.enabled()), "train_step",
+             "compile and data_parallel together are not supported: the collectives run outside the graph");
   AXON_CHECK(!o.compile || o.compile_warmup >= 1, "train_step", "compile_warmup must be at least 1, got {}",
              o.compile_warmup);
 
@@ -188,6 +195,7 @@ Step train_step(const Model& model, Loss loss, Optimizer optimizer, TrainStepOpt
     DType dtype = o.dtype ? *o.dtype : first.x.dtype() == DType::f64 ? DType::f64 : DType::f32;
     Params all = merge_params(axon::init(model, {.device = device, .dtype = dtype, .seed = o.seed}),
                               given.params("model_state"));
+    if (o.data_parallel.enabled()) all = o.data_parallel.broadcast_params(all);
     StepState s;
     s.set_params("model_state", all);
     s.set_sub("optimizer_state", given.has_prefix("optimizer_state") ? given.sub("optimizer_state")
@@ -200,7 +208,7 @@ Step train_step(const Model& model, Loss loss, Optimizer optimizer, TrainStepOpt
     return s;
   };
 
-  auto parts = std::make_shared<const StepParts>(StepParts{model, tx, loss, o.frozen, o.loss_scale});
+  auto parts = std::make_shared<const StepParts>(StepParts{model, tx, loss, o.frozen, o.loss_scale, o.data_parallel});
   StepFn eager = [parts](const Batch& b, const StepState& s) {
     Generator gen = state_generator(s);
     StepState n = step_body(*parts, b, s, gen);

@@ -14,6 +14,7 @@ Loop supervised_loop(Step step, losses::LossFn loss, SupervisedOptions o) {
     m.observe = [scalar](const StepState& s) { return scalar(s.at("y_true"), s.at("y_pred")); };
   }
   loop.add_metric(std::move(m));
+  average_metrics(loop, o.data_parallel);
   // The step's running loss averages over one epoch.
   loop.handle(Event::epoch_started, [](LoopState& s) {
     for (const char* k : {"loss", "i"})
@@ -55,9 +56,10 @@ Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions 
   losses::LossFn fn = loss.fn;
   Loop loop = supervised_loop(
       on_device(train_step(model, std::move(loss), std::move(optimizer),
-                           {.seed = o.seed, .frozen = o.frozen, .loss_scale = o.loss_scale, .compile = o.compile}),
+                           {.seed = o.seed, .frozen = o.frozen, .loss_scale = o.loss_scale, .compile = o.compile,
+                            .data_parallel = o.data_parallel}),
                 o.device),
-      fn, {.log = o.log, .out = o.out});
+      fn, {.log = o.log, .out = o.out, .data_parallel = o.data_parallel});
   // After the log handlers (the line of the bad batch still prints), before any the caller attaches
   // (validation and checkpoints do not run on a diverged model).
   if (o.stop_on_nan) stop_on_nan(loop, {.every = std::max<int64_t>(o.log, 0), .out = o.out});

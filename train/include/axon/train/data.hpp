@@ -47,6 +47,13 @@ Dataset tensor_dataset(const Tensor& x, BatchOptions options = {});  // no targe
 // A fixed list of batches, the same every epoch.
 Dataset from_batches(std::vector<Batch> batches);
 
+// Data parallelism: rank `rank` of `ranks` gets its part of every global batch of
+// ranks·batch_size rows: global batch i is split into `ranks` contiguous parts, in rank order, of
+// the epoch's one order (permutation(n, seed, epoch) with shuffle: the same seed on every rank).
+// So the ranks see disjoint rows, and together exactly what one process with batch
+// ranks·batch_size sees. Every rank has the same number of batches (shard.cpp says how the last is cut).
+Dataset sharded_dataset(const Tensor& x, const Tensor& y, int rank, int ranks, BatchOptions options = {});
+
 // The permutation of 0..n-1 that tensor_dataset uses for `epoch`: Fisher-Yates driven by a
 // SplitMix64 stream seeded from (seed, epoch), so it is the same on every platform and library.
 std::vector<int64_t> permutation(int64_t n, uint64_t seed, int64_t epoch);

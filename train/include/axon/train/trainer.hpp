@@ -34,6 +34,7 @@
 #include <axon/losses.hpp>
 #include <axon/model.hpp>
 #include <axon/optim/transform.hpp>
+#include <axon/train/data_parallel.hpp>
 #include <axon/train/handlers.hpp>
 #include <axon/train/loss_scale.hpp>
 
@@ -98,6 +99,10 @@ struct TrainStepOptions {
   LossScale loss_scale = {};        // identity; static_loss_scale() / dynamic_loss_scale() (loss_scale.hpp)
   bool compile = false;             // CUDA: capture the whole step as a CUDA graph (below); no-op on the CPU
   int compile_warmup = 2;           // eager steps run on the first batch before the capture (at least 1)
+  // Data-parallel over processes (an axon::dist::Communicator converts to it): parameters (and
+  // layer state such as batch-norm statistics, every step) from rank 0, gradients averaged over
+  // the ranks before the update. Not with compile. One rank: exactly the plain step.
+  DataParallel data_parallel = {};
 };
 // init: parameters from init(model) on the first batch's device, overridden by any given as
 // "model_state" (a partial or complete starting point), and a fresh optimizer state unless one is
@@ -137,6 +142,7 @@ Step eval_step(const Model& model);
 struct SupervisedOptions {
   int64_t log = 50;
   std::ostream* out = &std::cout;
+  DataParallel data_parallel = {};  // metrics averaged over the ranks before the log reads them
 };
 Loop supervised_loop(Step step, losses::LossFn loss = {}, SupervisedOptions options = {});
 
@@ -155,6 +161,9 @@ struct TrainerOptions {
   // for batches on the CPU (so data loaded on the CPU trains on the GPU when there is one);
   // batches already on a GPU stay there.
   std::optional<Device> device = {};
+  // TrainStepOptions::data_parallel, and the metrics (the logged loss included) averaged over the
+  // ranks after every batch, so every rank logs, stops on NaN and early-stops alike.
+  DataParallel data_parallel = {};
 };
 Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions options = {});
 
