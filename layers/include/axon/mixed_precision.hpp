@@ -44,7 +44,7 @@ struct Policy {
 // Throws for a dtype that is not floating.
 Policy create_policy(const Policy& fields = {});
 
-// Axon's inspect: "#Axon.MixedPrecision.Policy<p=f32 c=bf16 o=f32>" (unset fields left out).
+// "Policy(params=f32, compute=bf16, output=f32)" (unset fields left out).
 std::string to_string(const Policy& policy);
 std::ostream& operator<<(std::ostream& os, const Policy& policy);
 
