@@ -1,0 +1,38 @@
+#pragma once
+// ONNX interchange for model-API Models (library axon::onnx, built when the ONNX C++ library is
+// found: -DAXON_ONNX=AUTO|ON|OFF).
+//
+// export_model writes an ONNX model (IR version 8, the default domain at `opset`) and runs
+// onnx::checker on it. Every builder with an ONNX equivalent maps to it: dense (MatMul + Add),
+// the conv family (Conv / ConvTranspose; depthwise and separable as grouped Conv), pools, batch /
+// layer / group / instance norm, every activation (native op or an exact decomposition), dropout
+// (identity: the export is the inference graph), shape layers, concatenate / add / subtract /
+// multiply, embedding (Gather), lstm / gru (ONNX LSTM / GRU, gates reordered), multi-head attention
+// (MatMul / Softmax subgraph) and resize. axon is channels last (NHWC); ONNX's conv and pool ops are
+// channels first, so the graph keeps channels-first tensors inside and Transposes only where a
+// tensor enters or leaves that region (the graph's inputs and outputs, or a layer that needs
+// channels last). The batch dim (-1 in the model) is the symbolic dim "batch"; graph inputs and
+// the output are named as the model's input layers and output layer. A layer with no mapping (a
+// custom layer, an activation given as a function, ...) is an axon::Error naming it.
+//
+// import_model reads such a file (or one written by torch.onnx.export) back into a Model and its
+// Params; see its comment.
+#include <string>
+
+#include <axon/model.hpp>
+
+namespace axon::onnx {
+
+struct ExportOptions {
+  int opset = 17;  // default-domain opset the graph is written for (13..17)
+  std::string graph_name = "axon";
+};
+void export_model(const Model& model, const Params& params, const std::string& path, ExportOptions options = {});
+
+struct Imported {
+  Model model;
+  Params params;
+};
+Imported import_model(const std::string& path);
+
+}  // namespace axon::onnx
