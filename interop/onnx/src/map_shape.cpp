@@ -71,8 +71,7 @@ void pad(Exporter& ex, const LayerInfo& l) {
                 layout);
 }
 
-// jax.image semantics (layers::resize): nearest takes floor((i + 1/2) in / out) (ONNX's
-// tf_half_pixel_for_nn + floor); bilinear / bicubic are half-pixel triangle / Keys (a = -1/2) kernels
+// jax.image semantics (layers::resize): nearest takes floor((i + 1/2) in / out); bilinear / bicubic are half-pixel triangle / Keys (a = -1/2) kernels
 // with weights renormalized at the borders (exclude_outside), which ONNX matches unless an
 // antialiased kernel is widened for downscaling.
 void resize(Exporter& ex, const LayerInfo& l) {
@@ -96,13 +95,16 @@ void resize(Exporter& ex, const LayerInfo& l) {
   ex.set_output(l, ex.op("Resize", {x, "", "", sizes}, l.name, [&](::onnx::NodeProto& n) {
     if (method == ":nearest") {
       attr(n, "mode", std::string("nearest"));
-      attr(n, "nearest_mode", std::string("floor"));
-      attr(n, "coordinate_transformation_mode", std::string("tf_half_pixel_for_nn"));
+      // round_prefer_ceil(x) = floor(x + 1/2), and half-pixel's x is (i + 1/2) in / out - 1/2.
+      attr(n, "nearest_mode", std::string("round_prefer_ceil"));
+      attr(n, "coordinate_transformation_mode", std::string("half_pixel"));
     } else {
       attr(n, "mode", std::string(method == ":bilinear" ? "linear" : "cubic"));
       attr(n, "coordinate_transformation_mode", std::string("half_pixel"));
-      attr(n, "cubic_coeff_a", -0.5f);
-      attr(n, "exclude_outside", int64_t{1});
+      if (method == ":bicubic") {
+        attr(n, "cubic_coeff_a", -0.5f);
+        attr(n, "exclude_outside", int64_t{1});
+      }
     }
   }), layout);
 }
