@@ -1,5 +1,5 @@
 """Runs every model axon-onnx-check exported under onnxruntime and compares with axon's outputs:
-max |ort - axon| <= 1e-5 * max(1, max |axon|) in f32. Each model also runs on the first half of the
+max |ort - axon| <= 1e-5 (absolute, f32). Each model also runs on the first half of the
 batch, to check that the batch dim is symbolic."""
 import os
 import sys
@@ -41,11 +41,11 @@ def compare(out_dir, name):
     half = sess.run(None, {inp.name: io["input"][:2]})[0]
     ref = io["output"]
     diff = float(np.max(np.abs(got - ref)))
-    scale = max(1.0, float(np.max(np.abs(ref))))
-    ok = got.shape == ref.shape and diff <= TOL * scale and float(np.max(np.abs(half - ref[:2]))) <= TOL * scale
+    scale = float(np.max(np.abs(ref)))
+    ok = got.shape == ref.shape and diff <= TOL and float(np.max(np.abs(half - ref[:2]))) <= TOL
     ops = sorted({n.op_type for n in model.graph.node})
     print(f"{'ok  ' if ok else 'FAIL'} {name:16s} input {inp.name}{list(io['input'].shape)} "
-          f"batch dim {inp.shape[0]!r}: max |ort - axon| = {diff:.3g} (scale {scale:.3g}); ops: {' '.join(ops)}")
+          f"batch dim {inp.shape[0]!r}: max |ort - axon| = {diff:.3g} (outputs up to {scale:.3g}); ops: {' '.join(ops)}")
     return ok
 
 

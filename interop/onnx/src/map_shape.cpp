@@ -71,9 +71,9 @@ void pad(Exporter& ex, const LayerInfo& l) {
                 layout);
 }
 
-// jax.image semantics (layers::resize): nearest takes floor((i + 1/2) in / out); bilinear / bicubic are half-pixel triangle / Keys (a = -1/2) kernels
-// with weights renormalized at the borders (exclude_outside), which ONNX matches unless an
-// antialiased kernel is widened for downscaling.
+// jax.image semantics (layers::resize): nearest takes floor((i + 1/2) in / out); bilinear / bicubic
+// are half-pixel triangle / Keys (a = -1/2) kernels with weights renormalized at the borders
+// (exclude_outside), which ONNX matches unless an antialiased kernel is widened for downscaling.
 void resize(Exporter& ex, const LayerInfo& l) {
   const bool first = ex.option(l, "channels") == ":first";
   const Layout layout = first ? Layout::same : Layout::channels_first;
