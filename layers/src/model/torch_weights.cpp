@@ -18,7 +18,6 @@ class Module {
   Module(const TensorMap& all, std::string prefix, const LayerInfo& layer, std::set<std::string>& used)
       : all_(all), prefix_(std::move(prefix)), layer_(layer), used_(used) {}
 
-  bool has(const std::string& key) const { return all_.count(prefix_ + "." + key) > 0; }
   Tensor get(const std::string& key) const {
     const std::string k = prefix_ + "." + key;
     auto it = all_.find(k);
