@@ -277,6 +277,23 @@ void global_pool(Exporter& ex, const LayerInfo& l) {
   ex.set_output(l, y, layout_of(w));
 }
 
+// layers::blur_pool: [1, 2, 1] x [1, 2, 1] / 16 per channel, zero padding 1, stride 1: a depthwise Conv.
+void blur_pool(Exporter& ex, const LayerInfo& l) {
+  const Window w = window(ex, l);
+  AXON_CHECK(w.channels > 0, who(l), "needs the channel dim known to export");
+  const std::vector<float> taps{1, 2, 1, 2, 4, 2, 1, 2, 1};
+  std::vector<float> k;
+  for (int64_t c = 0; c < w.channels; ++c)
+    for (float t : taps) k.push_back(t / 16.0f);
+  const std::string x = ex.input(l, 0, layout_of(w));
+  const std::string weight = ex.initializer(l.name + ".kernel", from_vector(k, {w.channels, 1, 3, 3}));
+  ex.set_output(l, ex.op("Conv", {x, weight}, l.name, [&](::onnx::NodeProto& n) {
+    attr(n, "kernel_shape", std::vector<int64_t>{3, 3});
+    attr(n, "group", w.channels);
+    attr(n, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  }), layout_of(w));
+}
+
 }  // namespace
 
 void add_conv_mappings(Mappings& m) {
@@ -285,6 +302,7 @@ void add_conv_mappings(Mappings& m) {
   m["separable_conv2d"] = separable;
   m["separable_conv3d"] = separable;
   m["conv_transpose"] = conv_transpose;
+  m["blur_pool"] = blur_pool;
   for (const char* p : {"max_pool", "avg_pool", "lp_pool"}) m[p] = window_pool;
   for (const char* p : {"adaptive_avg_pool", "adaptive_max_pool", "adaptive_lp_pool"}) m[p] = adaptive_pool;
   for (const char* p : {"global_avg_pool", "global_max_pool", "global_lp_pool"}) m[p] = global_pool;
