@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <axon/error.hpp>
+#include <axon/ops.hpp>
 
 #include "exporter.hpp"
 
@@ -153,23 +154,13 @@ void conv_transpose(Exporter& ex, const LayerInfo& l) {
   const Tensor k = ex.param(l, "kernel");
   const size_t nd = w.nd;
   // [in, out, k...] with the window reversed, from HWIO [k..., in, out] or OIHW-stored [out, in, k...].
-  const Shape ks = k.shape();
-  const int64_t cin = w.first ? ks[1] : ks[nd], cout = w.first ? ks[0] : ks[nd + 1];
-  std::vector<int64_t> win(w.first ? ks.begin() + 2 : ks.begin(), w.first ? ks.end() : ks.end() - 2);
-  int64_t nwin = 1;
-  for (int64_t v : win) nwin *= v;
-  const auto src = k.to_vector<float>();
-  std::vector<float> dst(src.size());
-  for (int64_t i = 0; i < cin; ++i)
-    for (int64_t o = 0; o < cout; ++o)
-      for (int64_t p = 0; p < nwin; ++p) {
-        const int64_t flipped = nwin - 1 - p;  // reversing every window dim reverses the flat index
-        const int64_t from = w.first ? (o * cin + i) * nwin + flipped : (flipped * cin + i) * cout + o;
-        dst[static_cast<size_t>((i * cout + o) * nwin + p)] = src[static_cast<size_t>(from)];
-      }
-  Shape wshape{cin, cout};
-  wshape.insert(wshape.end(), win.begin(), win.end());
-  const Tensor weight = from_vector(dst, wshape);
+  const int64_t r = k.dim();
+  std::vector<int64_t> perm = w.first ? std::vector<int64_t>{1, 0} : std::vector<int64_t>{r - 2, r - 1};
+  for (int64_t a = 0; a < r - 2; ++a) perm.push_back(w.first ? a + 2 : a);
+  Tensor weight = k.permute(perm);
+  for (int64_t a = 2; a < r; ++a) weight = index_select(weight, a, arange(weight.shape()[a] - 1, -1, -1, DType::i64));
+  weight = weight.contiguous();
+  const std::vector<int64_t> win(weight.shape().begin() + 2, weight.shape().end());
 
   const auto s = per_dim(ex, l, "strides", nd, 1);
   const auto dil = per_dim(ex, l, "kernel_dilation", nd, 1);
