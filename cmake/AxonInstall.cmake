@@ -30,6 +30,14 @@ if(TARGET axon_dist)
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 endif()
+# axon::onnx (interop/onnx), when built.
+if(TARGET axon_onnx)
+  install(DIRECTORY interop/onnx/include/axon DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(TARGETS axon_onnx EXPORT axonTargets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(EXPORT axonTargets NAMESPACE axon:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/axon)
 
 set(AXON_INSTALLED_WITH_CUDA ${AXON_WITH_CUDA})
@@ -40,6 +48,7 @@ else()
   set(AXON_INSTALLED_LINKS_CUDA OFF)
 endif()
 set(AXON_INSTALLED_WITH_MPI ${AXON_WITH_MPI})
+set(AXON_INSTALLED_WITH_ONNX ${AXON_WITH_ONNX})
 configure_package_config_file(cmake/axonConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/axonConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/axon)
