@@ -85,9 +85,11 @@ def write(out, name, model, shape):
     with torch.no_grad():
         y = model(x)
     path = os.path.join(out, name)
+    # TrainingMode.PRESERVE exports the eval-mode model without folding BatchNormalization into the
+    # convolutions (what EVAL does), so the imported ResNet keeps trainable batch norms.
     torch.onnx.export(model, (x,), path + ".onnx", opset_version=17, input_names=["input"],
                       output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                      do_constant_folding=True)
+                      do_constant_folding=True, training=torch.onnx.TrainingMode.PRESERVE)
     x.numpy().astype("<f4").tofile(path + ".in.bin")
     y.numpy().astype("<f4").tofile(path + ".out.bin")
     with open(path + ".shape", "w") as f:
