@@ -26,6 +26,8 @@ class OnnxGraph {
     g_ = m_.mutable_graph();
     g_->set_name("test");
   }
+  OnnxGraph(const OnnxGraph& o) : m_(o.m_), g_(m_.mutable_graph()) {}
+  OnnxGraph& operator=(const OnnxGraph&) = delete;
   // dims: -1 is the symbolic dim "batch".
   OnnxGraph& input(const std::string& name, const std::vector<int64_t>& dims,
                    int32_t type = ::onnx::TensorProto::FLOAT) {
