@@ -4,6 +4,7 @@
 set -euo pipefail
 # clang + libclang-rt-dev: the 'fuzz' preset (libFuzzer, sanitizers); ccache: CI rebuilds.
 pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libfmt-dev catch2 zlib1g-dev git clang libclang-rt-dev ccache)
+pkgs+=(libonnx-dev libprotobuf-dev protobuf-compiler python3-venv python3-torch python3-torchvision)  # issue 14: ONNX export, .ci/onnx's PyTorch side
 # The Fashion-MNIST files for the training workloads, where the distribution packages them.
 optional=(dataset-fashion-mnist)
 missing=()

@@ -125,7 +125,7 @@ void separable(Exporter& ex, const LayerInfo& l) {
   Window w = window(ex, l);
   std::string y = ex.input(l, 0, layout_of(w));
   for (size_t pass = 1; pass <= w.nd; ++pass) {
-    const std::string sfx = "_" + std::to_string(pass);
+    const std::string sfx = fmt::format("_{}", pass);
     const Tensor k = ex.param(l, "kernel" + sfx);
     const int64_t group = w.channels;
     y = conv_node(ex, l, w, y, k, bias_of(ex, l, "bias" + sfx), group, pass == w.nd ? l.name : l.name + "/pass" + sfx);
