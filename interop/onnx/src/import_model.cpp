@@ -94,7 +94,9 @@ class Importer {
     for (const auto& node : g.node()) {
       const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
       if (!default_domain || find_op(node.op_type()) == nullptr)
-        missing.insert(default_domain ? node.op_type() : node.domain() + "." + node.op_type());
+        missing.insert(node.op_type().empty() ? "(no op_type)"
+                       : default_domain    ? node.op_type()
+                                           : node.domain() + "." + node.op_type());
     }
     if (missing.empty()) return;
     std::string list;
@@ -156,6 +158,9 @@ class Importer {
       if (in.back() && in.back()->kind == Value::Kind::dynamic) dynamic = true;
       if (in.back() && in.back()->kind == Value::Kind::param) reads_param = true;
     }
+    for (const auto& name : node.output())
+      AXON_CHECK(name.empty() || !values_.count(name), kImport, "{}: output \"{}\" is already defined (ONNX graphs assign each name once)",
+                 who, name);
     const OpImpl impl = (*find_op(node.op_type()))(attrs);
     if (!dynamic) return fold(node, impl, in, reads_param, who);
     if (node.op_type() == "Identity") return alias(node, *in[0]);

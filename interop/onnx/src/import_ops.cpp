@@ -12,6 +12,7 @@ const OpFactory* find_op(const std::string& op_type) {
     add_shape_ops(m);
     add_nn_ops(m);
     add_recurrent_ops(m);
+    add_resize_ops(m);
     return m;
   }();
   auto it = ops.find(op_type);
@@ -28,6 +29,16 @@ Tensor optional_input(const std::vector<Tensor>& in, size_t slot) { return slot 
 int64_t norm_axis(int64_t axis, int64_t rank, const std::string& who) {
   AXON_CHECK(axis >= -rank && axis < rank, kImport, "{}: axis {} is out of range for rank {}", who, axis, rank);
   return axis < 0 ? axis + rank : axis;
+}
+
+Shape checked_shape(const std::vector<int64_t>& dims, const std::string& who) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    AXON_CHECK(d >= 0, kImport, "{}: the shape {} has a negative dim", who, to_string(dims));
+    AXON_CHECK(d == 0 || n <= kMaxElements / d, kImport, "{}: the shape {} has too many elements", who, to_string(dims));
+    n *= d;
+  }
+  return dims;
 }
 
 }  // namespace axon::onnx::detail

@@ -39,6 +39,7 @@ void add_math_ops(std::map<std::string, OpFactory>& ops);
 void add_shape_ops(std::map<std::string, OpFactory>& ops);
 void add_nn_ops(std::map<std::string, OpFactory>& ops);
 void add_recurrent_ops(std::map<std::string, OpFactory>& ops);
+void add_resize_ops(std::map<std::string, OpFactory>& ops);
 
 // Helpers the op files share.
 // in[slot], or an error naming the node and `what` when it is absent.
@@ -46,5 +47,10 @@ const Tensor& input(const std::vector<Tensor>& in, size_t slot, const std::strin
 // in[slot] when present, else undefined.
 Tensor optional_input(const std::vector<Tensor>& in, size_t slot);
 int64_t norm_axis(int64_t axis, int64_t rank, const std::string& who);
+// The most elements an op may create from sizes a file gives (ConstantOfShape, Expand, Pad, Resize,
+// ConvTranspose, Tile): more is an error rather than an allocation failure.
+inline constexpr int64_t kMaxElements = int64_t{1} << 31;
+// `dims` when every dim is >= 0 and the total stays within kMaxElements, else an error.
+Shape checked_shape(const std::vector<int64_t>& dims, const std::string& who);
 
 }  // namespace axon::onnx::detail

@@ -103,6 +103,25 @@ OpFactory with_alpha(double fallback, Tensor (*f)(const Tensor&, double)) {
 }
 Tensor leaky(const Tensor& x, double alpha) { return activations::leaky_relu(x, {.alpha = alpha}); }
 Tensor elu(const Tensor& x, double alpha) { return activations::elu(x, {.alpha = alpha}); }
+Tensor celu(const Tensor& x, double alpha) { return activations::celu(x, {.alpha = alpha}); }
+Tensor hard_swish(const Tensor& x) { return activations::hard_silu(x); }  // x relu6(x + 3) / 6
+
+OpImpl make_selu(const Attrs& a) {
+  const activations::SeluOptions defaults;
+  const double alpha = a.f("alpha", static_cast<float>(defaults.alpha));
+  const double gamma = a.f("gamma", static_cast<float>(defaults.gamma));
+  return {[=, who = a.who()](const std::vector<Tensor>& in, OpRun&) -> std::vector<Tensor> {
+    return {activations::selu(input(in, 0, who, "the input"), {.alpha = alpha, .gamma = gamma})};
+  }};
+}
+
+// PRelu: x < 0 ? slope x : x, the slope broadcast (PyTorch's nn.PReLU: one per channel, [C, 1, 1]).
+OpImpl make_prelu(const Attrs& a) {
+  return {[who = a.who()](const std::vector<Tensor>& in, OpRun&) -> std::vector<Tensor> {
+    const Tensor& x = input(in, 0, who, "X");
+    return {where(lt(x, 0.0), mul(x, input(in, 1, who, "slope")), x)};
+  }};
+}
 
 OpImpl make_hard_sigmoid(const Attrs& a) {
   const double alpha = a.f("alpha", 0.2f), beta = a.f("beta", 0.5f);
@@ -209,6 +228,10 @@ void add_math_ops(std::map<std::string, OpFactory>& ops) {
   ops["Gemm"] = make_gemm;
   ops["LeakyRelu"] = with_alpha(0.01, leaky);
   ops["Elu"] = with_alpha(1.0, elu);
+  ops["Celu"] = with_alpha(1.0, celu);
+  ops["Selu"] = make_selu;
+  ops["PRelu"] = make_prelu;
+  ops["HardSwish"] = unary(hard_swish);
   ops["HardSigmoid"] = make_hard_sigmoid;
   ops["Gelu"] = make_gelu;
   ops["Clip"] = make_clip;
@@ -219,6 +242,7 @@ void add_math_ops(std::map<std::string, OpFactory>& ops) {
   ops["ReduceMax"] = reduction(max);
   ops["ReduceMin"] = reduction(min);
   ops["ReduceProd"] = reduction(prod);
+  ops["ReduceLogSumExp"] = reduction(logsumexp);
   ops["Softmax"] = softmax_like(softmax);
   ops["LogSoftmax"] = softmax_like(log_softmax);
 }

@@ -221,13 +221,88 @@ OpImpl make_pad(const Attrs& a) {
     AXON_CHECK(static_cast<int64_t>(p.size()) == 2 * x.dim(), kImport, "{}: pads has {} values for {}", who, p.size(),
                describe(x));
     Pads pads;
+    Shape padded;
     for (int64_t d = 0; d < x.dim(); ++d) {
-      AXON_CHECK(p[d] >= 0 && p[d + x.dim()] >= 0, kImport, "{}: negative pads are not supported", who);
+      AXON_CHECK(p[d] >= 0 && p[d + x.dim()] >= 0 && p[d] <= kMaxElements && p[d + x.dim()] <= kMaxElements, kImport,
+                 "{}: pads {} are negative or too large", who, to_string(p));
       pads.emplace_back(p[d], p[d + x.dim()]);
+      padded.push_back(x.shape()[d] + p[d] + p[d + x.dim()]);
     }
+    checked_shape(padded, who);
     const Tensor v = optional_input(in, 2);
     const double value = v.defined() ? cast(v, DType::f64).to(Device::cpu()).reshape({}).item<double>() : 0.0;
     return {pad(x, pads, value)};
+  }};
+}
+
+// ConvTranspose is the gradient of Conv with respect to its input, W [C, M / group, k...] being that
+// Conv's OIHW kernel: conv_backward_data for the output size (in - 1) s - pads + (k - 1) d + 1 + output_padding.
+OpImpl make_conv_transpose(const Attrs& a) {
+  const Window w(a);
+  AXON_CHECK(w.auto_pad == "NOTSET" || w.auto_pad == "VALID", kImport, "{}: auto_pad {} is not supported", a.who(),
+             w.auto_pad);
+  AXON_CHECK(!a.has("output_shape"), kImport, "{}: output_shape is not supported (give pads and output_padding)", a.who());
+  const int64_t group = a.i("group", 1);
+  const std::vector<int64_t> out_pad = a.ints("output_padding");
+  return {[=, who = a.who()](const Outs& in, OpRun&) -> Outs {
+    const Tensor& x = input(in, 0, who, "X");
+    const Tensor& k = input(in, 1, who, "W");
+    AXON_CHECK(k.dim() == x.dim() && k.shape()[0] == x.shape()[1], kImport, "{}: W {} does not fit X {}", who,
+               describe(k), describe(x));
+    const Window::Resolved r = w.resolve(x, w.kernel.empty() ? Shape(k.shape().begin() + 2, k.shape().end()) : w.kernel, who);
+    const size_t n = r.kernel.size();
+    AXON_CHECK(out_pad.empty() || out_pad.size() == n, kImport, "{}: output_padding has {} values for {} spatial dims",
+               who, out_pad.size(), n);
+    Shape out{x.shape()[0], k.shape()[1] * group};
+    for (size_t d = 0; d < n; ++d) {
+      const int64_t op = out_pad.empty() ? 0 : out_pad[d];
+      AXON_CHECK(op >= 0 && op < std::max(r.strides[d], r.dilations[d]), kImport, "{}: output_padding {} is out of range", who,
+                 to_string(out_pad));
+      out.push_back((x.shape()[d + 2] - 1) * r.strides[d] - r.pads[d].first - r.pads[d].second +
+                    (r.kernel[d] - 1) * r.dilations[d] + 1 + op);
+      AXON_CHECK(out.back() > 0, kImport, "{}: the output would be empty", who);
+    }
+    checked_shape(out, who);
+    Tensor y = conv_backward_data(x, k, out,
+                                  {.strides = r.strides, .padding = Padding(r.pads), .input_dilation = {},
+                                   .kernel_dilation = r.dilations, .feature_group_size = group,
+                                   .channels = Channels::first});
+    const Tensor b = optional_input(in, 2);
+    if (b.defined()) {
+      Shape bs(x.dim(), 1);
+      bs[1] = b.numel();
+      y = add(y, reshape(b, bs));
+    }
+    return {y};
+  }};
+}
+
+// LpPool: (sum over the window of |x|^p)^(1/p), padding cells 0; GlobalLpPool over all spatial axes.
+OpImpl make_lp_pool(const Attrs& a) {
+  const Window w(a);
+  AXON_CHECK(!w.kernel.empty(), kImport, "{}: kernel_shape is required", a.who());
+  const double p = static_cast<double>(a.i("p", 2));
+  return {[=, who = a.who()](const Outs& in, OpRun&) -> Outs {
+    const Tensor& x = input(in, 0, who, "X");
+    const Window::Resolved r = w.resolve(x, w.kernel, who);
+    Pads all{{0, 0}, {0, 0}};
+    all.insert(all.end(), r.pads.begin(), r.pads.end());
+    double cells = 1;
+    for (int64_t k : r.kernel) cells *= static_cast<double>(k);
+    const Tensor means = layers::avg_pool(
+        pad(pow(abs(x), p), all),
+        {.kernel_size = r.kernel, .strides = r.strides, .padding = {}, .window_dilations = {}, .channels = Channels::first});
+    return {pow(mul(means, cells), 1.0 / p)};
+  }};
+}
+OpImpl make_global_lp_pool(const Attrs& a) {
+  const double p = static_cast<double>(a.i("p", 2));
+  return {[=, who = a.who()](const Outs& in, OpRun&) -> Outs {
+    const Tensor& x = input(in, 0, who, "X");
+    AXON_CHECK(x.dim() >= 3, kImport, "{}: the input must be [N, C, spatial...], got {}", who, describe(x));
+    Axes axes;
+    for (int64_t d = 2; d < x.dim(); ++d) axes.push_back(d);
+    return {pow(sum(pow(abs(x), p), axes, true), 1.0 / p)};
   }};
 }
 
@@ -235,7 +310,10 @@ OpImpl make_pad(const Attrs& a) {
 
 void add_nn_ops(std::map<std::string, OpFactory>& ops) {
   ops["Conv"] = make_conv;
+  ops["ConvTranspose"] = make_conv_transpose;
   ops["MaxPool"] = make_max_pool;
+  ops["LpPool"] = make_lp_pool;
+  ops["GlobalLpPool"] = make_global_lp_pool;
   ops["AveragePool"] = make_avg_pool;
   ops["GlobalAveragePool"] = global_pool(true);
   ops["GlobalMaxPool"] = global_pool(false);

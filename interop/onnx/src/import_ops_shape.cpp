@@ -16,20 +16,6 @@ namespace {
 
 using Outs = std::vector<Tensor>;
 
-// Elements a shape-making op (ConstantOfShape, Expand) may create: a file cannot ask for more.
-constexpr int64_t kMaxElements = int64_t{1} << 31;
-
-Shape checked_shape(const std::vector<int64_t>& dims, const std::string& who) {
-  int64_t n = 1;
-  for (int64_t d : dims) {
-    AXON_CHECK(d >= 0, kImport, "{}: the shape has a negative dim {}", who, d);
-    AXON_CHECK(d == 0 || n <= kMaxElements / d, kImport, "{}: the shape {} has too many elements", who,
-               to_string(dims));
-    n *= d;
-  }
-  return dims;
-}
-
 OpImpl make_flatten(const Attrs& a) {
   const int64_t axis = a.i("axis", 1);
   return {[=, who = a.who()](const Outs& in, OpRun&) -> Outs {
@@ -296,9 +282,29 @@ OpImpl make_tile(const Attrs& a) {
     for (int64_t ax = 0; ax < x.dim(); ++ax) {
       AXON_CHECK(reps[ax] >= 0 && reps[ax] <= kMaxElements / std::max<int64_t>(1, x.numel()), kImport,
                  "{}: repeats {} is out of range", who, reps[ax]);
+      Shape grown = x.shape();
+      grown[ax] *= reps[ax];
+      checked_shape(grown, who);
       if (reps[ax] != 1) x = concat(std::vector<Tensor>(reps[ax], x), ax);
     }
     return {x};
+  }};
+}
+
+// Trilu: the upper (j - i >= k) or lower (j - i <= k) triangle of the last two axes, zeros elsewhere.
+OpImpl make_trilu(const Attrs& a) {
+  const bool upper = a.i("upper", 1) != 0;
+  return {[=, who = a.who()](const Outs& in, OpRun&) -> Outs {
+    const Tensor& x = input(in, 0, who, "the input");
+    AXON_CHECK(x.dim() >= 2, kImport, "{}: the input must have rank >= 2, got {}", who, describe(x));
+    const Tensor kt = optional_input(in, 1);
+    const int64_t k = kt.defined() ? int_values(kt, who, "k").at(0) : 0;
+    const int64_t rows = x.shape()[x.dim() - 2], cols = x.shape()[x.dim() - 1];
+    const Tensor i = arange(0, static_cast<double>(rows), 1, DType::i64, x.device()).reshape({rows, 1});
+    const Tensor j = arange(0, static_cast<double>(cols), 1, DType::i64, x.device()).reshape({1, cols});
+    const Tensor offset = sub(j, i);
+    const Tensor keep = upper ? ge(offset, static_cast<double>(k)) : le(offset, static_cast<double>(k));
+    return {where(keep, x, 0.0)};
   }};
 }
 
@@ -322,6 +328,7 @@ void add_shape_ops(std::map<std::string, OpFactory>& ops) {
   ops["Range"] = make_range;
   ops["Dropout"] = make_dropout;
   ops["Tile"] = make_tile;
+  ops["Trilu"] = make_trilu;
 }
 
 }  // namespace axon::onnx::detail

@@ -2,6 +2,7 @@
 // (by hand or by a direct formula in ONNX's own layout), parameters and training, unsupported
 // operators and hostile files. The five torch.onnx exports are checked against PyTorch by .ci/onnx-import.
 #include <cmath>
+#include <functional>
 #include <fstream>
 
 #include <axon/onnx.hpp>
@@ -402,6 +403,35 @@ TEST_CASE("onnx import: hostile files give axon::Error", "[onnx][import]") {
     g.node("ConstantOfShape", {"shape"}, {"c"});
     g.node("Add", {"x", "c"}, {"y"});
     AXON_REQUIRE_THROWS_WITH(load(g, "huge"), "too many elements");
+  }
+  SECTION("a name assigned twice") {
+    OnnxGraph g;
+    g.input("x", {-1, 2}).output("y");
+    g.node("Relu", {"x"}, {"y"});
+    g.node("Neg", {"x"}, {"y"});
+    AXON_REQUIRE_THROWS_WITH(load(g, "ssa"), "output \"y\" is already defined");
+  }
+  SECTION("attributes out of range") {
+    auto single = [](const std::string& op, const std::function<void(::onnx::NodeProto&)>& attrs) {
+      OnnxGraph g;
+      g.input("x", {-1, 2, 4, 4}).output("y").init("w", std::vector<float>(2 * 2 * 3 * 3, 0.1f), {2, 2, 3, 3});
+      attrs(g.node(op, op == "Conv" || op == "ConvTranspose" ? std::vector<std::string>{"x", "w"} : std::vector<std::string>{"x"}, {"y"}));
+      return g;
+    };
+    AXON_REQUIRE_THROWS_WITH(load(single("Conv", [](auto& n) { set_attr(n, "strides", std::vector<int64_t>{0, 1}); }), "h1"),
+                             "strides must be positive");
+    AXON_REQUIRE_THROWS_WITH(load(single("Conv", [](auto& n) { set_attr(n, "group", int64_t{0}); }), "h2"), "Conv");
+    AXON_REQUIRE_THROWS_WITH(load(single("Softmax", [](auto& n) { set_attr(n, "axis", int64_t{7}); }), "h3"),
+                             "axis 7 is out of range");
+    AXON_REQUIRE_THROWS_WITH(load(single("Transpose", [](auto& n) { set_attr(n, "perm", std::vector<int64_t>{0, 0, 1, 2}); }), "h4"),
+                             "Transpose");
+    AXON_REQUIRE_THROWS_WITH(load(single("MaxPool", [](auto& n) { set_attr(n, "kernel_shape", std::vector<int64_t>{9, 9}); }), "h5"),
+                             "MaxPool");
+    AXON_REQUIRE_THROWS_WITH(
+        load(single("ConvTranspose", [](auto& n) { set_attr(n, "strides", std::vector<int64_t>{int64_t{1} << 40, 1}); }), "h6"),
+        "too many elements");
+    AXON_REQUIRE_THROWS_WITH(load(single("Flatten", [](auto& n) { set_attr(n, "axis", 3.f); }), "h7"),
+                             "has type FLOAT, INT expected");
   }
   SECTION("every single corrupted byte of a valid model: an error or a model, never a crash") {
     OnnxGraph g;
