@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <axon/error.hpp>
+#include <axon/ops.hpp>
 
 #include "exporter.hpp"
 
@@ -153,23 +154,13 @@ void conv_transpose(Exporter& ex, const LayerInfo& l) {
   const Tensor k = ex.param(l, "kernel");
   const size_t nd = w.nd;
   // [in, out, k...] with the window reversed, from HWIO [k..., in, out] or OIHW-stored [out, in, k...].
-  const Shape ks = k.shape();
-  const int64_t cin = w.first ? ks[1] : ks[nd], cout = w.first ? ks[0] : ks[nd + 1];
-  std::vector<int64_t> win(w.first ? ks.begin() + 2 : ks.begin(), w.first ? ks.end() : ks.end() - 2);
-  int64_t nwin = 1;
-  for (int64_t v : win) nwin *= v;
-  const auto src = k.to_vector<float>();
-  std::vector<float> dst(src.size());
-  for (int64_t i = 0; i < cin; ++i)
-    for (int64_t o = 0; o < cout; ++o)
-      for (int64_t p = 0; p < nwin; ++p) {
-        const int64_t flipped = nwin - 1 - p;  // reversing every window dim reverses the flat index
-        const int64_t from = w.first ? (o * cin + i) * nwin + flipped : (flipped * cin + i) * cout + o;
-        dst[static_cast<size_t>((i * cout + o) * nwin + p)] = src[static_cast<size_t>(from)];
-      }
-  Shape wshape{cin, cout};
-  wshape.insert(wshape.end(), win.begin(), win.end());
-  const Tensor weight = from_vector(dst, wshape);
+  const int64_t r = k.dim();
+  std::vector<int64_t> perm = w.first ? std::vector<int64_t>{1, 0} : std::vector<int64_t>{r - 2, r - 1};
+  for (int64_t a = 0; a < r - 2; ++a) perm.push_back(w.first ? a + 2 : a);
+  Tensor weight = k.permute(perm);
+  for (int64_t a = 2; a < r; ++a) weight = index_select(weight, a, arange(weight.shape()[a] - 1, -1, -1, DType::i64));
+  weight = weight.contiguous();
+  const std::vector<int64_t> win(weight.shape().begin() + 2, weight.shape().end());
 
   const auto s = per_dim(ex, l, "strides", nd, 1);
   const auto dil = per_dim(ex, l, "kernel_dilation", nd, 1);
@@ -277,6 +268,23 @@ void global_pool(Exporter& ex, const LayerInfo& l) {
   ex.set_output(l, y, layout_of(w));
 }
 
+// layers::blur_pool: [1, 2, 1] x [1, 2, 1] / 16 per channel, zero padding 1, stride 1: a depthwise Conv.
+void blur_pool(Exporter& ex, const LayerInfo& l) {
+  const Window w = window(ex, l);
+  AXON_CHECK(w.channels > 0, who(l), "needs the channel dim known to export");
+  const std::vector<float> taps{1, 2, 1, 2, 4, 2, 1, 2, 1};
+  std::vector<float> k;
+  for (int64_t c = 0; c < w.channels; ++c)
+    for (float t : taps) k.push_back(t / 16.0f);
+  const std::string x = ex.input(l, 0, layout_of(w));
+  const std::string weight = ex.initializer(l.name + ".kernel", from_vector(k, {w.channels, 1, 3, 3}));
+  ex.set_output(l, ex.op("Conv", {x, weight}, l.name, [&](::onnx::NodeProto& n) {
+    attr(n, "kernel_shape", std::vector<int64_t>{3, 3});
+    attr(n, "group", w.channels);
+    attr(n, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  }), layout_of(w));
+}
+
 }  // namespace
 
 void add_conv_mappings(Mappings& m) {
@@ -285,6 +293,7 @@ void add_conv_mappings(Mappings& m) {
   m["separable_conv2d"] = separable;
   m["separable_conv3d"] = separable;
   m["conv_transpose"] = conv_transpose;
+  m["blur_pool"] = blur_pool;
   for (const char* p : {"max_pool", "avg_pool", "lp_pool"}) m[p] = window_pool;
   for (const char* p : {"adaptive_avg_pool", "adaptive_max_pool", "adaptive_lp_pool"}) m[p] = adaptive_pool;
   for (const char* p : {"global_avg_pool", "global_max_pool", "global_lp_pool"}) m[p] = global_pool;

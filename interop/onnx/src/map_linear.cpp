@@ -1,4 +1,4 @@
-// ONNX mappings of dense, bias, embedding, the activations and the dropouts.
+// ONNX mappings of dense, bilinear, bias, embedding, the activations and the dropouts.
 #include <cmath>
 
 #include <axon/error.hpp>
@@ -20,6 +20,17 @@ void dense(Exporter& ex, const LayerInfo& l) {
   std::string y = ex.op("MatMul", {x, ex.initializer(l.name + ".kernel", ex.param(l, "kernel"))},
                         ex.has_param(l, "bias") ? l.name + "/matmul" : l.name);
   if (ex.has_param(l, "bias")) y = ex.op("Add", {y, ex.initializer(l.name + ".bias", ex.param(l, "bias"))}, l.name);
+  ex.set_output(l, y, Layout::same);
+}
+
+// y[..., o] = x1 A_o x2 + b_o.
+void bilinear(Exporter& ex, const LayerInfo& l) {
+  const std::string x1 = ex.input(l, 0, Layout::same), x2 = ex.input(l, 1, Layout::same);
+  const std::string k = ex.initializer(l.name + ".kernel", ex.param(l, "kernel"));
+  const bool b = ex.has_param(l, "bias");
+  std::string y = ex.op("Einsum", {x1, k, x2}, b ? l.name + "/einsum" : l.name,
+                        [](auto& n) { attr(n, "equation", std::string("...i,oij,...j->...o")); });
+  if (b) y = ex.op("Add", {y, ex.initializer(l.name + ".bias", ex.param(l, "bias"))}, l.name);
   ex.set_output(l, y, Layout::same);
 }
 
@@ -80,6 +91,7 @@ Mapping clip(float lo, float hi) {
 void add_linear_mappings(Mappings& m) {
   m["dense"] = dense;
   m["bias"] = bias;
+  m["bilinear"] = bilinear;
   m["embedding"] = embedding;
   // Dropout is the identity in the inference graph an export describes.
   for (const char* d : {"dropout", "spatial_dropout", "alpha_dropout", "feature_alpha_dropout"})

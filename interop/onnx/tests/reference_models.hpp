@@ -89,7 +89,7 @@ inline Model transformer_block() {
   return layer_norm(add(a, f));
 }
 
-// Every other mapped layer, in two small models (images and sequences).
+// Every other mapped layer, in small models.
 inline Model other_image_layers() {
   Model x = input("pixels", {-1, 12, 12, 4});
   Model a = conv_transpose(x, 8, {.kernel_size = {3}, .strides = {2}, .padding = PaddingMode::same});
@@ -98,7 +98,7 @@ inline Model other_image_layers() {
   c = separable_conv2d(c, 1, {.kernel_size = {3}, .padding = PaddingMode::same});
   c = group_norm(c, 2);
   c = resize(c, {24, 24}, {.method = layers::ResizeMethod::bilinear});
-  Model d = resize(instance_norm(x), {24, 24});
+  Model d = resize(blur_pool(instance_norm(x)), {24, 24});
   d = concatenate(d, d);
   Model e = concatenate({add(a, b), multiply(c, d), subtract(a, d)}, {.axis = -1});
   e = avg_pool(e, {.kernel_size = {2}, .padding = PaddingMode::same}) | leaky_relu() | batch_norm();
@@ -115,7 +115,26 @@ inline Model other_sequence_layers() {
   Model y = multi_head_attention(x, {.num_heads = 2, .causal = true}) | rms_norm() | exp() | sigmoid();
   Model z = transpose(reshape(x, {3, 48}), {0, 2, 1}) | reshape({9, 16});
   std::vector<Model> parts = split(add(y, z), 2, {.axis = -1});
-  return concatenate(parts[1], parts[0]) | log_sumexp();
+  Model joined = concatenate(parts[1], parts[0]);
+  return bilinear(joined, z, 3) | log_sumexp();
+}
+
+// 1-d convolution, cross-attention, a bidirectional GRU's sequences.
+inline Model other_signal_layers() {
+  Model x = input("signal", {-1, 16, 3});
+  Model q = conv(x, 6, {.kernel_size = {3}, .strides = {2}, .padding = PaddingMode::same}) | dense(8);
+  Model context = dense(x, 8);
+  Model a = multi_head_attention(q, context, {.num_heads = 2});
+  return gru(a, 4, {.bidirectional = true}) | flatten() | dense(3);
+}
+
+// Channels-first layers (their tensors are NCHW in axon too), bicubic / nearest resizing, adaptive max.
+inline Model other_channels_first_layers() {
+  Model x = input("image", {-1, 10, 10, 3}) | transpose({0, 3, 1, 2});
+  Model y = conv(x, 4, {.kernel_size = {3}, .padding = PaddingMode::same, .channels = Channels::first}) |
+            max_pool({.kernel_size = {2}, .channels = Channels::first}) | transpose({0, 2, 3, 1});
+  y = resize(y, {8, 8}, {.method = layers::ResizeMethod::bicubic}) | resize({3, 3});
+  return adaptive_max_pool(y, {.output_size = {2}}) | flatten();
 }
 
 inline std::vector<Case> cases() {
@@ -125,7 +144,9 @@ inline std::vector<Case> cases() {
           {"lstm", recurrent(), {4, 12, 16}},
           {"transformer", transformer_block(), {4, 10, 32}},
           {"image_layers", other_image_layers(), {4, 12, 12, 4}},
-          {"sequence_layers", other_sequence_layers(), {4, 9}, true}};
+          {"sequence_layers", other_sequence_layers(), {4, 9}, true},
+          {"signal_layers", other_signal_layers(), {4, 16, 3}},
+          {"channels_first", other_channels_first_layers(), {4, 10, 10, 3}}};
 }
 
 }  // namespace axon::onnx::reference

@@ -2,10 +2,11 @@
 //   axon-onnx-check export DIR   exports every reference model to DIR/<name>.onnx and writes its input
 //                                and axon's output to DIR/<name>.safetensors ("input", "output"), for
 //                                onnxruntime to compare (.ci/onnx_compare.py)
-//   axon-onnx-check torch DIR    loads torchvision's ResNet-18 state_dict (DIR/resnet18_torch.safetensors)
-//                                and its input / logits (DIR/resnet18_torch_io.safetensors) written by
-//                                .ci/onnx_torch_resnet.py, maps it with from_torch_state_dict onto the model
-//                                API's ResNet-18 and compares the logits (tolerance 1e-4)
+//   axon-onnx-check torch DIR    maps the state_dicts .ci/onnx_torch_weights.py wrote (torchvision's
+//                                ResNet-18, an LSTM / GRU stack, a transformer encoder layer, a
+//                                ConvTranspose decoder) with
+//                                from_torch_state_dict onto the same models built with the model API and
+//                                compares the outputs with PyTorch's (tolerance 1e-4)
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -49,22 +50,42 @@ int export_all(const std::string& dir) {
   return 0;
 }
 
-int torch_resnet(const std::string& dir) {
-  onnx::reference::ResNet18 net(10, 64);
-  const TensorMap sd = load_safetensors(dir + "/resnet18_torch.safetensors");
-  const TensorMap io = load_safetensors(dir + "/resnet18_torch_io.safetensors");
-  const Params params = from_torch_state_dict(net.model, sd, net.names);
-  const Tensor images = io.at("input").permute({0, 2, 3, 1}).contiguous();  // NCHW -> NHWC
-  const Tensor logits = predict(net.model, params, images);
-  const double diff = abs(sub(logits, io.at("logits"))).max().item<float>();
-  const double scale = abs(io.at("logits")).max().item<float>();
-  std::printf("torchvision resnet18 -> from_torch_state_dict: max |axon - torch| = %.3g (logits up to %.3g)\n", diff,
-              scale);
-  if (!(diff <= 1e-4)) {
-    std::printf("FAIL: above 1e-4\n");
-    return 1;
-  }
-  return 0;
+// One PyTorch model of .ci/onnx_torch_weights.py against the same model built with the model API.
+bool torch_case(const std::string& dir, const std::string& name, const Model& model,
+                const std::map<std::string, std::string>& names, bool nchw) {
+  const TensorMap sd = load_safetensors(dir + "/torch_" + name + ".safetensors");
+  const TensorMap io = load_safetensors(dir + "/torch_" + name + "_io.safetensors");
+  const Params params = from_torch_state_dict(model, sd, names);
+  Tensor x = io.at("input");
+  if (nchw) x = x.permute({0, 2, 3, 1}).contiguous();  // PyTorch's images are NCHW, axon's NHWC
+  const Tensor y = predict(model, params, x);
+  const double diff = abs(sub(y, io.at("output"))).max().item<float>();
+  const double scale = abs(io.at("output")).max().item<float>();
+  const bool ok = diff <= 1e-4;
+  std::printf("%s torch %-12s -> from_torch_state_dict: max |axon - torch| = %.3g (outputs up to %.3g)\n",
+              ok ? "ok  " : "FAIL", name.c_str(), diff, scale);
+  return ok;
+}
+
+int torch_models(const std::string& dir) {
+  const onnx::reference::ResNet18 resnet(10, 64);
+  bool ok = torch_case(dir, "resnet18", resnet.model, resnet.names, true);
+  ok &= torch_case(dir, "recurrent", onnx::reference::recurrent(),
+                   {{"lstm_0", "lstm"}, {"gru_0", "gru"}, {"dense_0", "fc"}}, false);
+  ok &= torch_case(dir, "transformer", onnx::reference::transformer_block(),
+                   {{"multi_head_attention_0", "self_attn"},
+                    {"layer_norm_0", "norm1"},
+                    {"dense_0", "linear1"},
+                    {"dense_1", "linear2"},
+                    {"layer_norm_1", "norm2"}},
+                   false);
+  const Model decoder =
+      input("maps", {-1, 5, 5, 4}) |
+      conv_transpose(6, {.kernel_size = {3}, .strides = {2}, .padding = Padding{{1, 2}, {1, 2}}}) | relu() |
+      depthwise_conv(1, {.kernel_size = {3}, .padding = PaddingMode::same}) | group_norm(2);
+  ok &= torch_case(dir, "decoder", decoder,
+                   {{"conv_transpose_0", "0"}, {"depthwise_conv_0", "2"}, {"group_norm_0", "3"}}, true);
+  return ok ? 0 : 1;
 }
 
 }  // namespace
@@ -77,7 +98,7 @@ int main(int argc, char** argv) {
   try {
     const std::string cmd = argv[1];
     if (cmd == "export") return export_all(argv[2]);
-    if (cmd == "torch") return torch_resnet(argv[2]);
+    if (cmd == "torch") return torch_models(argv[2]);
     std::fprintf(stderr, "unknown command %s\n", argv[1]);
     return 2;
   } catch (const std::exception& e) {

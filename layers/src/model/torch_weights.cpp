@@ -18,7 +18,6 @@ class Module {
   Module(const TensorMap& all, std::string prefix, const LayerInfo& layer, std::set<std::string>& used)
       : all_(all), prefix_(std::move(prefix)), layer_(layer), used_(used) {}
 
-  bool has(const std::string& key) const { return all_.count(prefix_ + "." + key) > 0; }
   Tensor get(const std::string& key) const {
     const std::string k = prefix_ + "." + key;
     auto it = all_.find(k);
@@ -51,27 +50,16 @@ Tensor hwio(const Tensor& w) {
   return w.permute(perm).contiguous();
 }
 
-// PyTorch's ConvTranspose weight [in, out, k...] -> axon's [k..., in, out] with the window reversed
-// (or [out, in, k...] reversed for a channels-first layer).
+// PyTorch's ConvTranspose weight [in, out, k...] -> axon's [k..., in, out] (or [out, in, k...] for a
+// channels-first layer) with the window reversed.
 Tensor conv_transpose_kernel(const Tensor& w, bool channels_first) {
-  const int64_t cin = w.shape()[0], cout = w.shape()[1];
-  const Shape win(w.shape().begin() + 2, w.shape().end());
-  int64_t n = 1;
-  for (int64_t v : win) n *= v;
-  const auto src = w.to_vector<float>();
-  std::vector<float> dst(src.size());
-  for (int64_t i = 0; i < cin; ++i)
-    for (int64_t o = 0; o < cout; ++o)
-      for (int64_t p = 0; p < n; ++p) {
-        const int64_t to = channels_first ? (o * cin + i) * n + (n - 1 - p) : ((n - 1 - p) * cin + i) * cout + o;
-        dst[static_cast<size_t>(to)] = src[static_cast<size_t>((i * cout + o) * n + p)];
-      }
-  Shape s = channels_first ? Shape{cout, cin} : win;
-  if (channels_first)
-    s.insert(s.end(), win.begin(), win.end());
-  else
-    s.insert(s.end(), {cin, cout});
-  return from_vector(dst, s);
+  Tensor t = w;
+  for (int64_t a = 2; a < w.dim(); ++a) t = index_select(t, a, arange(w.shape()[a] - 1, -1, -1, DType::i64));
+  std::vector<int64_t> perm;
+  if (channels_first) perm = {1, 0};
+  for (int64_t a = 2; a < w.dim(); ++a) perm.push_back(a);
+  if (!channels_first) perm.insert(perm.end(), {0, 1});
+  return t.permute(perm).contiguous();
 }
 
 bool channels_first(const LayerInfo& l) {
