@@ -13,6 +13,7 @@ const OpFactory* find_op(const std::string& op_type) {
     add_nn_ops(m);
     add_recurrent_ops(m);
     add_resize_ops(m);
+    add_einsum_ops(m);
     return m;
   }();
   auto it = ops.find(op_type);

@@ -40,6 +40,7 @@ void add_shape_ops(std::map<std::string, OpFactory>& ops);
 void add_nn_ops(std::map<std::string, OpFactory>& ops);
 void add_recurrent_ops(std::map<std::string, OpFactory>& ops);
 void add_resize_ops(std::map<std::string, OpFactory>& ops);
+void add_einsum_ops(std::map<std::string, OpFactory>& ops);
 
 // Helpers the op files share.
 // in[slot], or an error naming the node and `what` when it is absent.

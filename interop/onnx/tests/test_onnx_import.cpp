@@ -329,6 +329,18 @@ TEST_CASE("onnx import: LSTM (bidirectional) and GRU map ONNX's gate order", "[o
   }
 }
 
+TEST_CASE("onnx import: Einsum, explicit with an ellipsis and implicit", "[onnx][import]") {
+  const Tensor x = test::random_tensor({3, 2, 4}, DType::f32, -1, 1, 21);
+  const Tensor w = test::random_tensor({4, 5}, DType::f32, -1, 1, 22);
+  for (const std::string eq : {"...i,ij->...j", "abi, ij", "bti,ij->tbj"}) {
+    OnnxGraph g;
+    g.input("x", {-1, 2, 4}).output("y").init("w", values(w), {4, 5});
+    set_attr(g.node("Einsum", {"x", "w"}, {"y"}), "equation", eq);
+    const Tensor want = eq == "bti,ij->tbj" ? permute(matmul(x, w), {1, 0, 2}) : matmul(x, w);
+    check_close(run(g, "einsum", x), want, kTol);
+  }
+}
+
 TEST_CASE("onnx import: initializers are trainable params, shared ones tied, Identity copies separate", "[onnx][import]") {
   OnnxGraph g;
   g.input("x", {-1, 2}).output("y");
