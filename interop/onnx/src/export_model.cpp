@@ -91,22 +91,23 @@ void export_model(const Model& model, const Params& params, const std::string& p
     mappings().at(l.op)(ex, l);
   }
 
-  // The output in axon's layout, named as the output layer.
+  // The output in axon's layout, named as the output layer. A channels-first value that took the
+  // name is renamed, so that the Transpose back can give it.
   const LayerInfo& last = layers.back();
-  std::string out = ex.value(last.name).name;
-  if (ex.value(last.name).layout != Layout::same || out != last.name) {
-    LayerInfo sink;
-    sink.name = last.name + "/output";
-    sink.op = "output";
-    sink.inputs = {last.name};
-    const std::string v = ex.input(sink, 0, Layout::same);
-    // The value may already carry the name (a graph input returned as output is not renamed).
-    if (v != last.name) {
-      ex.node("Identity", {v}, {last.name});
-      out = last.name;
-    } else {
-      out = v;
+  const detail::Value& v = ex.value(last.name);
+  const std::string out = last.name;
+  if (v.layout != Layout::same) {
+    std::string nchw = v.name;
+    if (v.name == out) {
+      nchw = ex.fresh(out + "_nchw");
+      for (auto& n : *g.mutable_node())
+        for (auto& o : *n.mutable_output())
+          if (o == out) o = nchw;
     }
+    auto& t = ex.node("Transpose", {nchw}, {out});
+    detail::attr(t, "perm", detail::to_channels_last(v.shape.size()));
+  } else if (v.name != out) {
+    ex.node("Identity", {v.name}, {out});
   }
   set_type(*g.add_output(), out, last.output_shape, ::onnx::TensorProto::FLOAT);
 

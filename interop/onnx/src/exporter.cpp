@@ -117,6 +117,12 @@ Tensor Exporter::param(const LayerInfo& layer, const std::string& name) const {
   AXON_CHECK(l != params_.end(), who(layer), "params has no entry for layer {}", layer.name);
   auto p = l->second.find(name);
   AXON_CHECK(p != l->second.end(), who(layer), "params[\"{}\"] has no \"{}\"", layer.name, name);
+  AXON_CHECK(p->second.defined(), who(layer), "params[\"{}\"][\"{}\"] is undefined", layer.name, name);
+  // The model's shape, so that params made for another model fail here and not in a runtime.
+  for (const auto& spec : layer.params)
+    AXON_CHECK(spec.name != name || spec.shape == p->second.shape(), who(layer),
+               "params[\"{}\"][\"{}\"] is {} but the model's {} is {}", layer.name, name, describe(p->second), name,
+               to_string(spec.shape));
   return p->second.to(Device::cpu()).to(DType::f32).contiguous();
 }
 

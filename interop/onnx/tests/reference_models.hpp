@@ -146,7 +146,9 @@ inline std::vector<Case> cases() {
           {"image_layers", other_image_layers(), {4, 12, 12, 4}},
           {"sequence_layers", other_sequence_layers(), {4, 9}, true},
           {"signal_layers", other_signal_layers(), {4, 16, 3}},
-          {"channels_first", other_channels_first_layers(), {4, 10, 10, 3}}};
+          {"channels_first", other_channels_first_layers(), {4, 10, 10, 3}},
+          // a channels-first value as the graph's output: transposed back to axon's NHWC
+          {"conv_output", input("frames", {-1, 7, 9, 2}) | conv(3, {.kernel_size = {3}, .strides = {2}}), {4, 7, 9, 2}}};
 }
 
 }  // namespace axon::onnx::reference

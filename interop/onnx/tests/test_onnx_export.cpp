@@ -122,6 +122,9 @@ TEST_CASE("onnx export: a layer with no mapping is one error naming every such l
   CHECK_FALSE(std::filesystem::exists(path));
   AXON_REQUIRE_THROWS_WITH(axon::onnx::export_model(x | dense(2), {}, path), "params has no entry for layer dense_0");
   AXON_REQUIRE_THROWS_WITH(axon::onnx::export_model(x | relu(), {}, path, {.opset = 13}), "opset 13 is not supported");
+  Params other = init(x | dense(5));
+  AXON_REQUIRE_THROWS_WITH(axon::onnx::export_model(x | dense(2), other, path),
+                           "params[\"dense_0\"][\"kernel\"] is f32[8, 5] on cpu but the model's kernel is [8, 2]");
   Model dilated = input("img", {-1, 8, 8, 2}) | conv(4, {.kernel_size = {3}, .input_dilation = {2}});
   AXON_REQUIRE_THROWS_WITH(axon::onnx::export_model(dilated, init(dilated), path), "conv_0 (conv)");
 }
