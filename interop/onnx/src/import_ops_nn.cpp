@@ -84,6 +84,22 @@ struct Window {
   }
 };
 
+// Conv's and ConvTranspose's optional bias B [M], added along axis 1.
+Tensor with_channel_bias(const Tensor& y, const Tensor& b) {
+  if (!b.defined()) return y;
+  Shape bs(y.dim(), 1);
+  bs[1] = b.numel();
+  return add(y, reshape(b, bs));
+}
+
+// The spatial axes 2.. of x [N, C, spatial...] (the global pools').
+Axes spatial_axes(const Tensor& x, const std::string& who) {
+  AXON_CHECK(x.dim() >= 3, kImport, "{}: the input must be [N, C, spatial...], got {}", who, describe(x));
+  Axes axes;
+  for (int64_t d = 2; d < x.dim(); ++d) axes.push_back(d);
+  return axes;
+}
+
 OpImpl make_conv(const Attrs& a) {
   const Window w(a);
   const int64_t group = a.i("group", 1);
@@ -92,17 +108,11 @@ OpImpl make_conv(const Attrs& a) {
     const Tensor& k = input(in, 1, who, "W");
     AXON_CHECK(k.dim() == x.dim(), kImport, "{}: W {} does not fit X {}", who, describe(k), describe(x));
     const Window::Resolved r = w.resolve(x, w.kernel.empty() ? Shape(k.shape().begin() + 2, k.shape().end()) : w.kernel, who);
-    Tensor y = conv(x, k,
+    const Tensor y = conv(x, k,
                     {.strides = r.strides, .padding = Padding(r.pads), .input_dilation = {}, .kernel_dilation = r.dilations,
                      .feature_group_size = group, .channels = Channels::first},
                     "Conv");
-    const Tensor b = optional_input(in, 2);
-    if (b.defined()) {
-      Shape bs(x.dim(), 1);
-      bs[1] = b.numel();
-      y = add(y, reshape(b, bs));
-    }
-    return {y};
+    return {with_channel_bias(y, optional_input(in, 2))};
   }};
 }
 
@@ -150,10 +160,7 @@ OpFactory global_pool(bool average) {
   return [average](const Attrs& a) -> OpImpl {
     return {[=, who = a.who()](const Outs& in, OpRun&) -> Outs {
       const Tensor& x = input(in, 0, who, "X");
-      AXON_CHECK(x.dim() >= 3, kImport, "{}: the input must be [N, C, spatial...], got {}", who, describe(x));
-      Axes axes;
-      for (int64_t d = 2; d < x.dim(); ++d) axes.push_back(d);
-      return {average ? mean(x, axes, true) : max(x, axes, true)};
+      return {average ? mean(x, spatial_axes(x, who), true) : max(x, spatial_axes(x, who), true)};
     }};
   };
 }
@@ -263,17 +270,11 @@ OpImpl make_conv_transpose(const Attrs& a) {
       AXON_CHECK(out.back() > 0, kImport, "{}: the output would be empty", who);
     }
     checked_shape(out, who);
-    Tensor y = conv_backward_data(x, k, out,
+    const Tensor y = conv_backward_data(x, k, out,
                                   {.strides = r.strides, .padding = Padding(r.pads), .input_dilation = {},
                                    .kernel_dilation = r.dilations, .feature_group_size = group,
                                    .channels = Channels::first});
-    const Tensor b = optional_input(in, 2);
-    if (b.defined()) {
-      Shape bs(x.dim(), 1);
-      bs[1] = b.numel();
-      y = add(y, reshape(b, bs));
-    }
-    return {y};
+    return {with_channel_bias(y, optional_input(in, 2))};
   }};
 }
 
@@ -299,10 +300,7 @@ OpImpl make_global_lp_pool(const Attrs& a) {
   const double p = static_cast<double>(a.i("p", 2));
   return {[=, who = a.who()](const Outs& in, OpRun&) -> Outs {
     const Tensor& x = input(in, 0, who, "X");
-    AXON_CHECK(x.dim() >= 3, kImport, "{}: the input must be [N, C, spatial...], got {}", who, describe(x));
-    Axes axes;
-    for (int64_t d = 2; d < x.dim(); ++d) axes.push_back(d);
-    return {pow(sum(pow(abs(x), p), axes, true), 1.0 / p)};
+    return {pow(sum(pow(abs(x), p), spatial_axes(x, who), true), 1.0 / p)};
   }};
 }
 
