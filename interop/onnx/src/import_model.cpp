@@ -205,7 +205,8 @@ class Importer {
       v.kind = !v.tensor.defined()                             ? Value::Kind::unavailable
                : reads_param && v.tensor.is_floating_point() ? Value::Kind::param
                                                               : Value::Kind::constant;
-      if (v.kind == Value::Kind::param && v.tensor.impl_ptr() == args[0].impl_ptr()) v.tensor = v.tensor.clone();
+      // Its own storage: an op may return a view of its input, and optimizers may update in place.
+      if (v.kind == Value::Kind::param) v.tensor = v.tensor.clone();
       values_[node.output(j)] = std::move(v);
     }
   }
