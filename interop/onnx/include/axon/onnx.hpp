@@ -39,6 +39,20 @@ struct Imported {
   Model model;
   Params params;
 };
+// Reads an ONNX model (default-domain opset >= 13; one graph output) into a Model of custom layers,
+// one per node that depends on the graph's inputs, each running the ONNX op with axon's
+// differentiable ops in the file's own layout (NCHW stays NCHW), and Params holding the float
+// initializers under "<layer>" / "<initializer name>" (layer names are the node names without the
+// leading '/', '/' -> '.'). An initializer several nodes read is owned by the first and tied in the
+// others; BatchNormalization's mean and var are state entries, updated in train mode. Nodes that only
+// compute constants (Constant, shape arithmetic on known dims) are folded at import, and a symbolic
+// dim is -1 in the Model. Every operator the import does not map is named in one axon::Error; any
+// malformed or hostile file is an axon::Error as well. Operators: the arithmetic, comparison and
+// activation ops, MatMul, Gemm, Einsum, Conv, ConvTranspose, MaxPool, AveragePool, LpPool, the Global
+// pools, BatchNormalization, LayerNormalization, InstanceNormalization, Softmax, LogSoftmax, the
+// Reduce ops, LSTM, GRU (linear_before_reset = 1, as PyTorch's), Resize, Pad, Flatten, Reshape,
+// Transpose, Concat, Split, Squeeze, Unsqueeze, Slice, Gather, Shape, Size, Constant,
+// ConstantOfShape, Expand, Range, Tile, Trilu, Where, Cast, Identity, Dropout (identity).
 Imported import_model(const std::string& path);
 
 }  // namespace axon::onnx
