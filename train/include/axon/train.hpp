@@ -18,5 +18,6 @@
 #include <axon/train/handlers.hpp>
 #include <axon/train/loop.hpp>
 #include <axon/train/loss_scale.hpp>
+#include <axon/train/progress.hpp>
 #include <axon/train/step_state.hpp>
 #include <axon/train/trainer.hpp>
