@@ -214,7 +214,7 @@ TEST_CASE("a dropout model resumed from a checkpoint continues exactly as the un
     checkpoint(first, {.path = dir});
     first.run(data, {}, {.epochs = 1});
     Loop second = make();
-    second.from_state(load_state(dir + "/checkpoint_0_3.safetensors", d));
+    second.from_state(load_state(dir + "/checkpoint_epoch_1.safetensors", d));
     LoopState resumed = second.run(data, {}, {.epochs = 2});
     Params a = model_state(resumed), b = model_state(full);
     for (const auto& [layer, ps] : b)
@@ -225,7 +225,7 @@ TEST_CASE("a dropout model resumed from a checkpoint continues exactly as the un
     CHECK(metric_values(resumed.epoch_metrics.at(2)).at("loss") ==
           Catch::Approx(metric_values(full.epoch_metrics.at(2)).at("loss")).epsilon(1e-6));
     // The generator's state is part of what resumes: restarting its offset at 0 draws other masks.
-    LoopState reset = load_state(dir + "/checkpoint_0_3.safetensors", d);
+    LoopState reset = load_state(dir + "/checkpoint_epoch_1.safetensors", d);
     CHECK(reset.step_state.at("rng/offset").item<int64_t>() > 0);
     reset.step_state["rng/offset"] = scalar_tensor(0, DType::i64);
     Loop third = make();

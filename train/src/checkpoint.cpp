@@ -2,6 +2,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
+#include <optional>
+#include <regex>
 
 #include <axon/io.hpp>
 #include <axon/train/checkpoint.hpp>
@@ -185,13 +188,60 @@ LoopState deserialize_state(std::string_view bytes, Device device) {
   return decode(std::move(t), md, "<serialized loop state>");
 }
 
-std::string default_checkpoint_file(const LoopState& s) {
-  return "checkpoint_" + std::to_string(s.epoch) + "_" + std::to_string(s.epoch_iteration) + ".safetensors";
+std::string default_checkpoint_file(const LoopState& state) {
+  LoopState r = resume_point(state);
+  if (r.epoch_iteration == 0) return "checkpoint_epoch_" + std::to_string(r.epoch) + ".safetensors";
+  return "checkpoint_epoch_" + std::to_string(r.epoch + 1) + "_batch_" + std::to_string(r.epoch_iteration) +
+         ".safetensors";
+}
+
+namespace {
+
+// The point a default checkpoint name holds, as (epochs done, batches done in the next one), which
+// orders them; nothing for other names.
+std::optional<std::pair<int64_t, int64_t>> checkpoint_point(const std::string& name) {
+  static const std::regex re(R"(checkpoint_epoch_(\d{1,15})(_batch_(\d{1,15}))?\.safetensors)");
+  std::smatch m;
+  if (!std::regex_match(name, m, re)) return std::nullopt;
+  int64_t epoch = std::stoll(m[1].str());
+  if (!m[3].matched) return std::pair{epoch, int64_t(0)};
+  if (epoch == 0) return std::nullopt;
+  return std::pair{epoch - 1, std::stoll(m[3].str())};
+}
+
+// The default-named checkpoints of `dir`, oldest first.
+std::vector<std::filesystem::path> checkpoints_in(const std::string& dir) {
+  std::vector<std::pair<std::pair<int64_t, int64_t>, std::filesystem::path>> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    if (auto p = checkpoint_point(entry.path().filename().string())) found.emplace_back(*p, entry.path());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::filesystem::path> paths;
+  for (auto& [p, path] : found) paths.push_back(std::move(path));
+  return paths;
+}
+
+void remove_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+  AXON_CHECK(!ec, "checkpoint", "keep_last: cannot delete {}: {}", file.string(), ec.message());
+}
+
+}  // namespace
+
+std::optional<std::string> latest_checkpoint(const std::string& dir) {
+  auto all = checkpoints_in(dir);
+  if (all.empty()) return std::nullopt;
+  return all.back().string();
 }
 
 Loop& checkpoint(Loop& loop, CheckpointOptions o) {
+  AXON_CHECK(o.keep_last >= 0, "checkpoint", "keep_last must be non-negative (0: keep all), got {}", o.keep_last);
   std::string key = o.criteria.empty() ? "" : loop.metadata_key("checkpoint/" + o.criteria);
   if (!o.criteria.empty()) loop.require_metric(o.criteria, "checkpoint", o.event);  // checked when run() starts
+  auto written = std::make_shared<std::vector<std::filesystem::path>>();  // with a file_pattern, oldest first
   return loop.handle(
       o.event,
       [=](LoopState& s) {
@@ -205,8 +255,23 @@ Loop& checkpoint(Loop& loop, CheckpointOptions o) {
         std::error_code ec;
         std::filesystem::create_directories(o.path, ec);
         AXON_CHECK(!ec, "checkpoint", "cannot create directory {}: {}", o.path, ec.message());
-        std::string file = o.file_pattern ? o.file_pattern(s) : default_checkpoint_file(s);
-        save_state((std::filesystem::path(o.path) / file).string(), s, o.exclude);
+        std::filesystem::path file = std::filesystem::path(o.path) / (o.file_pattern ? o.file_pattern(s) : default_checkpoint_file(s));
+        save_state(file.string(), s, o.exclude);
+        if (o.keep_last > 0) {
+          std::vector<std::filesystem::path> kept;
+          if (o.file_pattern) {
+            std::erase(*written, file);
+            written->push_back(file);
+            kept = *written;
+          } else {
+            kept = checkpoints_in(o.path);
+          }
+          while (kept.size() > size_t(o.keep_last)) {
+            remove_file(kept.front());
+            kept.erase(kept.begin());
+          }
+          if (o.file_pattern) *written = kept;
+        }
         return Action::continue_;
       },
       o.filter);
