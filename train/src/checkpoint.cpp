@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <regex>
+#include <string_view>
 
 #include <axon/io.hpp>
 #include <axon/train/checkpoint.hpp>
@@ -200,13 +200,30 @@ namespace {
 // The point a default checkpoint name holds, as (epochs done, batches done in the next one), which
 // orders them; nothing for other names.
 std::optional<std::pair<int64_t, int64_t>> checkpoint_point(const std::string& name) {
-  static const std::regex re(R"(checkpoint_epoch_(\d{1,15})(_batch_(\d{1,15}))?\.safetensors)");
-  std::smatch m;
-  if (!std::regex_match(name, m, re)) return std::nullopt;
-  int64_t epoch = std::stoll(m[1].str());
-  if (!m[3].matched) return std::pair{epoch, int64_t(0)};
-  if (epoch == 0) return std::nullopt;
-  return std::pair{epoch - 1, std::stoll(m[3].str())};
+  // A run of 1 to 15 digits at `at` (no overflow), moving past it.
+  auto digits = [&](size_t& at) -> std::optional<int64_t> {
+    size_t end = at;
+    while (end < name.size() && end - at < 16 && name[end] >= '0' && name[end] <= '9') ++end;
+    if (end == at || end - at > 15) return std::nullopt;
+    int64_t v = std::stoll(name.substr(at, end - at));
+    at = end;
+    return v;
+  };
+  auto literal = [&](size_t& at, std::string_view text) {
+    if (name.compare(at, text.size(), text) != 0) return false;
+    at += text.size();
+    return true;
+  };
+  size_t at = 0;
+  if (!literal(at, "checkpoint_epoch_")) return std::nullopt;
+  auto epoch = digits(at);
+  if (!epoch) return std::nullopt;
+  std::optional<int64_t> batch;
+  if (literal(at, "_batch_") && !(batch = digits(at))) return std::nullopt;
+  if (!literal(at, ".safetensors") || at != name.size()) return std::nullopt;
+  if (!batch) return std::pair{*epoch, int64_t(0)};
+  if (*epoch == 0) return std::nullopt;
+  return std::pair{*epoch - 1, *batch};
 }
 
 // The default-named checkpoints of `dir`, oldest first.
