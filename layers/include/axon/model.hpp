@@ -148,7 +148,7 @@ ForwardResult apply(const Model& model, const Params& params, const std::map<std
 // With `out` defined, the result goes into it (shape, dtype and device of the result, as
 // copy_into in <axon/out.hpp>; a slice of a larger tensor works) and `out` is returned.
 struct PredictOptions {
-  int64_t batch_size = 1024;
+  int64_t batch_size = 256;  // W2's CNN on 10k images on a CPU: 575 MiB peak (one pass: 3.1 GiB), bench/RESULTS.md
   Tensor out = {};
 };
 Tensor predict(const Model& model, const Params& params, const Tensor& input, const PredictOptions& options = {});
