@@ -7,7 +7,7 @@
 #include <set>
 #include <unistd.h>
 
-#include "harness.hpp"
+#include "train_fixtures.hpp"
 
 using namespace axon;
 using namespace axon::training;
@@ -15,34 +15,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Model regression() { return input("input", {-1, 2}) | dense(1); }
-
-// 12 rows: 3 batches of 4.
-Dataset rows() {
-  std::vector<double> xs = test::random_values(24, -1, 1, 3);
-  std::vector<float> x(xs.begin(), xs.end()), y;
-  for (int r = 0; r < 12; ++r) y.push_back(float(xs[size_t(2 * r)] - 2 * xs[size_t(2 * r + 1)]));
-  return tensor_dataset(from_vector(x, {12, 2}), from_vector(y, {12, 1}), {.batch_size = 4});
-}
-
-std::string fresh_dir(const std::string& name) {
-  std::string dir = (fs::temp_directory_path() / ("axon_ckpt_files_" + name + "_" + std::to_string(::getpid()))).string();
-  fs::remove_all(dir);
-  return dir;
-}
-
 std::set<std::string> files_in(const std::string& dir) {
   std::set<std::string> names;
   for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
   return names;
 }
 
-Loop quiet() { return trainer(regression(), "mean_squared_error", optim::sgd(0.1), {.log = 0}); }
+Dataset rows() { return test::regression_rows(12, 2, 4, 3); }
+Loop quiet() { return trainer(test::small_regression(2), "mean_squared_error", optim::sgd(0.1), {.log = 0}); }
 
 }  // namespace
 
 TEST_CASE("checkpoint names say the epoch (and batch) they hold, counted from 1", "[train][checkpoint]") {
-  std::string dir = fresh_dir("names");
+  std::string dir = test::fresh_dir("ckpt_names");
   Loop loop = quiet();
   checkpoint(loop, {.path = dir});
   checkpoint(loop, {.event = Event::iteration_completed, .filter = {.every = 2}, .path = dir});
@@ -74,7 +59,7 @@ TEST_CASE("checkpoint names say the epoch (and batch) they hold, counted from 1"
 }
 
 TEST_CASE("latest_checkpoint orders by epoch and batch numerically and ignores other files", "[train][checkpoint]") {
-  std::string dir = fresh_dir("latest");
+  std::string dir = test::fresh_dir("ckpt_latest");
   fs::create_directories(dir);
   for (const char* name : {"checkpoint_epoch_9.safetensors", "checkpoint_epoch_10_batch_7.safetensors",
                            "checkpoint_epoch_99.safetensors.tmp", "notes.txt", "checkpoint_epoch_x.safetensors"})
@@ -86,7 +71,7 @@ TEST_CASE("latest_checkpoint orders by epoch and batch numerically and ignores o
 }
 
 TEST_CASE("keep_last keeps the newest k checkpoints, and a resumed run continues from the latest", "[train][checkpoint]") {
-  std::string dir = fresh_dir("keep");
+  std::string dir = test::fresh_dir("ckpt_keep");
   Loop first = quiet();
   checkpoint(first, {.path = dir, .keep_last = 2});
   LoopState a = first.run(rows(), {}, {.epochs = 3});
@@ -100,7 +85,7 @@ TEST_CASE("keep_last keeps the newest k checkpoints, and a resumed run continues
   CHECK(files_in(dir) == std::set<std::string>{"checkpoint_epoch_4.safetensors", "checkpoint_epoch_5.safetensors"});
 
   // With a file pattern, the files this handler wrote count.
-  std::string dir2 = fresh_dir("keep_pattern");
+  std::string dir2 = test::fresh_dir("ckpt_keep_pattern");
   Loop third = quiet();
   checkpoint(third, {.path = dir2,
                      .file_pattern = [](const LoopState& s) { return "run_" + std::to_string(s.epoch) + ".st"; },

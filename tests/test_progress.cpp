@@ -5,22 +5,15 @@
 #include <algorithm>
 #include <sstream>
 
-#include "harness.hpp"
+#include "train_fixtures.hpp"
 
 using namespace axon;
 using namespace axon::training;
 
 namespace {
 
-Model regression() { return input("input", {-1, 3}) | dense(1); }
-
-// 40 rows of y = x·w + 1: 5 batches of 8.
-Dataset rows(uint64_t seed) {
-  std::vector<double> xs = test::random_values(40 * 3, -1, 1, seed);
-  std::vector<float> x(xs.begin(), xs.end()), y;
-  for (int r = 0; r < 40; ++r) y.push_back(float(0.5 * xs[size_t(r * 3)] - xs[size_t(r * 3 + 1)] + 1));
-  return tensor_dataset(from_vector(x, {40, 3}), from_vector(y, {40, 1}), {.batch_size = 8});
-}
+Model regression() { return test::small_regression(3); }
+Dataset rows(uint64_t seed) { return test::regression_rows(40, 3, 8, seed); }  // 5 batches of 8
 
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "harness.hpp"
+#include "train_fixtures.hpp"
 
 using namespace axon;
 using namespace axon::training;
@@ -16,21 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Model regression() { return input("input", {-1, 2}) | dense(1); }
-
-// 12 rows: 3 batches of 4.
-Dataset rows(uint64_t seed) {
-  std::vector<double> xs = test::random_values(24, -1, 1, seed);
-  std::vector<float> x(xs.begin(), xs.end()), y;
-  for (int r = 0; r < 12; ++r) y.push_back(float(xs[size_t(2 * r)] - 2 * xs[size_t(2 * r + 1)]));
-  return tensor_dataset(from_vector(x, {12, 2}), from_vector(y, {12, 1}), {.batch_size = 4});
-}
-
-std::string fresh_dir(const std::string& name) {
-  std::string dir = (fs::temp_directory_path() / ("axon_logs_" + name + "_" + std::to_string(::getpid()))).string();
-  fs::remove_all(dir);
-  return dir;
-}
+Model regression() { return test::small_regression(2); }
+Dataset rows(uint64_t seed) { return test::regression_rows(12, 2, 4, seed); }  // 3 batches of 4
 
 std::vector<std::vector<std::string>> read_csv(const std::string& path) {
   std::vector<std::vector<std::string>> rows;
@@ -160,7 +147,7 @@ TEST_CASE("crc32c and its masked form match known values", "[train][tensorboard]
 }
 
 TEST_CASE("csv_logger writes a row per epoch with validation metrics and the learning rate", "[train][csv]") {
-  std::string dir = fresh_dir("csv_epoch");
+  std::string dir = test::fresh_dir("logs_csv_epoch");
   Loop loop = trainer(regression(), "mean_squared_error", optim::sgd(0.05), {.log = 0});
   metric(loop, "mean_absolute_error");
   csv_logger(loop, {.path = dir + "/sub/log.csv"});
@@ -203,7 +190,7 @@ TEST_CASE("csv_logger writes a row per epoch with validation metrics and the lea
 }
 
 TEST_CASE("csv_logger every N batches writes the running metrics", "[train][csv]") {
-  std::string dir = fresh_dir("csv_every");
+  std::string dir = test::fresh_dir("logs_csv_every");
   Loop loop = trainer(regression(), "mean_squared_error", optim::adam(0.01), {.log = 0});
   std::vector<double> running;
   loop.handle(Event::iteration_completed, [&](LoopState& s) {
@@ -227,7 +214,7 @@ TEST_CASE("csv_logger every N batches writes the running metrics", "[train][csv]
 }
 
 TEST_CASE("tensorboard writes framed, checksummed scalar events of each epoch", "[train][tensorboard]") {
-  std::string dir = fresh_dir("tb");
+  std::string dir = test::fresh_dir("logs_tb");
   Loop loop = trainer(regression(), "mean_squared_error", optim::sgd(0.05), {.log = 0});
   validate(loop, regression(), rows(9));
   tensorboard(loop, {.logdir = dir});
@@ -251,7 +238,7 @@ TEST_CASE("tensorboard writes framed, checksummed scalar events of each epoch", 
   }
 
   // Every N batches: the step is the batch count of the whole run.
-  std::string dir2 = fresh_dir("tb_every");
+  std::string dir2 = test::fresh_dir("logs_tb_every");
   Loop it = trainer(regression(), "mean_squared_error", optim::sgd(0.05), {.log = 0});
   tensorboard(it, {.logdir = dir2, .every = 3});
   it.run(rows(1), {}, {.epochs = 2});
