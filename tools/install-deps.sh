@@ -4,6 +4,7 @@
 set -euo pipefail
 # clang + libclang-rt-dev: the 'fuzz' preset (libFuzzer, sanitizers); ccache: CI rebuilds.
 pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libfmt-dev catch2 zlib1g-dev git clang libclang-rt-dev ccache)
+pkgs+=(python3-matplotlib python3-venv)  # issue 15: tools/plot_logs.py, .ci/tensorboard's venv (pip install tensorboard)
 # The Fashion-MNIST files for the training workloads, where the distribution packages them.
 optional=(dataset-fashion-mnist)
 missing=()
