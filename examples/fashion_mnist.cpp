@@ -83,12 +83,7 @@ int run(const Args& a) {
   Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 50, .compile = a.compile});
   training::metric(loop, "accuracy", accuracy);
   training::validate(loop, model, training::tensor_dataset(d.test_images, d.test_labels, {.batch_size = 1000}));
-  training::log(
-      loop,
-      [](const LoopState& s) {
-        return fmt::format("Epoch {} took {:.2f} s\n", s.epoch, s.epoch_seconds.at(s.epoch));
-      },
-      {.event = training::Event::epoch_completed});
+  // trainer's progress report prints each epoch's time and validation metrics on its last line.
   LoopState state = loop.run(training::tensor_dataset(d.train_images, d.train_labels, {.batch_size = 128, .shuffle = true}),
                              {}, {.epochs = a.epochs, .iterations = a.limit_steps});
 

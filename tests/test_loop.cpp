@@ -421,9 +421,9 @@ TEST_CASE("checkpoints resume into exactly the uninterrupted run (epoch and mid-
       Loop first = least_squares_loop(opt);
       checkpoint(first, {.path = dir});
       first.run(data, {}, {.epochs = 2});
-      CHECK(std::filesystem::exists(dir + "/checkpoint_0_4.safetensors"));
-      REQUIRE(std::filesystem::exists(dir + "/checkpoint_1_4.safetensors"));
-      LoopState saved = load_state(dir + "/checkpoint_1_4.safetensors", d);
+      CHECK(std::filesystem::exists(dir + "/checkpoint_epoch_1.safetensors"));
+      REQUIRE(std::filesystem::exists(dir + "/checkpoint_epoch_2.safetensors"));
+      LoopState saved = load_state(dir + "/checkpoint_epoch_2.safetensors", d);
       CHECK(saved.epoch == 2);
       CHECK(saved.epoch_iteration == 0);
       CHECK(saved.iteration == 8);
@@ -444,9 +444,9 @@ TEST_CASE("checkpoints resume into exactly the uninterrupted run (epoch and mid-
       Loop mid = least_squares_loop(opt);
       checkpoint(mid, {.event = Event::iteration_completed, .filter = {.every = 6}, .path = dir2});
       mid.run(data, {}, {.epochs = 4});
-      REQUIRE(std::filesystem::exists(dir2 + "/checkpoint_1_2.safetensors"));
-      CHECK(std::filesystem::exists(dir2 + "/checkpoint_3_0.safetensors"));
-      LoopState at7 = load_state(dir2 + "/checkpoint_1_2.safetensors", d);
+      REQUIRE(std::filesystem::exists(dir2 + "/checkpoint_epoch_2_batch_3.safetensors"));
+      CHECK(std::filesystem::exists(dir2 + "/checkpoint_epoch_4_batch_1.safetensors"));
+      LoopState at7 = load_state(dir2 + "/checkpoint_epoch_2_batch_3.safetensors", d);
       CHECK(at7.epoch == 1);
       CHECK(at7.epoch_iteration == 3);
       CHECK(at7.iteration == 7);
@@ -458,8 +458,8 @@ TEST_CASE("checkpoints resume into exactly the uninterrupted run (epoch and mid-
       check_same_params(r2.step_state.params("params"), full.step_state.params("params"), d.is_cpu());
       CHECK(metric_values(r2.epoch_metrics.at(1)).at("loss") == Catch::Approx(metric_values(full.epoch_metrics.at(1)).at("loss")).epsilon(1e-12));
       // The event counts came back too: the resumed run saves at the same batches.
-      CHECK(std::filesystem::exists(dir2 + "_again/checkpoint_3_0.safetensors"));
-      CHECK_FALSE(std::filesystem::exists(dir2 + "_again/checkpoint_1_2.safetensors"));
+      CHECK(std::filesystem::exists(dir2 + "_again/checkpoint_epoch_4_batch_1.safetensors"));
+      CHECK_FALSE(std::filesystem::exists(dir2 + "_again/checkpoint_epoch_2_batch_3.safetensors"));
       for (auto& p : {dir, dir2, dir2 + "_again"}) std::filesystem::remove_all(p);
     }
   }

@@ -102,7 +102,7 @@ TEST_CASE("trainer halts at the first NaN loss, naming its epoch and batch, chec
 
 TEST_CASE("with a log interval, stop_on_nan halts at the next logged batch", "[train][nan]") {
   std::ostringstream out;
-  Loop loop = trainer(logits_mlp(), "mean_squared_error", optim::sgd(0.05), {.log = 2, .out = &out});
+  Loop loop = trainer(logits_mlp(), "mean_squared_error", optim::sgd(0.05), {.log = 2, .out = &out, .terminal = true});
   auto ran = count_batches(loop);
   LoopState s = loop.run(poisoned(1, 3), {}, {.epochs = 4});
   CHECK(s.status == Status::halted);
@@ -111,7 +111,13 @@ TEST_CASE("with a log interval, stop_on_nan halts at the next logged batch", "[t
   CHECK(*ran == kBatches + 5);
   CHECK(s.epoch_metrics.size() == 1);
   // The log line of batch 4 printed before the halt message, which sits on its own line.
-  CHECK(out.str().find("Epoch: 1, Batch: 4, loss: NaN\nstop_on_nan:") != std::string::npos);
+  const std::string text = out.str();
+  size_t line = text.find("\rEpoch 2/4 5/" + std::to_string(kBatches) + " [");
+  REQUIRE(line != std::string::npos);
+  size_t nan = text.find("loss: NaN", line), halt = text.find("\nstop_on_nan:", line);
+  CHECK(nan < halt);
+  CHECK(halt != std::string::npos);
+  CHECK(text.find('\r', line + 1) > halt);
 
   // NaN in the very first batch.
   LoopState first = trainer(logits_mlp(), "mean_squared_error", "sgd", {.log = 1, .out = nullptr})

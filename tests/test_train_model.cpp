@@ -121,23 +121,25 @@ TEST_CASE("train() trains a train_step in one call, and losses and optimizers by
   AXON_REQUIRE_THROWS_WITH(evaluator(m).run(tensor_dataset(tr.x, tr.y)), "no model_state in the initial state");
 }
 
-TEST_CASE("trainer logs Axon's line whose first loss is the initial model's batch loss", "[train]") {
+TEST_CASE("trainer's progress line starts with the initial model's batch loss", "[train][progress]") {
   Data tr = separable(128, 4, Device::cpu());
   Model m = mlp();
   std::ostringstream out;
-  Loop loop = trainer(m, "categorical_cross_entropy", optim::sgd(0.1), {.log = 2, .out = &out, .seed = 5});
+  Loop loop = trainer(m, "categorical_cross_entropy", optim::sgd(0.1), {.log = 2, .out = &out, .terminal = true, .seed = 5});
   loop.run(tensor_dataset(tr.x, tr.y, {.batch_size = 32}), {}, {.epochs = 2});
   std::string text = out.str();
-  // 4 batches per epoch, logged at batches 0 and 2, and a newline per epoch.
+  // 4 batches per epoch, redrawn after batches 1 and 3, and each epoch's final line (with its newline).
   size_t lines = 0;
-  for (size_t at = text.find("\rEpoch: "); at != std::string::npos; at = text.find("\rEpoch: ", at + 1)) ++lines;
-  CHECK(lines == 4);
+  for (size_t at = text.find("\rEpoch "); at != std::string::npos; at = text.find("\rEpoch ", at + 1)) ++lines;
+  CHECK(lines == 6);
   CHECK(std::count(text.begin(), text.end(), '\n') == 2);
-  REQUIRE(text.rfind("\rEpoch: 0, Batch: 0, loss: ", 0) == 0);
-  CHECK(text.find("\rEpoch: 0, Batch: 2, loss: ") != std::string::npos);
-  CHECK(text.find("\rEpoch: 1, Batch: 2, loss: ") != std::string::npos);
+  REQUIRE(text.rfind("\rEpoch 1/2 1/4 [", 0) == 0);
+  CHECK(text.find("\rEpoch 1/2 3/4 [") != std::string::npos);
+  CHECK(text.find("\rEpoch 2/2 4/4 [") != std::string::npos);
   CHECK(text.back() == '\n');
-  std::string number = text.substr(std::string("\rEpoch: 0, Batch: 0, loss: ").size(), 9);
+  size_t at = text.find("loss: ");
+  REQUIRE(at != std::string::npos);
+  std::string number = text.substr(at + 6, 9);
   CHECK(number.size() == 9);  // "%.7f" of a loss below 10
   // The same initial parameters (seed 5), the first 32 rows, no dropout: train mode = inference.
   Params p0 = init(m, {.seed = 5});
@@ -212,7 +214,7 @@ TEST_CASE("a dropout model resumed from a checkpoint continues exactly as the un
     checkpoint(first, {.path = dir});
     first.run(data, {}, {.epochs = 1});
     Loop second = make();
-    second.from_state(load_state(dir + "/checkpoint_0_3.safetensors", d));
+    second.from_state(load_state(dir + "/checkpoint_epoch_1.safetensors", d));
     LoopState resumed = second.run(data, {}, {.epochs = 2});
     Params a = model_state(resumed), b = model_state(full);
     for (const auto& [layer, ps] : b)
@@ -223,7 +225,7 @@ TEST_CASE("a dropout model resumed from a checkpoint continues exactly as the un
     CHECK(metric_values(resumed.epoch_metrics.at(2)).at("loss") ==
           Catch::Approx(metric_values(full.epoch_metrics.at(2)).at("loss")).epsilon(1e-6));
     // The generator's state is part of what resumes: restarting its offset at 0 draws other masks.
-    LoopState reset = load_state(dir + "/checkpoint_0_3.safetensors", d);
+    LoopState reset = load_state(dir + "/checkpoint_epoch_1.safetensors", d);
     CHECK(reset.step_state.at("rng/offset").item<int64_t>() > 0);
     reset.step_state["rng/offset"] = scalar_tensor(0, DType::i64);
     Loop third = make();

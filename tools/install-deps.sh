@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libfmt-dev catch2 zlib1g-dev git clang libclang-rt-dev ccache)
 pkgs+=(libopenmpi-dev openmpi-bin)  # issue 13: axon::dist over MPI (mpiexec runs the 2-rank tests)
 pkgs+=(libonnx-dev libprotobuf-dev protobuf-compiler python3-venv python3-torch python3-torchvision)  # issue 14: ONNX export, .ci/onnx's PyTorch side
+pkgs+=(python3-matplotlib python3-venv)  # issue 15: tools/plot_logs.py, .ci/tensorboard's venv (pip install tensorboard)
 # The Fashion-MNIST files for the training workloads, where the distribution packages them.
 optional=(dataset-fashion-mnist)
 missing=()

@@ -2,6 +2,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
+#include <optional>
+#include <string_view>
 
 #include <axon/io.hpp>
 #include <axon/train/checkpoint.hpp>
@@ -185,13 +188,77 @@ LoopState deserialize_state(std::string_view bytes, Device device) {
   return decode(std::move(t), md, "<serialized loop state>");
 }
 
-std::string default_checkpoint_file(const LoopState& s) {
-  return "checkpoint_" + std::to_string(s.epoch) + "_" + std::to_string(s.epoch_iteration) + ".safetensors";
+std::string default_checkpoint_file(const LoopState& state) {
+  LoopState r = resume_point(state);
+  if (r.epoch_iteration == 0) return "checkpoint_epoch_" + std::to_string(r.epoch) + ".safetensors";
+  return "checkpoint_epoch_" + std::to_string(r.epoch + 1) + "_batch_" + std::to_string(r.epoch_iteration) +
+         ".safetensors";
+}
+
+namespace {
+
+// The point a default checkpoint name holds, as (epochs done, batches done in the next one), which
+// orders them; nothing for other names.
+std::optional<std::pair<int64_t, int64_t>> checkpoint_point(const std::string& name) {
+  // A run of 1 to 15 digits at `at` (no overflow), moving past it.
+  auto digits = [&](size_t& at) -> std::optional<int64_t> {
+    size_t end = at;
+    while (end < name.size() && end - at < 16 && name[end] >= '0' && name[end] <= '9') ++end;
+    if (end == at || end - at > 15) return std::nullopt;
+    int64_t v = std::stoll(name.substr(at, end - at));
+    at = end;
+    return v;
+  };
+  auto literal = [&](size_t& at, std::string_view text) {
+    if (name.compare(at, text.size(), text) != 0) return false;
+    at += text.size();
+    return true;
+  };
+  size_t at = 0;
+  if (!literal(at, "checkpoint_epoch_")) return std::nullopt;
+  auto epoch = digits(at);
+  if (!epoch) return std::nullopt;
+  std::optional<int64_t> batch;
+  if (literal(at, "_batch_") && !(batch = digits(at))) return std::nullopt;
+  if (!literal(at, ".safetensors") || at != name.size()) return std::nullopt;
+  if (!batch) return std::pair{*epoch, int64_t(0)};
+  if (*epoch == 0) return std::nullopt;
+  return std::pair{*epoch - 1, *batch};
+}
+
+// The default-named checkpoints of `dir`, oldest first.
+std::vector<std::filesystem::path> checkpoints_in(const std::string& dir) {
+  std::vector<std::pair<std::pair<int64_t, int64_t>, std::filesystem::path>> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    if (auto p = checkpoint_point(entry.path().filename().string())) found.emplace_back(*p, entry.path());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::filesystem::path> paths;
+  for (auto& [p, path] : found) paths.push_back(std::move(path));
+  return paths;
+}
+
+void remove_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+  AXON_CHECK(!ec, "checkpoint", "keep_last: cannot delete {}: {}", file.string(), ec.message());
+}
+
+}  // namespace
+
+std::optional<std::string> latest_checkpoint(const std::string& dir) {
+  auto all = checkpoints_in(dir);
+  if (all.empty()) return std::nullopt;
+  return all.back().string();
 }
 
 Loop& checkpoint(Loop& loop, CheckpointOptions o) {
+  AXON_CHECK(o.keep_last >= 0, "checkpoint", "keep_last must be non-negative (0: keep all), got {}", o.keep_last);
   std::string key = o.criteria.empty() ? "" : loop.metadata_key("checkpoint/" + o.criteria);
   if (!o.criteria.empty()) loop.require_metric(o.criteria, "checkpoint", o.event);  // checked when run() starts
+  auto written = std::make_shared<std::vector<std::filesystem::path>>();  // with a file_pattern, oldest first
   return loop.handle(
       o.event,
       [=](LoopState& s) {
@@ -205,8 +272,23 @@ Loop& checkpoint(Loop& loop, CheckpointOptions o) {
         std::error_code ec;
         std::filesystem::create_directories(o.path, ec);
         AXON_CHECK(!ec, "checkpoint", "cannot create directory {}: {}", o.path, ec.message());
-        std::string file = o.file_pattern ? o.file_pattern(s) : default_checkpoint_file(s);
-        save_state((std::filesystem::path(o.path) / file).string(), s, o.exclude);
+        std::filesystem::path file = std::filesystem::path(o.path) / (o.file_pattern ? o.file_pattern(s) : default_checkpoint_file(s));
+        save_state(file.string(), s, o.exclude);
+        if (o.keep_last > 0) {
+          std::vector<std::filesystem::path> kept;
+          if (o.file_pattern) {
+            std::erase(*written, file);
+            written->push_back(file);
+            kept = *written;
+          } else {
+            kept = checkpoints_in(o.path);
+          }
+          while (kept.size() > size_t(o.keep_last)) {
+            remove_file(kept.front());
+            kept.erase(kept.begin());
+          }
+          if (o.file_pattern) *written = kept;
+        }
         return Action::continue_;
       },
       o.filter);

@@ -196,6 +196,9 @@ LoopState Loop::run(const Dataset& data, const StepState& init, RunOptions optio
     auto t0 = std::chrono::steady_clock::now();
     auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     Action a = Action::continue_;
+    int64_t limit = data.num_batches();
+    if (s.max_iteration >= 0) limit = std::min(limit, s.max_iteration);
+    s.epoch_batches = limit;
     if (!mid_epoch) {
       s.metrics.clear();
       s.epoch_iteration = 0;
@@ -203,8 +206,6 @@ LoopState Loop::run(const Dataset& data, const StepState& init, RunOptions optio
       a = fire(Event::epoch_started);
     }
     mid_epoch = false;
-    int64_t limit = data.num_batches();
-    if (s.max_iteration >= 0) limit = std::min(limit, s.max_iteration);
     while (a == Action::continue_ && s.epoch_iteration < limit) {
       a = fire(Event::iteration_started);
       if (a != Action::continue_) break;

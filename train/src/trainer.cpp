@@ -21,11 +21,7 @@ Loop supervised_loop(Step step, losses::LossFn loss, SupervisedOptions o) {
       if (s.step_state.contains(k)) s.step_state[k] = zeros_like(s.step_state.at(k));
     return Action::continue_;
   });
-  if (o.log > 0 && o.out) {
-    log(loop, [](const LoopState& s) { return supervised_log_message(s); },
-        {.filter = {.every = o.log, .counts = Count::epoch}, .out = o.out});
-    log(loop, [](const LoopState&) { return std::string("\n"); }, {.event = Event::epoch_completed, .out = o.out});
-  }
+  if (o.log > 0 && o.out) progress(loop, {.out = o.out, .every = o.log, .lines_every = o.log_lines, .terminal = o.terminal});
   return loop;
 }
 
@@ -59,7 +55,7 @@ Loop trainer(const Model& model, Loss loss, Optimizer optimizer, TrainerOptions 
                            {.seed = o.seed, .frozen = o.frozen, .loss_scale = o.loss_scale, .compile = o.compile,
                             .data_parallel = o.data_parallel}),
                 o.device),
-      fn, {.log = o.log, .out = o.out, .data_parallel = o.data_parallel});
+      fn, {.log = o.log, .out = o.out, .data_parallel = o.data_parallel, .log_lines = o.log_lines, .terminal = o.terminal});
   // After the log handlers (the line of the bad batch still prints), before any the caller attaches
   // (validation and checkpoints do not run on a diverged model).
   if (o.stop_on_nan) stop_on_nan(loop, {.every = std::max<int64_t>(o.log, 0), .out = o.out});
@@ -92,7 +88,7 @@ StepState initial_state(const Params& params) {
 }
 
 Params train(const Step& step, const Tensor& x, const Tensor& y, TrainOptions o) {
-  Loop loop = supervised_loop(step, {}, {.log = o.log, .out = o.out});
+  Loop loop = supervised_loop(step, {}, {.log = o.log, .out = o.out, .log_lines = o.log_lines});
   for (const auto& name : o.metrics) metric(loop, name);
   Device d = step_device(o.device, x);
   Dataset data = tensor_dataset(x.to(d), y.to(d), {.batch_size = o.batch_size, .shuffle = o.shuffle, .drop_last = o.drop_last, .seed = o.seed});

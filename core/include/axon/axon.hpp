@@ -9,6 +9,7 @@
 #include <axon/graph.hpp>
 #include <axon/io.hpp>
 #include <axon/ops.hpp>
+#include <axon/out.hpp>
 #include <axon/random.hpp>
 #include <axon/shape.hpp>
 #include <axon/storage.hpp>

@@ -8,8 +8,10 @@
 #include <optional>
 
 #include <axon/kernels/gemm.hpp>
+#include <axon/out.hpp>
 
 #include "internal.hpp"
+#include "out_checks.hpp"
 
 namespace axon {
 
@@ -202,7 +204,8 @@ Tensor batch_summed_product(Tensor L, Tensor R, const Shape& batch, const std::v
   return matmul(L.permute(lorder).reshape(lshape), R.permute(rorder).reshape(rshape)).reshape(out_shape);
 }
 
-Tensor matmul_forward(const Tensor& a, const Tensor& b) {
+// The product, into `into` when given (matmul_out: it has the result's shape, dtype and device).
+Tensor matmul_forward(const Tensor& a, const Tensor& b, const Tensor* into = nullptr) {
   Tensor A = a.dim() == 1 ? a.unsqueeze(0) : a;
   Tensor B = b.dim() == 1 ? b.unsqueeze(-1) : b;
   const int64_t m = A.shape()[A.dim() - 2], k = A.shape().back();
@@ -228,6 +231,16 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b) {
 
   const Device dev = a.device();
   const DType dt = a.dtype();
+  if (into) {
+    detail::check_out("matmul_out", *into, result, dt, dev);
+    const bool blas16 = dev.is_cpu() && (dt == DType::bf16 || dt == DType::f16);
+    if (numel(full) != 0 && k != 0 && into->is_contiguous() && !blas16) {
+      gemm_into(A, B, into->reshape(full), batch);
+      return *into;
+    }
+    detail::copy_to_view(matmul_forward(a, b), *into);
+    return *into;
+  }
   if (numel(full) == 0) return empty(result, dt, dev);
   if (k == 0) return zeros(result, dt, dev);
   if (dev.is_cpu() && (dt == DType::bf16 || dt == DType::f16)) {
@@ -245,16 +258,29 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b) {
 void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool allow_tf32() { return g_allow_tf32.load(); }
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
-  detail::check_defined("matmul", a, "first operand");
-  detail::check_defined("matmul", b, "second operand");
-  detail::same_device("matmul", {&a, &b});
-  AXON_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul", "both operands need at least 1 dimension, got {} and {}",
+namespace {
+void check_operands(const char* op, const Tensor& a, const Tensor& b) {
+  detail::check_defined(op, a, "first operand");
+  detail::check_defined(op, b, "second operand");
+  detail::same_device(op, {&a, &b});
+  AXON_CHECK(a.dim() >= 1 && b.dim() >= 1, op, "both operands need at least 1 dimension, got {} and {}",
              describe(a), describe(b));
-  AXON_CHECK(is_floating(a.dtype()) && is_floating(b.dtype()), "matmul",
+  AXON_CHECK(is_floating(a.dtype()) && is_floating(b.dtype()), op,
              "only floating-point operands are supported, got {} and {}", describe(a), describe(b));
-  AXON_CHECK(a.dtype() == b.dtype(), "matmul", "expected operands of the same dtype, got {} and {} ({} and {})",
+  AXON_CHECK(a.dtype() == b.dtype(), op, "expected operands of the same dtype, got {} and {} ({} and {})",
              dtype_name(a.dtype()), dtype_name(b.dtype()), describe(a), describe(b));
+}
+}  // namespace
+
+Tensor matmul_out(const Tensor& out, const Tensor& a, const Tensor& b) {
+  detail::check_not_recording("matmul_out");
+  check_operands("matmul_out", a, b);
+  matmul_forward(a, b, &out);
+  return out;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_operands("matmul", a, b);
   Tensor out;
   {
     NoGrad ng;  // the layout plumbing is not part of the graph: one tape entry for the product

@@ -143,9 +143,19 @@ ForwardResult apply(const Model& model, const Params& params, const Tensor& inpu
                     const ForwardOptions& options = {});
 ForwardResult apply(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs,
                     const ForwardOptions& options = {});
-// Inference mode under NoGrad.
-Tensor predict(const Model& model, const Params& params, const Tensor& input);
-Tensor predict(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs);
+// Inference mode under NoGrad, over the rows (axis 0) of the inputs `batch_size` at a time, each
+// batch's output written into one result: peak memory is the output plus one batch's activations,
+// whatever the number of rows. Inputs of at most batch_size rows run in one pass, as does
+// batch_size 0 (for a model whose output rows are not its input rows: batching is then an error).
+// With `out` defined, the result goes into it (shape, dtype and device of the result, as
+// copy_into in <axon/out.hpp>; a slice of a larger tensor works) and `out` is returned.
+struct PredictOptions {
+  int64_t batch_size = 256;  // W2's CNN on 10k images on a CPU: 575 MiB peak (one pass: 3.1 GiB), bench/RESULTS.md
+  Tensor out = {};
+};
+Tensor predict(const Model& model, const Params& params, const Tensor& input, const PredictOptions& options = {});
+Tensor predict(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs,
+               const PredictOptions& options = {});
 
 // A table of the layers: Layer ("dense_0 (dense)") | Inputs (the layers feeding it) | Output Shape
 // (f32[-1, 128]: dtype and shape, -1 for an unknown dim such as the batch) | Options

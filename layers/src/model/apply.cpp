@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <axon/out.hpp>
+
 namespace axon {
 
 namespace {
@@ -104,14 +106,56 @@ ForwardResult apply(const Model& model, const Params& params, const Tensor& inpu
   return apply(model, params, std::map<std::string, Tensor>{{names[0], input}}, o);
 }
 
-Tensor predict(const Model& model, const Params& params, const Tensor& input) {
-  NoGrad ng;
-  return apply(model, params, input, {}).output;
+Tensor predict(const Model& model, const Params& params, const Tensor& input, const PredictOptions& o) {
+  const auto names = model.input_names();
+  AXON_CHECK(names.size() == 1, "predict",
+             "the model has {} inputs ({}); pass a map of input name -> tensor", names.size(), list_names(names));
+  return predict(model, params, std::map<std::string, Tensor>{{names[0], input}}, o);
 }
 
-Tensor predict(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs) {
+Tensor predict(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs,
+               const PredictOptions& o) {
   NoGrad ng;
-  return apply(model, params, inputs, {}).output;
+  AXON_CHECK(o.batch_size >= 0, "predict", "batch_size must be non-negative (0: one pass), got {}", o.batch_size);
+  int64_t rows = -1;
+  for (const auto& [name, t] : inputs) {
+    if (!t.defined() || t.dim() == 0) {
+      rows = -1;  // apply() reports it, or there is no batch axis to split
+      break;
+    }
+    if (rows >= 0 && t.shape()[0] != rows)
+      AXON_FAIL("predict", "inputs have different numbers of rows ({} has {}, another {}): batch_size {} needs the same",
+                name, t.shape()[0], rows, o.batch_size);
+    rows = t.shape()[0];
+  }
+  auto finish = [&](Tensor y) { return o.out.defined() ? copy_into(o.out, y) : y; };
+  if (o.batch_size == 0 || rows <= o.batch_size) return finish(apply(model, params, inputs, {}).output);
+
+  Tensor result;
+  for (int64_t start = 0; start < rows; start += o.batch_size) {
+    const int64_t n = std::min(o.batch_size, rows - start);
+    std::map<std::string, Tensor> batch;
+    for (const auto& [name, t] : inputs) batch.emplace(name, t.narrow(0, start, n));
+    Tensor y = apply(model, params, batch, {}).output;
+    AXON_CHECK(y.dim() > 0 && y.shape()[0] == n, "predict",
+               "the model's output {} does not have one row per input row ({} rows in this batch), so it cannot "
+               "be computed in batches: pass batch_size = 0",
+               describe(y), n);
+    if (!result.defined()) {
+      Shape full = y.shape();
+      full[0] = rows;
+      if (o.out.defined()) {
+        AXON_CHECK(o.out.shape() == full && o.out.dtype() == y.dtype() && o.out.device() == y.device(), "predict",
+                   "the output tensor {} does not match the result: shape {}, dtype {} on {}", describe(o.out),
+                   to_string(full), dtype_name(y.dtype()), y.device().str());
+        result = o.out;
+      } else {
+        result = empty(full, y.dtype(), y.device());
+      }
+    }
+    copy_into(result.narrow(0, start, n), y);
+  }
+  return result;
 }
 
 }  // namespace axon

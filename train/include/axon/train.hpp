@@ -6,7 +6,9 @@
 //   step_state.hpp  StepState: the flat, saveable map of tensors a step carries
 //   data.hpp        Batch, Dataset, tensor_dataset (in-memory, shuffled, batched on the device)
 //   loop.hpp        Loop, LoopState, events, filters, metrics
-//   handlers.hpp    log, validate, monitor, early_stop, reduce_lr_on_plateau
+//   handlers.hpp    log, validate, monitor, early_stop, reduce_lr_on_plateau, stop_on_nan
+//   progress.hpp    the progress report trainer prints (epoch k/N, batch i/total, ETA, samples/s)
+//   loggers.hpp     csv_logger, tensorboard (event files), EventWriter
 //   checkpoint.hpp  checkpoint handler, save_state / load_state (safetensors), resume
 //   trainer.hpp     train_step, eval_step, trainer, evaluator, train() for models
 //   loss_scale.hpp  loss scaling for mixed precision (identity / static / dynamic)
@@ -18,8 +20,10 @@
 #include <axon/train/checkpoint.hpp>
 #include <axon/train/data.hpp>
 #include <axon/train/handlers.hpp>
+#include <axon/train/loggers.hpp>
 #include <axon/train/loop.hpp>
 #include <axon/train/loss_scale.hpp>
+#include <axon/train/progress.hpp>
 #include <axon/train/step_state.hpp>
 #include <axon/train/trainer.hpp>
 

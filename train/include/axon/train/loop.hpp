@@ -50,6 +50,8 @@ struct LoopState {
   int64_t iteration = 0;        // batches processed over every epoch (see the counters note above)
   int64_t epoch_iteration = 0;  // batches processed in this epoch (Axon's `iteration`)
   int64_t max_iteration = -1;   // batches per epoch at most; -1: all of the dataset
+  int64_t epoch_batches = 0;    // batches this epoch runs (the dataset's, capped by max_iteration); set
+                                // by run() before epoch_started, for progress reports; not checkpointed
   StepState step_state;
   std::map<std::string, Tensor> metrics;                       // this epoch's running values
   std::map<int64_t, std::map<std::string, Tensor>> epoch_metrics;  // each finished epoch's metrics

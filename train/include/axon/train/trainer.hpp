@@ -37,6 +37,7 @@
 #include <axon/train/data_parallel.hpp>
 #include <axon/train/handlers.hpp>
 #include <axon/train/loss_scale.hpp>
+#include <axon/train/progress.hpp>
 
 namespace axon::training {
 
@@ -137,18 +138,27 @@ Step eval_step(const Model& model);
 
 // The supervised loop around any step that keeps "loss" in its state: the "loss" metric (read from
 // the step state; computed with `loss` on y_true / y_pred where the state has none, as in
-// validation), the running loss reset at each epoch, and Axon's log line every `log` batches of an
-// epoch plus a newline per epoch (log 0 or out null: silent).
+// validation), the running loss reset at each epoch, and the progress report (progress.hpp): on a
+// terminal redrawn every `log` batches, otherwise a line per epoch plus one every `log_lines`
+// batches (log 0 or out null: silent).
 struct SupervisedOptions {
   int64_t log = 50;
   std::ostream* out = &std::cout;
   DataParallel data_parallel = {};  // metrics averaged over the ranks before the log reads them
+  int64_t log_lines = 0;
+  std::optional<bool> terminal = {};  // ProgressOptions::terminal: default, whether out is a terminal
 };
 Loop supervised_loop(Step step, losses::LossFn loss = {}, SupervisedOptions options = {});
 
 struct TrainerOptions {
-  int64_t log = 50;  // 0: silent
+  // The progress report (progress.hpp), on by default: epoch k/N, batch i/total, elapsed, ETA,
+  // samples/s and the running metrics, redrawn in place every `log` batches on a terminal; when
+  // `out` is not a terminal, one line per epoch plus one every `log_lines` batches (0: none).
+  // Validation metrics show on each epoch's last line. log 0 or out null: silent.
+  int64_t log = 50;
   std::ostream* out = &std::cout;
+  int64_t log_lines = 0;
+  std::optional<bool> terminal = {};  // force in-place redraws (true) or lines (false)
   uint64_t seed = 0;
   FrozenFn frozen = {};
   LossScale loss_scale = {};  // Axon's trainer(..., loss_scale:); identity
@@ -189,8 +199,9 @@ struct TrainOptions {
   bool drop_last = false;
   uint64_t seed = 0;        // shuffling
   int64_t iterations = -1;  // batches per epoch at most
-  int64_t log = 50;         // 0: silent
+  int64_t log = 50;         // the progress report as TrainerOptions; 0: silent
   std::ostream* out = &std::cout;
+  int64_t log_lines = 0;
   std::vector<std::string> metrics = {};  // names for metric(loop, name)
   Params initial_params = {};             // start from these instead of init(model)
   std::optional<Device> device = {};      // x and y are copied there; unset: TrainerOptions::device's rule
