@@ -134,7 +134,7 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   int cur = 0;
   cudaGetDevice(&cur);
   if (cur != device.index) AXON_CUDA_CHECK(cudaSetDevice(device.index), "allocate");
-  cudaError_t e = cudaMallocAsync(&s->data, n, ctx.stream);
+  cudaError_t e = cudaMallocAsync(&s->data, n, cuda::stream(device.index));
   if (e != cudaSuccess) {
     cudaGetLastError();
     AXON_FAIL("allocate", "out of memory on {} allocating {} bytes ({} in use)", device.str(), nbytes,
@@ -149,7 +149,10 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
     // cudaFreeAsync (safe while queued kernels use p) under a guard that makes p's device current; a
     // destructor must not throw, so a failed free is recorded and raised at that device's next host
     // read, not blamed on whichever op launches next (cuda/capture.hpp).
-    cuda::capture::release(p, stream, device.index, token);
+    // On this thread's external stream if it has one (ExternalStream orders it after the
+    // context's), else the context's: never on an external stream that may be gone by now.
+    cudaStream_t ext = cuda::external_stream(device.index);
+    cuda::capture::release(p, ext ? ext : stream, device.index, token);
     stats.sub(n);
   };
   return s;

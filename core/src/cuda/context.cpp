@@ -108,6 +108,45 @@ Context* find_context(int index) {
   return index >= 0 && index < static_cast<int>(all.size()) ? all[index].get() : nullptr;
 }
 
+namespace {
+// The external streams of this thread's live guards, by device (null: none).
+thread_local std::vector<cudaStream_t> tl_external;
+// `waiter` waits for everything queued on `on` so far (no host synchronisation).
+void order_after(cudaStream_t waiter, cudaStream_t on, int index) {
+  cudaEvent_t ev;
+  AXON_CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "external stream");
+  cudaError_t e = cudaEventRecord(ev, on);
+  if (e == cudaSuccess) e = cudaStreamWaitEvent(waiter, ev, 0);
+  cudaEventDestroy(ev);  // released once the wait is satisfied
+  AXON_CUDA_CHECK(e, "external stream");
+}
+}  // namespace
+
+cudaStream_t external_stream(int index) {
+  return index >= 0 && index < static_cast<int>(tl_external.size()) ? tl_external[index] : nullptr;
+}
+
+ExternalStream::ExternalStream(cudaStream_t stream, int index) : stream_(stream), index_(index) {
+  if (!stream) return;
+  Context& c = context(index);  // validates the index
+  AXON_CHECK(!capture::active_here(), "external stream", "cannot switch streams inside a CUDA graph capture");
+  if (static_cast<int>(tl_external.size()) <= index) tl_external.resize(index + 1, nullptr);
+  previous_ = tl_external[index];
+  order_after(stream, previous_ ? previous_ : c.stream, index);
+  tl_external[index] = stream;
+}
+
+ExternalStream::~ExternalStream() {
+  if (!stream_) return;
+  tl_external[index_] = previous_;
+  try {
+    order_after(previous_ ? previous_ : context(index_).stream, stream_, index_);
+  } catch (const Error&) {
+    // A destructor must not throw; a failed event record leaves a sticky CUDA error that the next
+    // call on the device reports.
+  }
+}
+
 bool capturing(int index) {
   if (capture::active_here(index)) return true;
   auto on = [](const Context* c) {
@@ -132,6 +171,11 @@ Context& context(int index) {
 }
 Context* find_context(int) { return nullptr; }
 bool capturing(int) { return false; }
+cudaStream_t external_stream(int) { return nullptr; }
+ExternalStream::ExternalStream(cudaStream_t stream, int index) : stream_(stream), index_(index) {
+  AXON_CHECK(!stream, "external stream", "a CUDA stream for cuda:{} was given but axon was built without CUDA", index);
+}
+ExternalStream::~ExternalStream() = default;
 }  // namespace axon::cuda
 
 #endif
