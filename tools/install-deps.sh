@@ -4,6 +4,7 @@
 set -euo pipefail
 # clang + libclang-rt-dev: the 'fuzz' preset (libFuzzer, sanitizers); ccache: CI rebuilds.
 pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libfmt-dev catch2 zlib1g-dev git clang libclang-rt-dev ccache)
+pkgs+=(gfortran libdlpack-dev libtorch-dev)  # issue 12: the Fortran module and example, DLPack, the LibTorch DLPack peer test
 # The Fashion-MNIST files for the training workloads, where the distribution packages them.
 optional=(dataset-fashion-mnist)
 missing=()

@@ -100,7 +100,8 @@ axon_status axon_tensor_copy_to_buffer(axon_tensor src, void* buffer, size_t nby
 /* DLPack (dlpack.h's DLManagedTensor, passed as void* so that this header needs no dlpack.h).
  * from: takes ownership of `managed` (zero copy; its deleter runs when the last tensor over it goes,
  * and also when the call fails). to: a new DLManagedTensor over t's memory (zero copy) that keeps it
- * alive until the consumer calls its deleter. Both fail with a message in a build without dlpack.h. */
+ * alive until the consumer calls its deleter. Both fail with a message in a build without dlpack.h
+ * (the caller then keeps ownership of `managed`). */
 axon_status axon_tensor_from_dlpack(void* managed, axon_tensor* out);
 axon_status axon_tensor_to_dlpack(axon_tensor t, void** managed);
 
@@ -131,7 +132,8 @@ axon_status axon_model_input_gradients(axon_model model, int n_inputs, const axo
  * An optimizer by name (adabelief, adagrad, adam, adamw, lamb, noisy_sgd, radam, rmsprop, sgd, yogi)
  * with `learning_rate` (<= 0: the optimizer's default) and a loss by name (mean_squared_error,
  * categorical_cross_entropy, ...; loss_flags: AXON_LOSS_FROM_LOGITS | AXON_LOSS_SPARSE), bound to
- * `model`, whose parameters it trains. Its state (moments, step count) lives in the handle. */
+ * `model`, whose parameters it trains (the model must outlive the optimizer). Its state (moments,
+ * step count) lives in the handle. */
 axon_status axon_optimizer_create(axon_model model, const char* optimizer, double learning_rate, const char* loss,
                                   int loss_flags, axon_optimizer* out);
 axon_status axon_optimizer_destroy(axon_optimizer opt);
