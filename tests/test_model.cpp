@@ -69,50 +69,65 @@ TEST_CASE("seed MLP: names, shapes, parameters and count", "[model]") {
 
   std::ostringstream os;
   os << m;
-  CHECK(os.str() == "#Axon<\n  inputs: %{\"input\" => {nil, 784}}\n  outputs: \"softmax_0\"\n  nodes: 6\n>");
+  CHECK(os.str() == "Model(inputs={\"input\": [-1, 784]}, output=\"softmax_0\", nodes=6)");
 }
 
-TEST_CASE("summary prints Axon's v0.8 table", "[model]") {
-  // The reference's example (§2d), character for character.
+TEST_CASE("summary prints a table of the layers and Keras' parameter counts", "[model]") {
+  // Character for character: -1 for the unknown batch, options as name=value, Keras' three counts.
   Model m = input("input", {-1, 784}) | dense(128) | dense(10, {.activation = "softmax"});
   const std::string expected =
-      "+------------------------------------------------------------------------------------------------------------------+\n"
-      "|                                                      Model                                                       |\n"
-      "+=======================+===============================+==============+===================+=======================+\n"
-      "| Layer                 | Input Shape                   | Output Shape | Options           | Parameters            |\n"
-      "+=======================+===============================+==============+===================+=======================+\n"
-      "| input ( input )       | %{}                           | f32[1][784]  | shape: {nil, 784} |                       |\n"
-      "|                       |                               |              | optional: false   |                       |\n"
-      "+-----------------------+-------------------------------+--------------+-------------------+-----------------------+\n"
-      "| dense_0 ( dense )     | %{\"input\" => \"f32[1][784]\"}   | f32[1][128]  |                   | kernel: f32[784][128] |\n"
-      "|                       |                               |              |                   | bias: f32[128]        |\n"
-      "+-----------------------+-------------------------------+--------------+-------------------+-----------------------+\n"
-      "| dense_1 ( dense )     | %{\"dense_0\" => \"f32[1][128]\"} | f32[1][10]   |                   | kernel: f32[128][10]  |\n"
-      "|                       |                               |              |                   | bias: f32[10]         |\n"
-      "+-----------------------+-------------------------------+--------------+-------------------+-----------------------+\n"
-      "| softmax_0 ( softmax ) | %{\"dense_1\" => \"f32[1][10]\"}  | f32[1][10]   |                   |                       |\n"
-      "+-----------------------+-------------------------------+--------------+-------------------+-----------------------+\n"
-      "Total Parameters: 101770\n"
-      "Total Parameters Memory: 407.08 kilobytes\n";
+      "+----------------------------------------------------------------------------------------+\n"
+      "|                                         Model                                          |\n"
+      "+=====================+=========+==============+=================+=======================+\n"
+      "| Layer               | Inputs  | Output Shape | Options         | Parameters            |\n"
+      "+=====================+=========+==============+=================+=======================+\n"
+      "| input (input)       |         | f32[-1, 784] | shape=[-1, 784] |                       |\n"
+      "|                     |         |              | optional=false  |                       |\n"
+      "+---------------------+---------+--------------+-----------------+-----------------------+\n"
+      "| dense_0 (dense)     | input   | f32[-1, 128] |                 | kernel: f32[784, 128] |\n"
+      "|                     |         |              |                 | bias: f32[128]        |\n"
+      "+---------------------+---------+--------------+-----------------+-----------------------+\n"
+      "| dense_1 (dense)     | dense_0 | f32[-1, 10]  |                 | kernel: f32[128, 10]  |\n"
+      "|                     |         |              |                 | bias: f32[10]         |\n"
+      "+---------------------+---------+--------------+-----------------+-----------------------+\n"
+      "| softmax_0 (softmax) | dense_1 | f32[-1, 10]  |                 |                       |\n"
+      "+---------------------+---------+--------------+-----------------+-----------------------+\n"
+      "Total params: 101,770 (397.54 KiB)\n"
+      "Trainable params: 101,770 (397.54 KiB)\n"
+      "Non-trainable params: 0 (0 B)\n";
   CHECK(summary(m) == expected);
 
-  // A small model with options and state: exact rows.
+  // State entries (batch_norm's mean and var) are the non-trainable ones.
   Model s = input("x", {-1, 3}) | batch_norm() | dropout({.rate = 0.25});
   const std::string rows =
-      "| batch_norm_0 ( batch_norm ) | %{\"x\" => \"f32[1][3]\"}            | f32[1][3]    | epsilon: 1.0e-5   | gamma: f32[3] |\n"
-      "|                             |                                  |              | channel_index: -1 | beta: f32[3]  |\n"
-      "|                             |                                  |              | momentum: 0.1     | mean: f32[3]  |\n"
-      "|                             |                                  |              |                   | var: f32[3]   |\n"
-      "+-----------------------------+----------------------------------+--------------+-------------------+---------------+\n"
-      "| dropout_0 ( dropout )       | %{\"batch_norm_0\" => \"f32[1][3]\"} | f32[1][3]    | rate: 0.25        |               |\n"
-      "+-----------------------------+----------------------------------+--------------+-------------------+---------------+\n"
-      "Total Parameters: 12\n"
-      "Total Parameters Memory: 48 bytes\n";
+      "| batch_norm_0 (batch_norm) | x            | f32[-1, 3]   | epsilon=1e-05    | gamma: f32[3] |\n"
+      "|                           |              |              | channel_index=-1 | beta: f32[3]  |\n"
+      "|                           |              |              | momentum=0.1     | mean: f32[3]  |\n"
+      "|                           |              |              |                  | var: f32[3]   |\n"
+      "+---------------------------+--------------+--------------+------------------+---------------+\n"
+      "| dropout_0 (dropout)       | batch_norm_0 | f32[-1, 3]   | rate=0.25        |               |\n"
+      "+---------------------------+--------------+--------------+------------------+---------------+\n"
+      "Total params: 12 (48 B)\n"
+      "Trainable params: 6 (24 B)\n"
+      "Non-trainable params: 6 (24 B)\n";
   const std::string text = summary(s);
   INFO(text);
   CHECK(text.size() > rows.size());
   CHECK(text.substr(text.size() - rows.size()) == rows);
   CHECK(summary(s, DType::f64).find("gamma: f64[3]") != std::string::npos);
+
+  // No Elixir syntax in the options: atoms, tuples, nil.
+  Model c = input("img", {-1, 8, 8, 1}) | conv(2, {.kernel_size = {3}, .padding = Padding({{1, 1}, {0, 2}})}) |
+            resize({4, 4}, {.method = layers::ResizeMethod::bilinear}) |
+            rms_norm({.upcast = layers::RmsUpcast::all});
+  const std::string cs = summary(c);
+  INFO(cs);
+  CHECK(cs.find("padding=[(1, 1), (0, 2)]") != std::string::npos);
+  CHECK(cs.find("method=bilinear") != std::string::npos);
+  CHECK(cs.find("size=[4, 4]") != std::string::npos);
+  CHECK(cs.find("upcast=all") != std::string::npos);
+  CHECK(cs.find("channels=last") != std::string::npos);
+  for (const char* elixir : {"=:", "nil", "%{", "=>", "{"}) CHECK(cs.find(elixir) == std::string::npos);
 }
 
 TEST_CASE("predict equals a float64 hand computation of the MLP", "[model]") {

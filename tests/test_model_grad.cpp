@@ -105,7 +105,7 @@ TEST_CASE("custom layer: parameters, state, train mode and gradients", "[model]"
   check_close(predict(m, p, x), x, {0, 0});
   auto r = apply(m, p, x, {.mode = Mode::train});
   check_close(r.state.at("aff").at("calls"), {1.0}, {1}, {0, 0});
-  CHECK(summary(m).find("| aff ( affine ) |") != std::string::npos);
+  CHECK(summary(m).find("| aff (affine) |") != std::string::npos);
   check_grad(
       [m, p](const std::vector<Tensor>& in) {
         Params q = p;

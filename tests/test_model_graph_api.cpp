@@ -81,9 +81,9 @@ TEST_CASE("inspection: get_inputs, get_output_shape, get_op_counts, properties, 
   CHECK(ps[1].shape == Shape{10});
   CHECK(ps[1].initializer.name == "zeros");
   using Opts = std::vector<std::pair<std::string, std::string>>;
-  CHECK(get_options(m, "conv_0") == Opts{{"strides", "[1, 1]"},         {"padding", ":same"},
+  CHECK(get_options(m, "conv_0") == Opts{{"strides", "[1, 1]"},         {"padding", "same"},
                                          {"input_dilation", "[1, 1]"},  {"kernel_dilation", "[1, 1]"},
-                                         {"feature_group_size", "1"},   {"channels", ":last"}});
+                                         {"feature_group_size", "1"},   {"channels", "last"}});
   CHECK(get_options(m).empty());
 
   // Unknown dims other than the batch: the build-time shape has -1 where the concrete run does not.
@@ -335,7 +335,7 @@ TEST_CASE("block: a Siamese encoder with one parameter set whose gradient sums b
         std::vector<std::string>{"dense_0.bias", "dense_0.kernel", "dense_1.bias", "dense_1.kernel"});
   CHECK(p["block_0"]["dense_0.kernel"].shape() == Shape{5, 4});
   CHECK(parameter_count(out) == 5 * 4 + 4 + 4 * 3 + 3);
-  CHECK(summary(out).find("Total Parameters: 39\n") != std::string::npos);
+  CHECK(summary(out).find("Total params: 39 (156 B)\n") != std::string::npos);
 
   const Mat k0 = host(p["block_0"]["dense_0.kernel"]), b0 = host(p["block_0"]["dense_0.bias"]),
             k1 = host(p["block_0"]["dense_1.kernel"]), b1 = host(p["block_0"]["dense_1.bias"]);

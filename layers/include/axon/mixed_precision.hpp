@@ -1,5 +1,5 @@
 #pragma once
-// Mixed precision for models (Axon.MixedPrecision, reference §1.11), in the way PyTorch's autocast is
+// Mixed precision for models (Axon.MixedPrecision), in the way PyTorch's autocast is
 // used: a Policy says in which dtype a layer's parameters are stored (`params`), in which it computes
 // (`compute`) and in which it hands its output on (`output`); an unset field casts nothing.
 //
@@ -44,7 +44,7 @@ struct Policy {
 // Throws for a dtype that is not floating.
 Policy create_policy(const Policy& fields = {});
 
-// Axon's inspect: "#Axon.MixedPrecision.Policy<p=f32 c=bf16 o=f32>" (unset fields left out).
+// "Policy(params=f32, compute=bf16, output=f32)" (unset fields left out).
 std::string to_string(const Policy& policy);
 std::ostream& operator<<(std::ostream& os, const Policy& policy);
 

@@ -1,7 +1,8 @@
 #pragma once
-// The model-creation API (Axon's builders, reference §1.6, §1.12, §1.14, §1.17): a Model is an
-// immutable graph of layer nodes built with `input(...) | dense(128, {...}) | ...`; init() creates its
-// parameters, apply() / predict() run it on the functional layers, summary() prints Axon's table.
+// The model-creation API (Axon's builders): a Model is an immutable graph of layer nodes built with
+// `input(...) | dense(128, {...}) | ...`; init() creates its parameters, apply() / predict() run it on
+// the functional layers, summary() prints a table of its layers, save_model() / load_model() keep it
+// in a file.
 //
 // - Shapes are inferred when a layer is built: a wrong input (dense on a rank-1 input, a conv kernel
 //   of the wrong rank, mismatched concatenate dims, groups that do not divide the channels) throws
@@ -14,7 +15,8 @@
 // - `.activation = "relu"` on dense / conv / ... appends a separate activation node (relu_0), as Axon.
 // - Graphs are DAGs: a Model may feed several layers; multi-input layers take several Models.
 // Builders and their options are declared in <axon/model/builders.hpp>, graph manipulation, blocks,
-// freezing and checked parameter files in <axon/model/graph_api.hpp> (both included below).
+// freezing and checked parameter files in <axon/model/graph_api.hpp>, model files in
+// <axon/model/model_file.hpp> (all included below).
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -145,14 +147,15 @@ ForwardResult apply(const Model& model, const Params& params, const std::map<std
 Tensor predict(const Model& model, const Params& params, const Tensor& input);
 Tensor predict(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs);
 
-// Axon v0.8's table (reference §2d): Layer | Input Shape | Output Shape | Options | Parameters, full
-// grid, title "Model", then Total Parameters and Total Parameters Memory (parameters and state, in
-// `dtype`, or in the `params` dtype of a layer's mixed precision policy, whose `output` / `compute`
-// dtype its Output Shape shows; <axon/mixed_precision.hpp>). Unknown dims are shown as 1, the batch of the template Axon's as_table is given
-// ({1, 784} in Axon's example), so the rows read as Axon prints them; the input's own row shows the
-// declared shape with nil.
+// A table of the layers: Layer ("dense_0 (dense)") | Inputs (the layers feeding it) | Output Shape
+// (f32[-1, 128]: dtype and shape, -1 for an unknown dim such as the batch) | Options
+// (padding=same) | Parameters (kernel: f32[784, 128]), then Keras' three counts with their memory:
+// "Total params", "Trainable params" and "Non-trainable params" (state entries such as batch_norm's
+// mean and var; frozen parameters are not known to the model and count as trainable). Parameters
+// are in `dtype`, or in the `params` dtype of a layer's mixed precision policy, whose `output` /
+// `compute` dtype its Output Shape shows (<axon/mixed_precision.hpp>).
 std::string summary(const Model& model, DType dtype = DType::f32);
-// Short form: #Axon<\n  inputs: %{"input" => {nil, 784}}\n  outputs: "softmax_0"\n  nodes: 6\n>.
+// One line: Model(inputs={"input": [-1, 784]}, output="softmax_0", nodes=6).
 std::ostream& operator<<(std::ostream& os, const Model& model);
 
 // A user-defined layer: `forward` gets the inputs' values, this layer's parameters (created by init()

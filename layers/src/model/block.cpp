@@ -1,4 +1,4 @@
-// Axon v0.7's block (reference §1.16): one subgraph, traced once, called on many inputs with one
+// Axon v0.7's block: one subgraph, traced once, called on many inputs with one
 // set of parameters.
 #include "graph.hpp"
 
@@ -114,7 +114,7 @@ Model Block::operator()(const std::vector<Model>& inputs) const {
       AXON_CHECK(ok, b.who, "input {} has shape {}, but the block was built for {} (-1: any size) at its first call", i,
                  to_string(shapes[i]), to_string(inner->shapes[i]));
     }
-    b.node.shared = s.id;
+    b.node.block_inner = inner->model;
     b.node.params = inner->specs;
     b.node.shape = inner->model.output_shape();
     b.node.options = {{"layers", inner->layers}};
@@ -131,7 +131,7 @@ Model Block::operator()(const std::vector<Model>& inputs) const {
         for (auto& [name, t] : entries) ctx.state[layer + "." + name] = std::move(t);
       return r.output;
     };
-  });
+  }, s.id);
 }
 
 Model Block::inner() const { return state_ && state_->inner ? state_->inner->model : Model(); }

@@ -1,5 +1,5 @@
 // multi_head_attention: self- and cross-attention builders over layers::multi_head_attention.
-#include "graph.hpp"
+#include "spec.hpp"
 
 #include <axon/layers/attention.hpp>
 
@@ -17,6 +17,7 @@ Model attention_node(const std::vector<Model>& sources, const MultiHeadAttention
   if (o.mask.defined()) inputs.push_back(o.mask);
   const bool cross = sources.size() == 2;
   return detail::make_node("multi_head_attention", inputs, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("context", cross).options(o).str();
     const Shape& q = b.in[0];
     const Shape& c = b.in[cross ? 1 : 0];
     AXON_CHECK(q.size() == 3, b.who, "query shape {} must be [batch, time, embed]", to_string(q));
@@ -44,7 +45,7 @@ Model attention_node(const std::vector<Model>& sources, const MultiHeadAttention
       for (const char* n : {"bq", "bk", "bv", "bo"})
         b.node.params.push_back({.name = n, .shape = {e}, .initializer = o.bias_initializer});
     b.node.options = {{"num_heads", std::to_string(o.num_heads)}, {"causal", o.causal ? "true" : "false"}};
-    if (o.dropout_rate > 0) b.node.options.push_back({"dropout_rate", detail::ex_number(o.dropout_rate)});
+    if (o.dropout_rate > 0) b.node.options.push_back({"dropout_rate", detail::show_number(o.dropout_rate)});
 
     const int64_t heads = o.num_heads;
     const bool causal = o.causal, has_mask = o.mask.defined();

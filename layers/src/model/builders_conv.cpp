@@ -1,6 +1,6 @@
 // conv, conv_transpose, depthwise_conv, separable_conv2d / 3d: shapes per Axon.Shape, math from
 // <axon/layers/conv.hpp>.
-#include "graph.hpp"
+#include "spec.hpp"
 
 #include <algorithm>
 
@@ -70,12 +70,12 @@ void add_kernel_and_bias(NodeBuild& b, const ConvLayerOptions& o, const Shape& k
 
 void display(NodeBuild& b, const Geometry& g, const ConvLayerOptions& o, bool groups, bool input_dilation) {
   auto& d = b.node.options;
-  d.push_back({"strides", detail::ex_list(g.s)});
-  d.push_back({"padding", detail::ex_padding(o.padding)});
-  if (input_dilation) d.push_back({"input_dilation", detail::ex_list(g.idil)});
-  d.push_back({"kernel_dilation", detail::ex_list(g.kdil)});
+  d.push_back({"strides", detail::show_list(g.s)});
+  d.push_back({"padding", detail::show_padding(o.padding)});
+  if (input_dilation) d.push_back({"input_dilation", detail::show_list(g.idil)});
+  d.push_back({"kernel_dilation", detail::show_list(g.kdil)});
   if (groups) d.push_back({"feature_group_size", std::to_string(o.feature_group_size)});
-  d.push_back({"channels", detail::ex_channels(o.channels)});
+  d.push_back({"channels", detail::show_channels(o.channels)});
 }
 
 Tensor param_or_none(const ParamMap& p, const std::string& name) {
@@ -92,6 +92,7 @@ void check_no_groups(const NodeBuild& b, const ConvLayerOptions& o) {
 
 Model conv(const Model& x, int64_t units, ConvLayerOptions o) {
   Model m = detail::make_node("conv", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("units", units).options(o).str();
     AXON_CHECK(units > 0, b.who, "units must be positive, got {}", units);
     Geometry g = geometry(b, o);
     const int64_t groups = o.feature_group_size;
@@ -111,6 +112,7 @@ Model conv(const Model& x, int64_t units, ConvLayerOptions o) {
 
 Model conv_transpose(const Model& x, int64_t units, ConvLayerOptions o) {
   Model m = detail::make_node("conv_transpose", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("units", units).options(o).str();
     AXON_CHECK(units > 0, b.who, "units must be positive, got {}", units);
     check_no_groups(b, o);
     Geometry g = geometry(b, o);
@@ -144,6 +146,7 @@ Model conv_transpose(const Model& x, int64_t units, ConvLayerOptions o) {
 
 Model depthwise_conv(const Model& x, int64_t multiplier, ConvLayerOptions o) {
   Model m = detail::make_node("depthwise_conv", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("channel_multiplier", multiplier).options(o).str();
     AXON_CHECK(multiplier > 0, b.who, "channel_multiplier must be positive, got {}", multiplier);
     check_no_groups(b, o);
     Geometry g = geometry(b, o);
@@ -165,6 +168,7 @@ namespace {
 Model separable(const Model& x, int64_t multiplier, const ConvLayerOptions& o, int64_t nd) {
   const std::string op = nd == 2 ? "separable_conv2d" : "separable_conv3d";
   Model m = detail::make_node(op, {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("channel_multiplier", multiplier).options(o).str();
     AXON_CHECK(b.in[0].size() == static_cast<size_t>(nd + 2), b.who, "input shape {} must have rank {}",
                to_string(b.in[0]), nd + 2);
     AXON_CHECK(multiplier > 0, b.who, "channel_multiplier must be positive, got {}", multiplier);

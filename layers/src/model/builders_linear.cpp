@@ -1,5 +1,5 @@
 // dense, bilinear, embedding, bias and the activation builders.
-#include "graph.hpp"
+#include "spec.hpp"
 
 #include <algorithm>
 
@@ -22,6 +22,7 @@ Tensor param_or_none(const ParamMap& p, const char* name) {
 
 Model dense(const Model& x, int64_t units, DenseOptions o) {
   Model m = detail::make_node("dense", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("units", units).options(o).str();
     const Shape& s = b.in[0];
     AXON_CHECK(s.size() >= 2, b.who, "input shape {} must have rank >= 2 ([batch, ..., features])", to_string(s));
     AXON_CHECK(units > 0, b.who, "units must be positive, got {}", units);
@@ -42,6 +43,7 @@ Layer dense(int64_t units, DenseOptions o) {
 
 Model bilinear(const Model& x1, const Model& x2, int64_t units, DenseOptions o) {
   Model m = detail::make_node("bilinear", {x1, x2}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("units", units).options(o).str();
     const Shape &a = b.in[0], &c = b.in[1];
     AXON_CHECK(a.size() >= 2 && a.size() == c.size(), b.who,
                "input shapes {} and {} must have the same rank >= 2", to_string(a), to_string(c));
@@ -67,6 +69,7 @@ Model bilinear(const Model& x1, const Model& x2, int64_t units, DenseOptions o) 
 
 Model embedding(const Model& ids, int64_t vocab_size, int64_t embedding_size, EmbeddingOptions o) {
   return detail::make_node("embedding", {ids}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("vocab_size", vocab_size)("embedding_size", embedding_size).options(o).str();
     AXON_CHECK(vocab_size > 0 && embedding_size > 0, b.who,
                "vocab_size and embedding_size must be positive, got {} and {}", vocab_size, embedding_size);
     b.node.shape = b.in[0];
@@ -84,6 +87,7 @@ Layer embedding(int64_t vocab_size, int64_t embedding_size, EmbeddingOptions o) 
 
 Model bias(const Model& x, BiasOptions o) {
   return detail::make_node("bias", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter().options(o).str();
     const int64_t n = detail::known_dim(b, b.in[0], -1, "last dim");
     b.node.shape = b.in[0];
     b.node.params.push_back({.name = "bias", .shape = {n}, .initializer = o.bias_initializer});
@@ -101,6 +105,7 @@ Model activation(const Model& x, const std::string& fn, NameOptions o) {
   AXON_CHECK(std::find(valid.begin(), valid.end(), fn) != valid.end(), "activation",
              "unknown activation \"{}\"; valid names: {}", fn, fmt::join(valid, ", "));
   return detail::make_node(fn, {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter().str();
     b.node.shape = b.in[0];
     if (fn == "log_sumexp") {  // keeps the reduced (last) axis with size 1
       AXON_CHECK(!b.node.shape.empty(), b.who, "needs an input of rank >= 1");

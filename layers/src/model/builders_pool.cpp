@@ -1,5 +1,5 @@
 // Pooling builders: window pools, adaptive, global and blur pools over <axon/layers/pooling.hpp>.
-#include "graph.hpp"
+#include "spec.hpp"
 
 #include <axon/layers/pooling.hpp>
 
@@ -13,6 +13,7 @@ using PoolFn = Tensor (*)(const Tensor&, layers::PoolOptions);
 
 Model window_pool(const char* op, PoolFn fn, const Model& x, const PoolLayerOptions& o, bool lp) {
   return detail::make_node(op, {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter().options(o).str();
     const Shape& s = b.in[0];
     detail::channel_axis(b, s, o.channels);
     const int64_t nd = static_cast<int64_t>(s.size()) - 2;
@@ -29,12 +30,12 @@ Model window_pool(const char* op, PoolFn fn, const Model& x, const PoolLayerOpti
     b.node.shape = s;
     for (int64_t d = 0; d < nd; ++d)
       b.node.shape[first + d] = detail::window_out(b, s[first + d], k[d], st[d], dil[d], 1, o.padding, d);
-    b.node.options = {{"kernel_size", detail::ex_list(k)},
-                      {"strides", detail::ex_list(st)},
-                      {"padding", detail::ex_padding(o.padding)},
-                      {"window_dilations", detail::ex_list(dil)},
-                      {"channels", detail::ex_channels(o.channels)}};
-    if (lp) b.node.options.push_back({"norm", detail::ex_number(o.norm)});
+    b.node.options = {{"kernel_size", detail::show_list(k)},
+                      {"strides", detail::show_list(st)},
+                      {"padding", detail::show_padding(o.padding)},
+                      {"window_dilations", detail::show_list(dil)},
+                      {"channels", detail::show_channels(o.channels)}};
+    if (lp) b.node.options.push_back({"norm", detail::show_number(o.norm)});
     layers::PoolOptions po{k, st, o.padding, dil, o.channels, o.norm};
     b.node.forward = [fn, po](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
       return fn(in[0], po);
@@ -46,6 +47,7 @@ using AdaptiveFn = Tensor (*)(const Tensor&, layers::AdaptivePoolOptions);
 
 Model adaptive_pool(const char* op, AdaptiveFn fn, const Model& x, const AdaptivePoolLayerOptions& o, bool lp) {
   return detail::make_node(op, {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter().options(o).str();
     const Shape& s = b.in[0];
     detail::channel_axis(b, s, o.channels);
     const int64_t nd = static_cast<int64_t>(s.size()) - 2, first = o.channels == Channels::last ? 1 : 2;
@@ -56,11 +58,11 @@ Model adaptive_pool(const char* op, AdaptiveFn fn, const Model& x, const Adaptiv
       const int64_t in = s[first + d];
       AXON_CHECK(in > 0, b.who, "adaptive pooling needs the spatial dims known, got input shape {}", to_string(s));
       AXON_CHECK(os[d] <= in, b.who, "output_size {} is larger than spatial dim {} of input shape {}",
-                 detail::ex_list(os), d, to_string(s));
+                 detail::show_list(os), d, to_string(s));
       b.node.shape[first + d] = os[d];
     }
-    b.node.options = {{"output_size", detail::ex_list(os)}, {"channels", detail::ex_channels(o.channels)}};
-    if (lp) b.node.options.push_back({"norm", detail::ex_number(o.norm)});
+    b.node.options = {{"output_size", detail::show_list(os)}, {"channels", detail::show_channels(o.channels)}};
+    if (lp) b.node.options.push_back({"norm", detail::show_number(o.norm)});
     layers::AdaptivePoolOptions ao{os, o.channels, o.norm};
     b.node.forward = [fn, ao](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
       return fn(in[0], ao);
@@ -72,6 +74,7 @@ using GlobalFn = Tensor (*)(const Tensor&, layers::GlobalPoolOptions);
 
 Model global_pool(const char* op, GlobalFn fn, const Model& x, const GlobalPoolLayerOptions& o, bool lp) {
   return detail::make_node(op, {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter().options(o).str();
     const Shape& s = b.in[0];
     const int64_t cax = detail::channel_axis(b, s, o.channels);
     Shape out{s[0]};
@@ -83,8 +86,8 @@ Model global_pool(const char* op, GlobalFn fn, const Model& x, const GlobalPoolL
       out.push_back(s[cax]);
     }
     b.node.shape = out;
-    b.node.options = {{"keep_axes", o.keep_axes ? "true" : "false"}, {"channels", detail::ex_channels(o.channels)}};
-    if (lp) b.node.options.push_back({"norm", detail::ex_number(o.norm)});
+    b.node.options = {{"keep_axes", o.keep_axes ? "true" : "false"}, {"channels", detail::show_channels(o.channels)}};
+    if (lp) b.node.options.push_back({"norm", detail::show_number(o.norm)});
     layers::GlobalPoolOptions go{o.keep_axes, o.channels, o.norm};
     b.node.forward = [fn, go](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
       return fn(in[0], go);
@@ -112,9 +115,10 @@ AXON_POOL_BUILDER(global_lp_pool, GlobalPoolLayerOptions, global_pool, true)
 
 Model blur_pool(const Model& x, BlurPoolOptions o) {
   return detail::make_node("blur_pool", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter().options(o).str();
     AXON_CHECK(b.in[0].size() == 4, b.who, "input shape {} must have rank 4", to_string(b.in[0]));
     b.node.shape = b.in[0];
-    b.node.options = {{"channels", detail::ex_channels(o.channels)}};
+    b.node.options = {{"channels", detail::show_channels(o.channels)}};
     b.node.forward = [ch = o.channels](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
       return layers::blur_pool(in[0], ch);
     };

@@ -1,5 +1,5 @@
 // lstm, gru, conv_lstm and mask: Axon's recurrent builders over the functional recurrent layers.
-#include "graph.hpp"
+#include "spec.hpp"
 
 #include <algorithm>
 
@@ -103,8 +103,6 @@ void check_hidden_state(const NodeBuild& b, size_t first, size_t n, const Shape&
   }
 }
 
-std::string ex_unroll(layers::Unroll u) { return u == layers::Unroll::static_unroll ? ":static" : ":dynamic"; }
-
 // ---- lstm / gru
 
 struct RnnSettings {
@@ -163,6 +161,7 @@ Model recurrent(const Gates& g, const Model& x, int64_t units, const RecurrentLa
              g.carry, g.carry == 2 ? "{c, h}" : "{h}", o.hidden_state.size());
   inputs.insert(inputs.end(), o.hidden_state.begin(), o.hidden_state.end());
   return detail::make_node(g.op, inputs, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("units", units).options(o).str();
     const Shape& s = b.in[0];
     AXON_CHECK(s.size() == 3, b.who, "input shape {} must be [batch, time, features]", to_string(s));
     AXON_CHECK(units > 0, b.who, "units must be positive, got {}", units);
@@ -190,7 +189,7 @@ Model recurrent(const Gates& g, const Model& x, int64_t units, const RecurrentLa
         for (const auto& k : g.b)
           b.node.params.push_back({.name = prefix + "bias." + k, .shape = {units}, .initializer = o.bias_initializer});
     }
-    b.node.options = {{"activation", ":" + o.activation}, {"gate", ":" + o.gate}, {"unroll", ex_unroll(o.unroll)}};
+    b.node.options = {{"activation", o.activation}, {"gate", o.gate}, {"unroll", detail::enum_name(o.unroll)}};
     if (!o.return_sequences) b.node.options.push_back({"return_sequences", "false"});
     if (o.bidirectional) b.node.options.push_back({"bidirectional", "true"});
 
@@ -240,6 +239,7 @@ Model conv_lstm(const Model& x, int64_t units, ConvLstmLayerOptions o) {
              "hidden_state must hold 2 models ({{c, h}}), got {}", o.hidden_state.size());
   inputs.insert(inputs.end(), o.hidden_state.begin(), o.hidden_state.end());
   return detail::make_node("conv_lstm", inputs, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("units", units).options(o).str();
     const Shape& s = b.in[0];
     AXON_CHECK(s.size() >= 4, b.who, "input shape {} must be [batch, time, channels, spatial...]", to_string(s));
     AXON_CHECK(units > 0, b.who, "units must be positive, got {}", units);
@@ -255,13 +255,13 @@ Model conv_lstm(const Model& x, int64_t units, ConvLstmLayerOptions o) {
     for (int64_t d = 0; d < nd; ++d) {
       const auto dd = static_cast<size_t>(d);
       const int64_t out = conv_out(s[3 + d], k[dd], st[dd], o.padding, dd);
-      AXON_CHECK(out < 0 || out > 0, b.who, "kernel_size {} does not fit input shape {}", detail::ex_list(k),
+      AXON_CHECK(out < 0 || out > 0, b.who, "kernel_size {} does not fit input shape {}", detail::show_list(k),
                  to_string(s));
       const int64_t again = conv_out(out, k[dd], st[dd], o.padding, dd);
       AXON_CHECK(again == out, b.who,
                  "the state has spatial size {} along dim {} but the hidden convolution (kernel_size {}, strides {}, "
                  "padding {}) would give {}: they must keep the state's size",
-                 out, d, detail::ex_list(k), detail::ex_list(st), detail::ex_padding(o.padding), again);
+                 out, d, detail::show_list(k), detail::show_list(st), detail::show_padding(o.padding), again);
       state.push_back(out);
     }
     if (o.mask.defined()) check_mask(b, b.in[1]);
@@ -280,10 +280,10 @@ Model conv_lstm(const Model& x, int64_t units, ConvLstmLayerOptions o) {
     b.node.params.push_back(
         {.name = "hidden_kernel", .shape = hk, .initializer = o.kernel_initializer, .channels_first = true});
     if (o.use_bias) b.node.params.push_back({.name = "bias", .shape = {4 * units}, .initializer = o.bias_initializer});
-    b.node.options = {{"kernel_size", detail::ex_list(k)},
-                      {"strides", detail::ex_list(st)},
-                      {"padding", detail::ex_padding(o.padding)},
-                      {"unroll", ex_unroll(o.unroll)}};
+    b.node.options = {{"kernel_size", detail::show_list(k)},
+                      {"strides", detail::show_list(st)},
+                      {"padding", detail::show_padding(o.padding)},
+                      {"unroll", detail::enum_name(o.unroll)}};
     if (!o.return_sequences) b.node.options.push_back({"return_sequences", "false"});
 
     const layers::ConvLstmSequenceOptions run{st, o.padding, o.unroll, false};
@@ -320,6 +320,7 @@ Layer conv_lstm(int64_t units, ConvLstmLayerOptions o) {
 
 Model mask(const Model& x, int64_t eos_token, NameOptions o) {
   return detail::make_node("mask", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("eos_token", eos_token).str();
     b.node.shape = b.in[0];
     b.node.options = {{"eos_token", std::to_string(eos_token)}};
     b.node.forward = [eos_token](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {

@@ -1,5 +1,5 @@
 // Shape builders and the multi-input combinators over <axon/layers/shape.hpp>.
-#include "graph.hpp"
+#include "spec.hpp"
 
 #include <algorithm>
 #include <numeric>
@@ -12,6 +12,7 @@ using detail::NodeBuild;
 
 Model flatten(const Model& x, NameOptions o) {
   return detail::make_node("flatten", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter().str();
     const Shape& s = b.in[0];
     AXON_CHECK(s.size() >= 2, b.who, "input shape {} must have rank >= 2", to_string(s));
     int64_t rest = 1;
@@ -28,6 +29,7 @@ Layer flatten(NameOptions o) {
 
 Model reshape(const Model& x, const Shape& shape, NameOptions o) {
   return detail::make_node("reshape", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("shape", shape).str();
     const Shape& s = b.in[0];
     AXON_CHECK(!s.empty(), b.who, "input shape {} needs a batch axis", to_string(s));
     int64_t rest = 1, known = 1, unknown = 0;
@@ -50,7 +52,7 @@ Model reshape(const Model& x, const Shape& shape, NameOptions o) {
         if (out[d] == -1) out[d] = rest / known;
     }
     b.node.shape = out;
-    b.node.options = {{"shape", detail::ex_shape(out)}};
+    b.node.options = {{"shape", detail::show_shape(out)}};
     b.node.forward = [shape](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
       return layers::reshape(in[0], shape);
     };
@@ -62,6 +64,7 @@ Layer reshape(const Shape& shape, NameOptions o) {
 
 Model transpose(const Model& x, const std::vector<int64_t>& permutation, NameOptions o) {
   return detail::make_node("transpose", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("permutation", permutation).str();
     const Shape& s = b.in[0];
     std::vector<int64_t> perm = permutation;
     if (perm.empty())
@@ -71,9 +74,9 @@ Model transpose(const Model& x, const std::vector<int64_t>& permutation, NameOpt
     std::vector<int64_t> iota(s.size());
     std::iota(iota.begin(), iota.end(), 0);
     AXON_CHECK(sorted == iota, b.who, "permutation {} must permute the {} axes of input shape {}",
-               detail::ex_list(perm), s.size(), to_string(s));
+               detail::show_list(perm), s.size(), to_string(s));
     for (int64_t a : perm) b.node.shape.push_back(s[a]);
-    b.node.options = {{"permutation", detail::ex_list(perm)}};
+    b.node.options = {{"permutation", detail::show_list(perm)}};
     b.node.forward = [perm](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
       return layers::transpose(in[0], perm);
     };
@@ -85,6 +88,7 @@ Layer transpose(const std::vector<int64_t>& permutation, NameOptions o) {
 
 Model pad(const Model& x, const std::vector<std::pair<int64_t, int64_t>>& padding, PadOptions o) {
   return detail::make_node("pad", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("padding", padding).options(o).str();
     const Shape& s = b.in[0];
     AXON_CHECK(s.size() >= 2 && padding.size() == s.size() - 2, b.who,
                "{} (lo, hi) pairs given for the spatial dims of input shape {} (rank - 2 needed)", padding.size(),
@@ -96,11 +100,11 @@ Model pad(const Model& x, const std::vector<std::pair<int64_t, int64_t>>& paddin
       if (v < 0) continue;
       v += padding[d].first + padding[d].second;
       AXON_CHECK(v >= 0, b.who, "padding {} crops spatial dim {} of input shape {} below 0",
-                 detail::ex_padding(Padding(padding)), d, to_string(s));
+                 detail::show_padding(Padding(padding)), d, to_string(s));
     }
-    b.node.options = {{"padding_config", detail::ex_padding(Padding(padding))},
-                      {"value", detail::ex_number(o.value)},
-                      {"channels", detail::ex_channels(o.channels)}};
+    b.node.options = {{"padding_config", detail::show_padding(Padding(padding))},
+                      {"value", detail::show_number(o.value)},
+                      {"channels", detail::show_channels(o.channels)}};
     b.node.forward = [padding, o](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
       return layers::pad(in[0], padding, o.value, o.channels);
     };
@@ -112,6 +116,7 @@ Layer pad(const std::vector<std::pair<int64_t, int64_t>>& padding, PadOptions o)
 
 Model resize(const Model& x, std::pair<int64_t, int64_t> size, ResizeLayerOptions o) {
   return detail::make_node("resize", {x}, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("size", size).options(o).str();
     const Shape& s = b.in[0];
     AXON_CHECK(s.size() == 4, b.who, "input shape {} must have rank 4", to_string(s));
     AXON_CHECK(size.first > 0 && size.second > 0, b.who, "size {{{}, {}}} must be positive", size.first,
@@ -120,11 +125,10 @@ Model resize(const Model& x, std::pair<int64_t, int64_t> size, ResizeLayerOption
     b.node.shape = s;
     b.node.shape[first] = size.first;
     b.node.shape[first + 1] = size.second;
-    static const char* methods[] = {":nearest", ":bilinear", ":bicubic", ":lanczos3", ":lanczos5"};
-    b.node.options = {{"size", fmt::format("{{{}, {}}}", size.first, size.second)},
-                      {"method", methods[static_cast<int>(o.method)]},
+    b.node.options = {{"size", fmt::format("[{}, {}]", size.first, size.second)},
+                      {"method", detail::enum_name(o.method)},
                       {"antialias", o.antialias ? "true" : "false"},
-                      {"channels", detail::ex_channels(o.channels)}};
+                      {"channels", detail::show_channels(o.channels)}};
     layers::ResizeOptions ro{{size.first, size.second}, o.method, o.antialias, o.channels};
     b.node.forward = [ro](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
       return layers::resize(in[0], ro);
@@ -138,6 +142,7 @@ Layer resize(std::pair<int64_t, int64_t> size, ResizeLayerOptions o) {
 Model concatenate(const std::vector<Model>& xs, ConcatenateOptions o) {
   AXON_CHECK(!xs.empty(), "concatenate", "needs at least one input");
   return detail::make_node("concatenate", xs, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter().options(o).str();
     const Shape& s0 = b.in[0];
     AXON_CHECK(!s0.empty(), b.who, "inputs must have rank >= 1");
     const int64_t axis = normalize_axis(o.axis, static_cast<int64_t>(s0.size()), b.who.c_str());
@@ -174,6 +179,7 @@ using CombineFn = Tensor (*)(const std::vector<Tensor>&);
 Model combine(const char* op, CombineFn fn, const std::vector<Model>& xs, const NameOptions& o) {
   AXON_CHECK(!xs.empty(), op, "needs at least one input");
   return detail::make_node(op, xs, o.name, [&](NodeBuild& b) {
+    b.node.spec = detail::SpecWriter().str();
     Shape out = b.in[0];
     for (size_t i = 1; i < b.in.size(); ++i) out = detail::broadcast_known(b, out, b.in[i]);
     b.node.shape = out;
@@ -201,6 +207,7 @@ std::vector<Model> split(const Model& x, int64_t parts, SplitOptions o) {
   std::vector<Model> out;
   for (int64_t i = 0; i < parts; ++i) {
     out.push_back(detail::make_node("split", {x}, o.names.empty() ? "" : o.names[i], [&](NodeBuild& b) {
+      b.node.spec = detail::SpecWriter()("parts", parts)("axis", o.axis)("index", i).str();
       const Shape& s = b.in[0];
       AXON_CHECK(!s.empty(), b.who, "the input must have rank >= 1");
       const int64_t axis = normalize_axis(o.axis, static_cast<int64_t>(s.size()), b.who.c_str());

@@ -1,5 +1,5 @@
 // Model handles, graph construction and Axon's layer naming.
-#include "graph.hpp"
+#include "spec.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -76,10 +76,11 @@ const Graph& graph_of(const Model& m, const char* op) {
 }
 
 Model make_node(const std::string& op, const std::vector<Model>& inputs, const std::string& user_name,
-                const std::function<void(NodeBuild&)>& infer) {
+                const std::function<void(NodeBuild&)>& infer, int64_t shared) {
   auto node = std::make_shared<Node>();
   node->op = op;
   node->user_name = user_name;
+  node->shared = shared;
   std::vector<Shape> shapes;
   for (const auto& m : inputs) {
     const Graph& g = graph_of(m, op.c_str());
@@ -166,21 +167,21 @@ Model input(const std::string& name, Shape shape, InputOptions o) {
   AXON_CHECK(!name.empty(), "input", "an input needs a name");
   AXON_CHECK(!o.optional, "input", "optional inputs are not supported (input \"{}\")", name);
   return detail::make_node("input", {}, name, [&](detail::NodeBuild& b) {
+    b.node.spec = detail::SpecWriter()("shape", shape).str();
     AXON_CHECK(!shape.empty(), b.who, "the shape must have rank >= 1");
     for (int64_t d : shape)
       AXON_CHECK(d == -1 || d > 0, b.who, "shape {}: dims must be positive or -1 (unknown)", to_string(shape));
     b.node.shape = shape;
-    b.node.options = {{"shape", detail::ex_shape(shape)}, {"optional", "false"}};
+    b.node.options = {{"shape", detail::show_shape(shape)}, {"optional", "false"}};
   });
 }
 
 std::ostream& operator<<(std::ostream& os, const Model& m) {
   const auto& g = detail::graph_of(m, "operator<<");
   std::vector<std::string> inputs;
-  for (const auto& [name, shape] : m.input_shapes())
-    inputs.push_back(fmt::format("\"{}\" => {}", name, detail::ex_shape(shape)));
-  return os << fmt::format("#Axon<\n  inputs: %{{{}}}\n  outputs: \"{}\"\n  nodes: {}\n>",
-                           fmt::join(inputs, ", "), m.name(), g.nodes.size());
+  for (const auto& [name, shape] : m.input_shapes()) inputs.push_back(fmt::format("\"{}\": {}", name, detail::show_shape(shape)));
+  return os << fmt::format("Model(inputs={{{}}}, output=\"{}\", nodes={})", fmt::join(inputs, ", "), m.name(),
+                           g.nodes.size());
 }
 
 }  // namespace axon

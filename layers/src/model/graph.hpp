@@ -23,6 +23,9 @@ struct Node {
   std::vector<ParamSpec> params;  // shapes resolved
   std::vector<std::pair<std::string, std::string>> options;  // summary's Options column
   ForwardFn forward;  // empty for inputs (apply() feeds them)
+  // The builder's arguments as a JSON object (spec.hpp), from which load_model calls the builder
+  // again; empty for nodes built around a C++ function (layer(), nx(), activation(fn)).
+  std::string spec;
   // Set by apply_policy (mixed_precision.cpp): the layer's policy, or `f32` for an op kept in f32.
   struct Precision {
     Policy policy;
@@ -34,6 +37,7 @@ struct Node {
   bool pinned = false;
   // The calls of one block share this id, one name and one set of parameters; -1 for other nodes.
   int64_t shared = -1;
+  Model block_inner;  // a block call's traced subgraph (what a model file saves of it)
   // Parameters taken from another layer by tie(): not in `params`, added by apply().
   struct Tie {
     std::string param, source_layer, source_param;
@@ -80,9 +84,10 @@ struct NodeBuild {
   std::vector<Shape> in;  // the inputs' output shapes
 };
 // Creates an `op` node over the inputs' outputs, resolves its name, then calls infer(), which sets
-// shape / params / options / forward or throws naming b.who.
+// shape / params / options / forward or throws naming b.who. `shared`: a block's id (Node::shared),
+// needed before the name is resolved, since a call of a block may feed another call of it.
 Model make_node(const std::string& op, const std::vector<Model>& inputs, const std::string& user_name,
-                const std::function<void(NodeBuild&)>& infer);
+                const std::function<void(NodeBuild&)>& infer, int64_t shared = -1);
 // m, or m followed by an activation node when `activation` is not empty.
 Model with_activation(const Model& m, const std::string& activation);
 // A Layer that calls build(x).
@@ -106,12 +111,12 @@ Shape broadcast_known(const NodeBuild& b, const Shape& x, const Shape& y);
 // Runs forward on zeros (unknown dims as 1) to find its output shape.
 Shape trace_shape(const NodeBuild& b, const ForwardFn& forward);
 
-// ---- Elixir-style renderings (summary, operator<<)
-std::string ex_shape(const Shape& s);                   // {nil, 784}
-std::string ex_typed(const Shape& s, DType dt);         // f32[1][784] (unknown dims as 1)
-std::string ex_list(const std::vector<int64_t>& v);     // [1, 1]
-std::string ex_padding(const Padding& p);               // :same / [{1, 1}, {0, 0}]
-std::string ex_channels(Channels c);                    // :last
-std::string ex_number(double v);                        // 0.5, 1.0e-5
+// ---- renderings for summary() and operator<<, as C++ / Python print them (-1: an unknown dim)
+std::string show_shape(const Shape& s);                   // [-1, 784]
+std::string show_typed(const Shape& s, DType dt);         // f32[-1, 784]
+std::string show_list(const std::vector<int64_t>& v);     // [1, 1]
+std::string show_padding(const Padding& p);               // same / [(1, 1), (0, 0)]
+std::string show_channels(Channels c);                    // last
+std::string show_number(double v);                        // 0.5, 1e-05
 
 }  // namespace axon::detail

@@ -1,5 +1,5 @@
-// Graph manipulation (reference §1.15): inspection, map_nodes, rewrite_nodes, pop_node, capture and
-// tie; freezing (§1.14) and parameter files checked against a model.
+// Graph manipulation: inspection, map_nodes, rewrite_nodes, pop_node, capture and tie; freezing and
+// parameter files checked against a model.
 #include "graph.hpp"
 
 #include <algorithm>
@@ -226,6 +226,13 @@ Model map_nodes(const Model& model, const std::function<NodeView(NodeView)>& fn)
       continue;
     }
     auto c = pinned_copy(n, remap(g, n, out), v.name);
+    // Changed beyond its name, a node no longer is what its builder made: a model file saves it as
+    // a custom layer (a new forward is seen by its type, a lambda of the caller's).
+    bool same = v.op == n.op && v.options == n.options && v.params.size() == n.params.size() &&
+                v.forward.target_type() == n.forward.target_type();
+    for (size_t k = 0; same && k < n.params.size(); ++k)
+      same = v.params[k].name == n.params[k].name && v.params[k].shape == n.params[k].shape;
+    if (!same) c->spec.clear();
     c->op = v.op;
     if (n.op != "input") {
       c->params = std::move(v.params);

@@ -47,10 +47,10 @@ Policy create_policy(const Policy& fields) {
 
 std::string to_string(const Policy& p) {
   std::vector<std::string> parts;
-  if (p.params) parts.push_back(fmt::format("p={}", dtype_name(*p.params)));
-  if (p.compute) parts.push_back(fmt::format("c={}", dtype_name(*p.compute)));
-  if (p.output) parts.push_back(fmt::format("o={}", dtype_name(*p.output)));
-  return fmt::format("#Axon.MixedPrecision.Policy<{}>", fmt::join(parts, " "));
+  if (p.params) parts.push_back(fmt::format("params={}", dtype_name(*p.params)));
+  if (p.compute) parts.push_back(fmt::format("compute={}", dtype_name(*p.compute)));
+  if (p.output) parts.push_back(fmt::format("output={}", dtype_name(*p.output)));
+  return fmt::format("Policy({})", fmt::join(parts, ", "));
 }
 
 std::ostream& operator<<(std::ostream& os, const Policy& p) { return os << to_string(p); }

@@ -1,4 +1,4 @@
-// Build-time shape rules shared by the builders, and the Elixir-style renderings of the summary.
+// Build-time shape rules shared by the builders, and the renderings of the summary.
 #include "graph.hpp"
 
 #include <cmath>
@@ -95,38 +95,23 @@ Shape trace_shape(const NodeBuild& b, const ForwardFn& forward) {
   return out;
 }
 
-std::string ex_shape(const Shape& s) {
+std::string show_shape(const Shape& s) { return show_list(s); }
+
+std::string show_typed(const Shape& s, DType dt) { return dtype_name(dt) + show_list(s); }
+
+std::string show_list(const std::vector<int64_t>& v) { return fmt::format("[{}]", fmt::join(v, ", ")); }
+
+std::string show_padding(const Padding& p) {
+  if (p.mode == PaddingMode::valid) return "valid";
+  if (p.mode == PaddingMode::same) return "same";
   std::vector<std::string> parts;
-  for (int64_t d : s) parts.push_back(d < 0 ? "nil" : std::to_string(d));
-  return fmt::format("{{{}}}", fmt::join(parts, ", "));
-}
-
-std::string ex_typed(const Shape& s, DType dt) {
-  std::string out = dtype_name(dt);
-  for (int64_t d : s) out += fmt::format("[{}]", d < 0 ? 1 : d);
-  return out;
-}
-
-std::string ex_list(const std::vector<int64_t>& v) { return fmt::format("[{}]", fmt::join(v, ", ")); }
-
-std::string ex_padding(const Padding& p) {
-  if (p.mode == PaddingMode::valid) return ":valid";
-  if (p.mode == PaddingMode::same) return ":same";
-  std::vector<std::string> parts;
-  for (auto [lo, hi] : p.pads) parts.push_back(fmt::format("{{{}, {}}}", lo, hi));
+  for (auto [lo, hi] : p.pads) parts.push_back(fmt::format("({}, {})", lo, hi));
   return fmt::format("[{}]", fmt::join(parts, ", "));
 }
 
-std::string ex_channels(Channels c) { return c == Channels::last ? ":last" : ":first"; }
+std::string show_channels(Channels c) { return c == Channels::last ? "last" : "first"; }
 
-// Elixir prints floats with the shortest round-trip digits, and exponents for small / large ones.
-std::string ex_number(double v) {
-  std::string s = fmt::format("{}", v);
-  const auto e = s.find('e');
-  std::string mant = s.substr(0, e);
-  if (mant.find('.') == std::string::npos && mant.find_first_of("ni") == std::string::npos) mant += ".0";
-  if (e == std::string::npos) return mant;
-  return fmt::format("{}e{}", mant, std::stoi(s.substr(e + 1)));
-}
+// The shortest digits that read back as the same double.
+std::string show_number(double v) { return fmt::format("{}", v); }
 
 }  // namespace axon::detail

@@ -1,5 +1,6 @@
-// summary(): Axon v0.8's Display.as_table (reference §2d), drawn as TableRex draws it: full grid,
-// one space of padding, left-aligned cells as wide as their widest line, the title centred.
+// summary(): a table of the layers drawn with a full grid, one space of padding, left-aligned cells
+// as wide as their widest line and the title centred, then the parameter counts split as Keras
+// splits them (trainable, non-trainable = state, total) with their memory.
 #include "graph.hpp"
 
 #include <algorithm>
@@ -14,15 +15,25 @@ using Cell = std::vector<std::string>;  // one string per line
 using Row = std::vector<Cell>;
 
 std::string memory(int64_t bytes) {
-  if (bytes < 1000) return fmt::format("{} bytes", bytes);
-  const char* units[] = {"kilobytes", "megabytes", "gigabytes"};
-  double v = static_cast<double>(bytes) / 1000;
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes) / 1024;
   int u = 0;
-  while (v >= 1000 && u < 2) {
-    v /= 1000;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
     ++u;
   }
   return fmt::format("{:.2f} {}", v, units[u]);
+}
+
+// 101770 -> "101,770"
+std::string grouped(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
 }
 
 class Table {
@@ -77,29 +88,22 @@ class Table {
 
 std::string summary(const Model& model, DType dtype) {
   const auto& g = detail::graph_of(model, "summary");
-  Table table({{"Layer"}, {"Input Shape"}, {"Output Shape"}, {"Options"}, {"Parameters"}});
-  int64_t total = 0, bytes = 0;
+  Table table({{"Layer"}, {"Inputs"}, {"Output Shape"}, {"Options"}, {"Parameters"}});
+  int64_t count[2] = {0, 0}, bytes[2] = {0, 0};  // [trainable, non-trainable (state)]
   std::vector<DType> out_dtype(g.nodes.size(), dtype);  // each layer's output, under its policy
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const auto& node = *g.nodes[i];
     const DType param_dtype = detail::param_dtype(node, dtype);
-    // Elixir prints a map's keys sorted, each once.
-    std::map<std::string, std::string> parents;
-    for (const auto& in : node.inputs) {
-      const size_t p = g.position.at(in.get());
-      parents[g.names[p]] = fmt::format("\"{}\"", detail::ex_typed(in->shape, out_dtype[p]));
-    }
-    std::vector<std::string> parts;
-    for (const auto& [k, v] : parents) parts.push_back(fmt::format("\"{}\" => {}", k, v));
-    Cell options, params;
-    for (const auto& [k, v] : node.options) options.push_back(k + ": " + v);
+    Cell inputs, options, params;
+    for (const auto& in : node.inputs) inputs.push_back(g.name_of(in.get()));
+    for (const auto& [k, v] : node.options) options.push_back(k + "=" + v);
     const bool first = g.by_name.at(g.names[i]) == i;  // a block's parameters count once
     for (const auto& p : node.params) {
-      params.push_back(p.name + ": " + detail::ex_typed(p.shape, param_dtype));
-      total += first ? numel(p.shape) : 0;
-      bytes += first ? numel(p.shape) * static_cast<int64_t>(itemsize(param_dtype)) : 0;
+      params.push_back(p.name + ": " + detail::show_typed(p.shape, param_dtype));
+      count[p.state] += first ? numel(p.shape) : 0;
+      bytes[p.state] += first ? numel(p.shape) * static_cast<int64_t>(itemsize(param_dtype)) : 0;
     }
-    // Without a cast the first input's dtype flows on (the others, Axon's templates, are alike).
+    // Without a cast the first input's dtype flows on.
     DType flow = node.inputs.empty() ? dtype : out_dtype[g.position.at(node.inputs[0].get())];
     if (node.precision && node.precision->f32) {
       if (flow == DType::bf16 || flow == DType::f16) flow = DType::f32;
@@ -108,14 +112,14 @@ std::string summary(const Model& model, DType dtype) {
       flow = pol.output ? *pol.output : pol.compute ? *pol.compute : flow;
     }
     out_dtype[i] = flow;
-    table.add({{fmt::format("{} ( {} )", g.names[i], node.op)},
-               {fmt::format("%{{{}}}", fmt::join(parts, ", "))},
-               {detail::ex_typed(node.shape, out_dtype[i])},
-               options,
-               params});
+    table.add({{fmt::format("{} ({})", g.names[i], node.op)}, inputs, {detail::show_typed(node.shape, out_dtype[i])},
+               options, params});
   }
-  return table.render("Model") +
-         fmt::format("Total Parameters: {}\nTotal Parameters Memory: {}\n", total, memory(bytes));
+  const auto line = [](const char* what, int64_t n, int64_t b) {
+    return fmt::format("{}: {} ({})\n", what, grouped(n), memory(b));
+  };
+  return table.render("Model") + line("Total params", count[0] + count[1], bytes[0] + bytes[1]) +
+         line("Trainable params", count[0], bytes[0]) + line("Non-trainable params", count[1], bytes[1]);
 }
 
 }  // namespace axon
