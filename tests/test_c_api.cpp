@@ -420,7 +420,7 @@ TEST_CASE("External stream guard: work goes on the caller's stream, ordered both
   CModel m;
   C_OK(axon_model_load(path.c_str(), AXON_CUDA, 0, &m.h));
   std::vector<double> x = inputs(64 * 3, 0.2), y(64 * 2);
-  double *dx = nullptr, *dy = nullptr;
+  void *dx = nullptr, *dy = nullptr;
   REQUIRE(cudaMalloc(&dx, x.size() * sizeof(double)) == cudaSuccess);
   REQUIRE(cudaMalloc(&dy, y.size() * sizeof(double)) == cudaSuccess);
   CTensor tx, ty;
