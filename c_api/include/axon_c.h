@@ -18,6 +18,9 @@
  *   be used by two threads at once when either call modifies it (axon_train_step, axon_*_copy into
  *   it, axon_*_destroy); concurrent reads of one model (predict, gradients) are allowed.
  * - axon_last_error() and the stream set by axon_set_stream() are per thread.
+ * - Tested on the CPU. On a GPU, threads working on one device share its cuBLAS/cuDNN handles,
+ *   whose stream binding is not yet guarded against concurrent use: until a GPU run has checked it,
+ *   give each thread its own device or serialise CUDA calls on one device.
  */
 #ifndef AXON_C_H
 #define AXON_C_H
