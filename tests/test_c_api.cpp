@@ -397,6 +397,16 @@ TEST_CASE("DLPack: import takes ownership and calls the producer's deleter once;
 
 #endif  // AXON_TEST_DLPACK
 
+TEST_CASE("External stream guard: a null stream is a no-op; a stream without CUDA is an error", "[c_api]") {
+  { cuda::ExternalStream none(nullptr, 0); }
+#ifndef AXON_HAS_CUDA
+  int dummy = 0;
+  AXON_REQUIRE_THROWS_WITH(cuda::ExternalStream(reinterpret_cast<cudaStream_t>(&dummy), 0),
+                           "external stream: a CUDA stream for cuda:0 was given but axon was built without CUDA");
+  CHECK(cuda::external_stream(0) == nullptr);
+#endif
+}
+
 TEST_CASE("External stream guard: work goes on the caller's stream, ordered both ways", "[c_api][cuda]") {
   AXON_REQUIRE_CUDA();
 #ifdef AXON_HAS_CUDA
