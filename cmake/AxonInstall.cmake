@@ -38,6 +38,15 @@ if(TARGET axon_onnx)
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+# The C ABI (axon_c.h, axon/dlpack.hpp) and the Fortran module (axon.mod and its source).
+install(FILES c_api/include/axon_c.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES c_api/include/axon/dlpack.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/axon)
+if(TARGET axon_fortran)
+  install(TARGETS axon_fortran EXPORT axonTargets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/fortran/mod/axon.mod fortran/axon.f90
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/axon/fortran)
+endif()
 install(EXPORT axonTargets NAMESPACE axon:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/axon)
 
 set(AXON_INSTALLED_WITH_CUDA ${AXON_WITH_CUDA})

@@ -170,6 +170,14 @@ TEST_CASE("model files round-trip blocks, ties, splits, policies, pinned names a
   register_custom_layer("test_scale", scale);
   round_trip("custom", c, {{"x", random_tensor({3, 4}, DType::f32, -1, 1, 14)}});
   AXON_REQUIRE_THROWS_WITH(register_custom_layer("dense", scale), "built-in");
+
+  // A node given a new forward by map_nodes is no longer its builder's: saved as custom, it names itself.
+  Model changed = map_nodes(x | dense(2) | relu(), [](NodeView v) {
+    if (v.op == "relu") v.forward = [](const std::vector<Tensor>& xs, const ParamMap&, ForwardContext&) { return xs[0]; };
+    return v;
+  });
+  save_model(path, changed);
+  AXON_REQUIRE_THROWS_WITH(load_model(path), "\"relu_0\" was given another forward function (map_nodes)");
   std::filesystem::remove(path);
 }
 
@@ -211,6 +219,8 @@ TEST_CASE("hostile model files give axon::Error", "[model][model_file]") {
       {"1", replaced(graph, "\"units\": 2", "\"units\": \"2\""), "argument \"units\": expected a number, got a string"},
       {"1", replaced(graph, "\"units\": 2", "\"units\": -2"), "units must be positive"},
       {"1", replaced(graph, "\"units\": 2", "\"unitz\": 2"), "unknown argument \"unitz\""},
+      {"1", replaced(graph, "\"units\": 2", "\"units\": 4294967296"), "out of range"},
+      {"1", replaced(graph, "\"units\": 2", "\"units\": 2.5"), "expected a 64-bit integer, got 2.5"},
       {"1", replaced(graph, "\"inputs\": [0]", "\"inputs\": [2]"), "not an earlier node"},   // a cycle
       {"1", replaced(graph, "\"inputs\": [0]", "\"inputs\": [-7]"), "not an earlier node"},  // dangling
       {"1", replaced(graph, "[-1, 2]", "[-1, 5]"), "rebuilds with"},

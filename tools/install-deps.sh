@@ -7,6 +7,7 @@ pkgs=(cmake ninja-build g++ pkg-config libopenblas-dev libfmt-dev catch2 zlib1g-
 pkgs+=(libopenmpi-dev openmpi-bin)  # issue 13: axon::dist over MPI (mpiexec runs the 2-rank tests)
 pkgs+=(libonnx-dev libprotobuf-dev protobuf-compiler python3-venv python3-torch python3-torchvision)  # issue 14: ONNX export, .ci/onnx's PyTorch side
 pkgs+=(python3-matplotlib python3-venv)  # issue 15: tools/plot_logs.py, .ci/tensorboard's venv (pip install tensorboard)
+pkgs+=(gfortran libdlpack-dev libtorch-dev)  # issue 12: the Fortran module and example, DLPack, the LibTorch DLPack peer test
 # The Fashion-MNIST files for the training workloads, where the distribution packages them.
 optional=(dataset-fashion-mnist)
 missing=()

@@ -143,7 +143,10 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
     // cudaFreeAsync (safe while queued kernels use p) under a guard that makes p's device current; a
     // destructor must not throw, so a failed free is recorded and raised at that device's next host
     // read, not blamed on whichever op launches next (cuda/capture.hpp).
-    cuda::capture::release(p, stream, device.index, token);
+    // On this thread's external stream if it has one (ExternalStream orders it after the
+    // context's), else the context's: never on an external stream that may be gone by now.
+    cudaStream_t ext = cuda::external_stream(device.index);
+    cuda::capture::release(p, ext ? ext : stream, device.index, token);
     stats.sub(n);
   };
   return s;

@@ -1,4 +1,6 @@
 // Losses and optimizers by name, as Axon's trainer accepts atoms.
+#include <cmath>
+
 #include <axon/optim.hpp>
 #include <axon/ops.hpp>
 #include <axon/train/trainer.hpp>
@@ -84,19 +86,22 @@ Tensor Loss::operator()(const Tensor& y_true, const Tensor& y_pred) const {
   return v.dim() == 0 ? v : mean(v);
 }
 
-optim::GradientTransformation optimizer_by_name(const std::string& name) {
-  using Make = std::function<optim::GradientTransformation()>;
+optim::GradientTransformation optimizer_by_name(const std::string& name, double learning_rate) {
+  using Make = std::function<optim::GradientTransformation(double lr)>;
+  // Each optimizer's own default learning rate unless one is given.
+#define AXON_NAMED_OPTIMIZER(f) {#f, [](double lr) { return lr > 0 ? optim::f(lr) : optim::f(); }}
   static const std::map<std::string, Make> m{
-      {"adabelief", [] { return optim::adabelief(); }}, {"adagrad", [] { return optim::adagrad(); }},
-      {"adam", [] { return optim::adam(); }},           {"adamw", [] { return optim::adamw(); }},
-      {"lamb", [] { return optim::lamb(); }},           {"noisy_sgd", [] { return optim::noisy_sgd(); }},
-      {"radam", [] { return optim::radam(); }},         {"rmsprop", [] { return optim::rmsprop(); }},
-      {"sgd", [] { return optim::sgd(); }},             {"yogi", [] { return optim::yogi(); }},
+      AXON_NAMED_OPTIMIZER(adabelief), AXON_NAMED_OPTIMIZER(adagrad), AXON_NAMED_OPTIMIZER(adam),
+      AXON_NAMED_OPTIMIZER(adamw),     AXON_NAMED_OPTIMIZER(lamb),    AXON_NAMED_OPTIMIZER(noisy_sgd),
+      AXON_NAMED_OPTIMIZER(radam),     AXON_NAMED_OPTIMIZER(rmsprop), AXON_NAMED_OPTIMIZER(sgd),
+      AXON_NAMED_OPTIMIZER(yogi),
   };
+#undef AXON_NAMED_OPTIMIZER
   auto it = m.find(name);
   AXON_CHECK(it != m.end(), "optimizer", "unknown optimizer '{}' (known: {}); pass a GradientTransformation for others",
              name, known(m));
-  return it->second();
+  AXON_CHECK(std::isfinite(learning_rate), "optimizer", "{}: learning rate {} is not finite", name, learning_rate);
+  return it->second(learning_rate);
 }
 
 Optimizer::Optimizer(const char* name) : tx(optimizer_by_name(name)) {}

@@ -35,6 +35,7 @@
 #include "capture.hpp"
 #include "deferred.hpp"
 #include "graph_exec.hpp"
+#include "pinned.hpp"
 
 namespace axon::cuda::runtime {
 // What core's storage, tensor and device code needs of the CUDA runtime (runtime.cpp).
@@ -44,6 +45,8 @@ std::uint64_t reserved_bytes(int index);                // the pool's reservatio
 void trim_pool(int index);                              // waits for the stream, then trims the pool
 void copy_across(const Tensor& src, const Tensor& dst);  // contiguous bytes between two devices
 cudnnContext* cudnn_handle(Context& c);                 // Context::cudnn()
+// `waiter` waits for everything queued on `on` so far, without a host synchronisation (ExternalStream).
+void order_after(cudaStream_t waiter, cudaStream_t on, int index);
 }  // namespace axon::cuda::runtime
 
 // X(member, function): every function of the table.
@@ -54,6 +57,9 @@ cudnnContext* cudnn_handle(Context& c);                 // Context::cudnn()
   X(trim_pool, cuda::runtime::trim_pool)                                        \
   X(copy_across, cuda::runtime::copy_across)                                    \
   X(cudnn_handle, cuda::runtime::cudnn_handle)                                  \
+  X(order_after, cuda::runtime::order_after)                                    \
+  X(pinned_allocate, cuda::pinned::allocate)                                    \
+  X(pinned_copy_to_device, cuda::pinned::copy_to_device)                       \
   X(context, cuda::context)                                                     \
   X(find_context, cuda::find_context)                                           \
   X(capturing, cuda::capturing)                                                 \
@@ -119,7 +125,7 @@ cudnnContext* cudnn_handle(Context& c);                 // Context::cudnn()
 namespace axon::cuda {
 
 // Bumped whenever the table changes: a libaxon_cuda.so from another build is refused, not called.
-inline constexpr int kBackendAbi = 1;
+inline constexpr int kBackendAbi = 2;
 
 struct Backend {
   int abi = kBackendAbi;

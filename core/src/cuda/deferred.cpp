@@ -105,7 +105,7 @@ void check_range(const char* op, Kind kind, const Tensor& index, int64_t lo, int
   if (n == 0) return;
   const int dev = index.device().index;
   AXON_CHECK(dev >= 0 && dev < kMaxDevices, op, "device {} is out of range", index.device().str());
-  cudaStream_t s = context(dev).stream;
+  cudaStream_t s = stream(dev);
   DeviceState* st = ready_state(dev, s);
   if (!st) return;
   kernels::cuda::RangeCheck c;

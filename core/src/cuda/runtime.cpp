@@ -19,12 +19,13 @@ int device_count() {
 }
 
 void* allocate(std::size_t bytes, int index) {
-  auto& ctx = context(index);
+  context(index);  // created (and the index checked) before the device is touched
   int cur = 0;
   cudaGetDevice(&cur);
   if (cur != index) AXON_CUDA_CHECK(cudaSetDevice(index), "allocate");
   void* p = nullptr;
-  if (cudaMallocAsync(&p, bytes, ctx.stream) != cudaSuccess) {
+  // On this thread's external stream when an ExternalStream guard is alive (cuda_context.hpp).
+  if (cudaMallocAsync(&p, bytes, stream(index)) != cudaSuccess) {
     cudaGetLastError();
     return nullptr;
   }
@@ -76,6 +77,15 @@ void copy_across(const Tensor& src, const Tensor& dst) {
 }
 
 cudnnContext* cudnn_handle(Context& c) { return c.cudnn(); }
+
+void order_after(cudaStream_t waiter, cudaStream_t on, int index) {
+  cudaEvent_t ev;
+  AXON_CUDA_CHECK(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "external stream");
+  cudaError_t e = cudaEventRecord(ev, on);
+  if (e == cudaSuccess) e = cudaStreamWaitEvent(waiter, ev, 0);
+  cudaEventDestroy(ev);  // released once the wait is satisfied
+  AXON_CUDA_CHECK(e, "external stream");
+}
 
 }  // namespace axon::cuda::runtime
 

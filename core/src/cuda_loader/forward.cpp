@@ -61,6 +61,17 @@ void record_error(int index, std::string message) { backend().record_error(index
 void synchronize(int index, cudaStream_t s, const char* op) { backend().synchronize(index, s, op); }
 }  // namespace axon::cuda::deferred
 
+namespace axon::cuda::pinned {
+// Without a usable backend (no driver, no device) pinned memory is ordinary memory: null.
+std::shared_ptr<Storage> allocate(std::size_t nbytes) {
+  const Backend* b = find_backend();
+  return b ? b->pinned_allocate(nbytes) : nullptr;
+}
+void copy_to_device(const Storage& src, const void* from, void* to, std::size_t bytes, Device device) {
+  backend().pinned_copy_to_device(src, from, to, bytes, device);
+}
+}  // namespace axon::cuda::pinned
+
 namespace axon::detail {
 void check_cpu_outside_capture() {
   if (const cuda::Backend* b = cuda::loaded_backend()) b->check_cpu_outside_capture();

@@ -191,7 +191,7 @@ Shape cudnn_kernel_shape(const ConvGeometry& g) {
 }
 kernels::cudnn::Setup setup_for(const CudnnProblem& p, WorkspaceKeep& keep) {
   cuda::Context& ctx = cuda::context(keep.device.index);
-  return {allow_tf32(), p.transposed, ctx.cudnn(), ctx.stream, workspace_for(keep)};
+  return {allow_tf32(), p.transposed, ctx.cudnn(), cuda::stream(keep.device.index), workspace_for(keep)};
 }
 #endif
 

@@ -52,7 +52,7 @@ void run_gemm(const kernels::GemmArgs& g, Device dev) {
 #ifdef AXON_HAS_CUDA
   if (dev.is_cuda()) {
     cuda::Context& ctx = cuda::context(dev.index);
-    kernels::cuda::BlasHandles h{ctx.cublas, ctx.cublas_lt, ctx.workspace, ctx.workspace_bytes, ctx.stream};
+    kernels::cuda::BlasHandles h{ctx.cublas, ctx.cublas_lt, ctx.workspace, ctx.workspace_bytes, cuda::stream(dev.index)};
     cuda::backend().gemm(g, h);
     return;
   }

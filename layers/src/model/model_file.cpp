@@ -168,6 +168,10 @@ Model build_node(const json::Value& nv, const SavedNode& s, const std::string& u
   std::vector<std::pair<std::string, std::string>> pairs;
   SpecReader(nv, {}, who)("custom", pairs);
   (void)custom;
+  AXON_CHECK(!detail::spec_builder(s.op), who,
+             "\"{}\" was given another forward function (map_nodes), so it is not what the {} builder makes: set "
+             "an op name of its own there and register a builder for it with axon::register_custom_layer",
+             s.name, s.op);
   CustomLayerFactory factory = find_factory(s.op);
   AXON_CHECK(static_cast<bool>(factory), who,
              "\"{}\" is a custom layer (layer(), nx() or activation() with a function), and no builder is registered "

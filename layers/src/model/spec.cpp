@@ -78,6 +78,8 @@ int64_t SpecReader::integer(const json::Value& x, const char* key, bool is_unsig
   int64_t i = 0;
   auto r = std::from_chars(x.text.data(), end, i);
   if (r.ec != std::errc() || r.ptr != end) bad(key, fmt::format("expected a 64-bit integer, got {}", x.text));
+  // Sizes, counts and axes: bounded so that the builders' shape arithmetic cannot overflow.
+  if (i >= (int64_t{1} << 31) || i <= -(int64_t{1} << 31)) bad(key, fmt::format("{} is out of range (|value| < 2^31)", i));
   return i;
 }
 

@@ -100,8 +100,13 @@ std::string summary(const Model& model, DType dtype) {
     const bool first = g.by_name.at(g.names[i]) == i;  // a block's parameters count once
     for (const auto& p : node.params) {
       params.push_back(p.name + ": " + detail::show_typed(p.shape, param_dtype));
-      count[p.state] += first ? numel(p.shape) : 0;
-      bytes[p.state] += first ? numel(p.shape) * static_cast<int64_t>(itemsize(param_dtype)) : 0;
+      if (!first) continue;
+      const int64_t n = numel(p.shape);
+      int64_t b = 0;
+      AXON_CHECK(!__builtin_mul_overflow(n, static_cast<int64_t>(itemsize(param_dtype)), &b) &&
+                     !__builtin_add_overflow(count[p.state], n, &count[p.state]) &&
+                     !__builtin_add_overflow(bytes[p.state], b, &bytes[p.state]),
+                 "summary", "the parameter count of layer \"{}\" overflows 64 bits", g.names[i]);
     }
     // Without a cast the first input's dtype flows on.
     DType flow = node.inputs.empty() ? dtype : out_dtype[g.position.at(node.inputs[0].get())];
@@ -118,7 +123,11 @@ std::string summary(const Model& model, DType dtype) {
   const auto line = [](const char* what, int64_t n, int64_t b) {
     return fmt::format("{}: {} ({})\n", what, grouped(n), memory(b));
   };
-  return table.render("Model") + line("Total params", count[0] + count[1], bytes[0] + bytes[1]) +
+  int64_t total = 0, total_bytes = 0;
+  AXON_CHECK(!__builtin_add_overflow(count[0], count[1], &total) &&
+                 !__builtin_add_overflow(bytes[0], bytes[1], &total_bytes),
+             "summary", "the parameter count overflows 64 bits");
+  return table.render("Model") + line("Total params", total, total_bytes) +
          line("Trainable params", count[0], bytes[0]) + line("Non-trainable params", count[1], bytes[1]);
 }
 

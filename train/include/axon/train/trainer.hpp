@@ -85,7 +85,8 @@ struct Optimizer {
   Optimizer(const char* name);
   Optimizer(const std::string& name);
 };
-optim::GradientTransformation optimizer_by_name(const std::string& name);
+// learning_rate > 0 replaces the optimizer's default learning rate.
+optim::GradientTransformation optimizer_by_name(const std::string& name, double learning_rate = 0);
 
 // Whether a parameter is frozen (Axon's ModelState.freeze): given its layer and name.
 using FrozenFn = std::function<bool(const std::string& layer, const std::string& name)>;
