@@ -50,6 +50,8 @@ template <class T>
 struct IsVector : std::false_type {};
 template <class T>
 struct IsVector<std::vector<T>> : std::true_type {};
+template <>
+struct IsVector<SpatialSizes> : std::true_type {};  // kernel_size and friends: a list in the file
 template <class T>
 struct IsPair : std::false_type {};
 template <class A, class B>
