@@ -18,15 +18,17 @@ int main(int argc, char** argv) {
   const Device device = cuda_available() ? Device::cuda() : Device::cpu();
   const std::string dir = data::find_fashion_mnist();
 
+  // snippet-begin: pipeline
   training::Dataset train =
       data::Pipeline(data::from_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz"))
-          .map(data::random_crop(28, 28, 2))
-          .map(data::random_flip())
+          .map(data::random_crop(28, 28, 2))  // zero-pad 2, crop 28x28 at random
+          .map(data::random_flip())           // mirror W with probability 0.5
           .shuffle(42)
           .batch(128, /*drop_last=*/true)
-          .prefetch(4, /*threads=*/2)
-          .to(device)
+          .prefetch(4, /*threads=*/2)         // 4 batches ahead on 2 threads
+          .to(device)                         // pinned host batches, non-blocking copies
           .dataset();
+  // snippet-end: pipeline
   auto test = data::load_fashion_mnist(dir, {.device = device, .split = data::Split::test});
 
   Model model = input("images", {-1, 28, 28, 1}) |
