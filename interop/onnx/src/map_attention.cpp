@@ -70,7 +70,7 @@ void attention(Exporter& ex, const LayerInfo& l) {
   std::string s = ex.op("MatMul", {qs, kt}, l.name + "/scores");
   std::string allowed;
   if (masked) allowed = keys_kept(ex, l, ex.input(l, l.inputs.size() - 1, Layout::same));
-  if (ex.option(l, "causal") == "true") {
+  if (ex.word(l, "causal") == "true") {
     const std::string c = causal_allowed(ex, l, s);
     allowed = allowed.empty() ? c : ex.op("And", {allowed, c}, l.name + "/allowed");
   }
