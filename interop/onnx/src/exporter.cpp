@@ -1,11 +1,10 @@
 // The export bookkeeping: fresh names, nodes, initializers, layout conversions, options.
 #include "exporter.hpp"
 
+#include <axon/error.hpp>
 #include <cctype>
 #include <cstdlib>
 #include <numeric>
-
-#include <axon/error.hpp>
 
 namespace axon::onnx::detail {
 
@@ -97,8 +96,9 @@ std::string Exporter::input(const LayerInfo& layer, size_t i, Layout want) {
   auto it = converted_.find(key);
   if (it != converted_.end()) return it->second;
   const bool first = want == Layout::channels_first;
-  const std::string name = transpose(v.name, first ? to_channels_first(v.shape.size()) : to_channels_last(v.shape.size()),
-                                     layer.inputs[i] + (first ? "_nchw" : "_nhwc"));
+  const std::string name =
+      transpose(v.name, first ? to_channels_first(v.shape.size()) : to_channels_last(v.shape.size()),
+                layer.inputs[i] + (first ? "_nchw" : "_nhwc"));
   converted_[key] = name;
   return name;
 }

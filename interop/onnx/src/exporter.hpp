@@ -3,6 +3,8 @@
 // per-layer mappings (map_*.cpp) share.
 #include <onnx/onnx_pb.h>
 
+#include <axon/model.hpp>
+#include <axon/onnx.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -10,9 +12,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <axon/model.hpp>
-#include <axon/onnx.hpp>
 
 namespace axon::onnx::detail {
 
@@ -24,7 +23,7 @@ enum class Layout { same, channels_first };
 struct Value {
   std::string name;  // ONNX value name
   Layout layout = Layout::same;
-  Shape shape;       // axon's shape of the layer's output (-1 unknown)
+  Shape shape;  // axon's shape of the layer's output (-1 unknown)
 };
 
 class Exporter {
