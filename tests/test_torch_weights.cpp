@@ -25,17 +25,20 @@ float at(const Tensor& t, const std::vector<int64_t>& index) {
 TEST_CASE("torch weights: Linear is transposed, Conv OIHW becomes HWIO, BatchNorm keeps its statistics",
           "[torch_weights]") {
   Model m = input("x", {-1, 6, 6, 2}) | conv(5, {.kernel_size = {3}}) | batch_norm() | flatten() | dense(3);
-  const TensorMap sd{{"c.weight", iota({5, 2, 3, 3})}, {"c.bias", iota({5})},
-                     {"bn.weight", iota({5})},          {"bn.bias", iota({5})},
-                     {"bn.running_mean", iota({5})},    {"bn.running_var", add(iota({5}), 1.0)},
+  const TensorMap sd{{"c.weight", iota({5, 2, 3, 3})},
+                     {"c.bias", iota({5})},
+                     {"bn.weight", iota({5})},
+                     {"bn.bias", iota({5})},
+                     {"bn.running_mean", iota({5})},
+                     {"bn.running_var", add(iota({5}), 1.0)},
                      {"bn.num_batches_tracked", zeros({}, DType::i64)},
-                     {"fc.weight", iota({3, 80})},      {"fc.bias", iota({3})}};
+                     {"fc.weight", iota({3, 80})},
+                     {"fc.bias", iota({3})}};
   const Params p = from_torch_state_dict(m, sd, {{"conv_0", "c"}, {"batch_norm_0", "bn"}, {"dense_0", "fc"}});
   const Tensor& k = p.at("conv_0").at("kernel");
   REQUIRE(k.shape() == Shape{3, 3, 2, 5});
   for (int64_t o : {0, 4})
-    for (int64_t i : {0, 1})
-      CHECK(at(k, {2, 1, i, o}) == at(sd.at("c.weight"), {o, i, 2, 1}));
+    for (int64_t i : {0, 1}) CHECK(at(k, {2, 1, i, o}) == at(sd.at("c.weight"), {o, i, 2, 1}));
   const Tensor& d = p.at("dense_0").at("kernel");
   REQUIRE(d.shape() == Shape{80, 3});
   CHECK(at(d, {7, 2}) == at(sd.at("fc.weight"), {2, 7}));
@@ -59,15 +62,17 @@ TEST_CASE("torch weights: LSTM gates i, f, g, o and GRU r, z, n with their biase
   const ParamMap& g = p.at("gru_0");
   CHECK(at(g.at("input_kernel.wiz"), {0, 0}) == at(sd.at("g.weight_ih_l0"), {h, 0}));
   CHECK(at(g.at("bias.br"), {2}) == 2 * 11.0f);
-  CHECK(at(g.at("bias.bin"), {0}) == 2.0f * h);    // n's input bias alone
-  CHECK(at(g.at("bias.bhn"), {0}) == 20.0f * h);   // and its hidden bias, scaled by the reset gate
+  CHECK(at(g.at("bias.bin"), {0}) == 2.0f * h);   // n's input bias alone
+  CHECK(at(g.at("bias.bhn"), {0}) == 20.0f * h);  // and its hidden bias, scaled by the reset gate
 }
 
 TEST_CASE("torch weights: MultiheadAttention's packed in_proj", "[torch_weights]") {
   const int64_t e = 4;
   Model m = input("t", {-1, 5, e}) | multi_head_attention({.num_heads = 2});
-  const TensorMap sd{{"a.in_proj_weight", iota({3 * e, e})}, {"a.in_proj_bias", iota({3 * e})},
-                     {"a.out_proj.weight", iota({e, e})},   {"a.out_proj.bias", iota({e})}};
+  const TensorMap sd{{"a.in_proj_weight", iota({3 * e, e})},
+                     {"a.in_proj_bias", iota({3 * e})},
+                     {"a.out_proj.weight", iota({e, e})},
+                     {"a.out_proj.bias", iota({e})}};
   const Params p = from_torch_state_dict(m, sd, {{"multi_head_attention_0", "a"}});
   const ParamMap& a = p.at("multi_head_attention_0");
   CHECK(at(a.at("wv"), {1, 3}) == at(sd.at("a.in_proj_weight"), {2 * e + 3, 1}));
@@ -92,4 +97,17 @@ TEST_CASE("torch weights: what does not fit is an error naming the layer or key"
   TensorMap extra = sd;
   extra["b.scale"] = iota({2});
   AXON_REQUIRE_THROWS_WITH(from_torch_state_dict(m, extra, names), "no parameter uses: b.scale");
+}
+
+TEST_CASE("torch weights: ConvTranspose [in, out, k...] becomes [k..., in, out] with the window reversed",
+          "[torch_weights]") {
+  Model m = input("x", {-1, 4, 4, 2}) | conv_transpose(3, {.kernel_size = {3, 2}, .strides = {2}, .use_bias = false});
+  const TensorMap sd{{"up.weight", iota({2, 3, 3, 2})}};
+  const Params p = from_torch_state_dict(m, sd, {{"conv_transpose_0", "up"}});
+  const Tensor& k = p.at("conv_transpose_0").at("kernel");
+  REQUIRE(k.shape() == Shape{3, 2, 2, 3});
+  for (int64_t i : {0, 1})
+    for (int64_t o : {0, 2})
+      for (int64_t a : {0, 1, 2})
+        for (int64_t b : {0, 1}) CHECK(at(k, {a, b, i, o}) == at(sd.at("up.weight"), {i, o, 2 - a, 1 - b}));
 }

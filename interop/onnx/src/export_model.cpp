@@ -2,10 +2,9 @@
 // (map_*.cpp), names the graph's inputs and output as the model's layers, checks and writes the file.
 #include <onnx/checker.h>
 
+#include <axon/error.hpp>
 #include <fstream>
 #include <set>
-
-#include <axon/error.hpp>
 
 #include "exporter.hpp"
 
@@ -54,7 +53,8 @@ void export_model(const Model& model, const Params& params, const std::string& p
   AXON_CHECK(model.defined(), kOp, "the model is empty (a default-constructed Model)");
   AXON_CHECK(options.opset == 17, kOp,
              "opset {} is not supported: the export writes opset 17 (LayerNormalization, HardSwish, "
-             "Reshape's allowzero)", options.opset);
+             "Reshape's allowzero)",
+             options.opset);
   const std::vector<LayerInfo> layers = model.layers();
 
   // Every layer without a mapping, in one error.

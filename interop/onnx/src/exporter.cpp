@@ -1,10 +1,10 @@
 // The export bookkeeping: fresh names, nodes, initializers, layout conversions, options.
 #include "exporter.hpp"
 
+#include <axon/error.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <numeric>
-
-#include <axon/error.hpp>
 
 namespace axon::onnx::detail {
 
@@ -96,8 +96,9 @@ std::string Exporter::input(const LayerInfo& layer, size_t i, Layout want) {
   auto it = converted_.find(key);
   if (it != converted_.end()) return it->second;
   const bool first = want == Layout::channels_first;
-  const std::string name = transpose(v.name, first ? to_channels_first(v.shape.size()) : to_channels_last(v.shape.size()),
-                                     layer.inputs[i] + (first ? "_nchw" : "_nhwc"));
+  const std::string name =
+      transpose(v.name, first ? to_channels_first(v.shape.size()) : to_channels_last(v.shape.size()),
+                layer.inputs[i] + (first ? "_nchw" : "_nhwc"));
   converted_[key] = name;
   return name;
 }
@@ -136,6 +137,14 @@ std::string Exporter::option(const LayerInfo& layer, const std::string& key) con
   for (const auto& [k, v] : layer.options)
     if (k == key) return v;
   return {};
+}
+
+std::string Exporter::word(const LayerInfo& layer, const std::string& key) const {
+  std::string v = option(layer, key);
+  const auto colon = v.rfind(':');
+  if (colon != std::string::npos) v = v.substr(colon + 1);
+  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v;
 }
 
 std::vector<int64_t> Exporter::option_list(const LayerInfo& layer, const std::string& key) const {

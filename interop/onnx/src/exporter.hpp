@@ -3,6 +3,8 @@
 // per-layer mappings (map_*.cpp) share.
 #include <onnx/onnx_pb.h>
 
+#include <axon/model.hpp>
+#include <axon/onnx.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -10,9 +12,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <axon/model.hpp>
-#include <axon/onnx.hpp>
 
 namespace axon::onnx::detail {
 
@@ -24,7 +23,7 @@ enum class Layout { same, channels_first };
 struct Value {
   std::string name;  // ONNX value name
   Layout layout = Layout::same;
-  Shape shape;       // axon's shape of the layer's output (-1 unknown)
+  Shape shape;  // axon's shape of the layer's output (-1 unknown)
 };
 
 class Exporter {
@@ -56,6 +55,9 @@ class Exporter {
   Tensor param(const LayerInfo& layer, const std::string& name) const;  // host, contiguous f32
   bool has_param(const LayerInfo& layer, const std::string& name) const;
   std::string option(const LayerInfo& layer, const std::string& key) const;  // "" when absent
+  // An enum-like option as a bare word: ":same", "same" and "PaddingMode::same" all give "same" (the
+  // options are the summary's strings, whose spelling is not fixed).
+  std::string word(const LayerInfo& layer, const std::string& key) const;
   std::vector<int64_t> option_list(const LayerInfo& layer, const std::string& key) const;  // "[1, 2]"
   double option_number(const LayerInfo& layer, const std::string& key, double fallback) const;
 

@@ -1,10 +1,9 @@
 // ONNX mapping of multi_head_attention as layers::multi_head_attention computes it: projections,
 // heads split [batch, heads, time, head_dim], softmax((q / sqrt(head_dim)) k^T) v (causal: keys after
 // the query step get -inf; a key padding mask: padded keys get -inf), heads merged, output projection.
+#include <axon/error.hpp>
 #include <cmath>
 #include <limits>
-
-#include <axon/error.hpp>
 
 #include "exporter.hpp"
 
@@ -29,8 +28,8 @@ std::string heads(Exporter& ex, const LayerInfo& l, const std::string& x, int64_
 // Lower-triangular ones over the scores' last two dims (key j <= query i), as bool.
 std::string causal_allowed(Exporter& ex, const LayerInfo& l, const std::string& s) {
   const std::string shape = ex.op("Shape", {s}, l.name + "/scores_shape");
-  const std::string tt =
-      ex.op("Slice", {shape, ex.const_i64({2}, l.name + "/two"), ex.const_i64({4}, l.name + "/four")}, l.name + "/tq_tk");
+  const std::string tt = ex.op(
+      "Slice", {shape, ex.const_i64({2}, l.name + "/two"), ex.const_i64({4}, l.name + "/four")}, l.name + "/tq_tk");
   const std::string ones = ex.op("ConstantOfShape", {tt}, l.name + "/ones", [](::onnx::NodeProto& n) {
     auto& a = *n.add_attribute();
     a.set_name("value");
@@ -41,16 +40,14 @@ std::string causal_allowed(Exporter& ex, const LayerInfo& l, const std::string& 
     t.add_float_data(1.0f);
   });
   const std::string tril = ex.op("Trilu", {ones}, l.name + "/tril", [](auto& n) { attr(n, "upper", int64_t{0}); });
-  return ex.op("Cast", {tril}, l.name + "/causal", [](auto& n) {
-    attr(n, "to", static_cast<int64_t>(::onnx::TensorProto::BOOL));
-  });
+  return ex.op("Cast", {tril}, l.name + "/causal",
+               [](auto& n) { attr(n, "to", static_cast<int64_t>(::onnx::TensorProto::BOOL)); });
 }
 
 // The key padding mask [batch, Tk] (nonzero = padding) as bool "attend" [batch, 1, 1, Tk].
 std::string keys_kept(Exporter& ex, const LayerInfo& l, const std::string& mask) {
-  const std::string f = ex.op("Cast", {mask}, l.name + "/mask_f", [](auto& n) {
-    attr(n, "to", static_cast<int64_t>(::onnx::TensorProto::FLOAT));
-  });
+  const std::string f = ex.op("Cast", {mask}, l.name + "/mask_f",
+                              [](auto& n) { attr(n, "to", static_cast<int64_t>(::onnx::TensorProto::FLOAT)); });
   const std::string keep = ex.op("Equal", {f, ex.const_f32(0.0f, l.name + "/zero")}, l.name + "/keep");
   return ex.op("Reshape", {keep, ex.const_i64({0, 1, 1, -1}, l.name + "/keep_shape")}, l.name + "/keep_keys");
 }
@@ -70,12 +67,13 @@ void attention(Exporter& ex, const LayerInfo& l) {
   std::string s = ex.op("MatMul", {qs, kt}, l.name + "/scores");
   std::string allowed;
   if (masked) allowed = keys_kept(ex, l, ex.input(l, l.inputs.size() - 1, Layout::same));
-  if (ex.option(l, "causal") == "true") {
+  if (ex.word(l, "causal") == "true") {
     const std::string c = causal_allowed(ex, l, s);
     allowed = allowed.empty() ? c : ex.op("And", {allowed, c}, l.name + "/allowed");
   }
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  if (!allowed.empty()) s = ex.op("Where", {allowed, s, ex.const_f32(neg_inf, l.name + "/neg_inf")}, l.name + "/masked");
+  if (!allowed.empty())
+    s = ex.op("Where", {allowed, s, ex.const_f32(neg_inf, l.name + "/neg_inf")}, l.name + "/masked");
   // A query whose keys are all padding attends nothing: its row is zero, not NaN (layers::attention).
   std::string row_ok;
   if (masked) {

@@ -1,10 +1,9 @@
 // ONNX mappings of the conv family (Conv, ConvTranspose; depthwise and separable as grouped Conv)
 // and the pools. axon's channels-last kernels are HWIO [k..., in, out]; ONNX's are OIHW.
 #include <algorithm>
-#include <cmath>
-
 #include <axon/error.hpp>
 #include <axon/ops.hpp>
+#include <cmath>
 
 #include "exporter.hpp"
 
@@ -14,24 +13,24 @@ namespace {
 
 // The input's geometry as a conv / pool layer sees it.
 struct Window {
-  bool first = false;       // the layer is channels first (its tensors are already NCHW)
-  size_t nd = 0;            // spatial dims
-  Shape spatial;            // input spatial sizes (-1 unknown)
-  int64_t channels = -1;    // input channels
-  std::string padding;      // ":valid", ":same" or "[{lo, hi}, ...]"
+  bool first = false;                  // the layer is channels first (its tensors are already NCHW)
+  size_t nd = 0;                       // spatial dims
+  Shape spatial;                       // input spatial sizes (-1 unknown)
+  int64_t channels = -1;               // input channels
+  std::string padding;                 // "valid", "same", or explicit (lo, hi) pairs
   std::vector<int64_t> explicit_pads;  // lo0, hi0, lo1, hi1, ...
 };
 
 Window window(const Exporter& ex, const LayerInfo& l) {
   Window w;
-  w.first = ex.option(l, "channels") == ":first";
+  w.first = ex.word(l, "channels") == "first";
   const Shape& x = ex.value(l.inputs[0]).shape;
   AXON_CHECK(x.size() >= 3, who(l), "input shape {} must have rank >= 3", to_string(x));
   w.nd = x.size() - 2;
   w.spatial.assign(x.begin() + (w.first ? 2 : 1), x.begin() + (w.first ? 2 : 1) + static_cast<std::ptrdiff_t>(w.nd));
   w.channels = w.first ? x[1] : x.back();
-  w.padding = ex.option(l, "padding");
-  if (!w.padding.empty() && w.padding[0] == '[') w.explicit_pads = ex.option_list(l, "padding");
+  w.padding = ex.word(l, "padding");
+  if (w.padding != "same" && w.padding != "valid") w.explicit_pads = ex.option_list(l, "padding");
   return w;
 }
 
@@ -53,15 +52,15 @@ std::vector<int64_t> pads(const LayerInfo& l, const Window& w, const std::vector
                           const std::vector<int64_t>& s, const std::vector<int64_t>& dil) {
   std::vector<int64_t> lo(w.nd, 0), hi(w.nd, 0);
   for (size_t d = 0; d < w.nd; ++d) {
-    if (w.padding == ":same") {
+    if (w.padding == "same") {
       if (w.spatial[d] < 0) return {};
       const int64_t keff = (k[d] - 1) * dil[d] + 1, out = (w.spatial[d] + s[d] - 1) / s[d];
       const int64_t total = std::max<int64_t>((out - 1) * s[d] + keff - w.spatial[d], 0);
       lo[d] = total / 2;
       hi[d] = total - lo[d];
     } else if (!w.explicit_pads.empty()) {
-      AXON_CHECK(w.explicit_pads.size() == 2 * w.nd, who(l), "padding {} does not give (lo, hi) for {} dims",
-                 w.padding, w.nd);
+      AXON_CHECK(w.explicit_pads.size() == 2 * w.nd, who(l), "padding {} does not give (lo, hi) for {} dims", w.padding,
+                 w.nd);
       lo[d] = w.explicit_pads[2 * d];
       hi[d] = w.explicit_pads[2 * d + 1];
       AXON_CHECK(lo[d] >= 0 && hi[d] >= 0, who(l), "negative padding {} has no ONNX equivalent", w.padding);
@@ -114,8 +113,8 @@ std::string bias_of(Exporter& ex, const LayerInfo& l, const std::string& name) {
 
 void conv(Exporter& ex, const LayerInfo& l) {
   const Window w = window(ex, l);
-  const int64_t group = l.op == "depthwise_conv" ? w.channels
-                                                 : static_cast<int64_t>(ex.option_number(l, "feature_group_size", 1));
+  const int64_t group =
+      l.op == "depthwise_conv" ? w.channels : static_cast<int64_t>(ex.option_number(l, "feature_group_size", 1));
   const std::string x = ex.input(l, 0, layout_of(w));
   ex.set_output(l, conv_node(ex, l, w, x, ex.param(l, "kernel"), bias_of(ex, l, "bias"), group, l.name), layout_of(w));
 }
@@ -134,13 +133,15 @@ void separable(Exporter& ex, const LayerInfo& l) {
     w.channels = w.first ? k.shape()[0] : k.shape().back();
     const auto s = per_dim(ex, l, "strides", w.nd, 1);
     const auto dil = per_dim(ex, l, "kernel_dilation", w.nd, 1);
-    const auto p = pads(l, w, std::vector<int64_t>(w.first ? k.shape().begin() + 2 : k.shape().begin(),
-                                                   w.first ? k.shape().end() : k.shape().end() - 2),
+    const auto p = pads(l, w,
+                        std::vector<int64_t>(w.first ? k.shape().begin() + 2 : k.shape().begin(),
+                                             w.first ? k.shape().end() : k.shape().end() - 2),
                         s, dil);
     for (size_t d = 0; d < w.nd; ++d) {
       if (w.spatial[d] < 0) continue;
       const int64_t kd = w.first ? k.shape()[2 + d] : k.shape()[d], keff = (kd - 1) * dil[d] + 1;
-      w.spatial[d] = p.empty() ? (w.spatial[d] + s[d] - 1) / s[d] : (w.spatial[d] + p[d] + p[w.nd + d] - keff) / s[d] + 1;
+      w.spatial[d] =
+          p.empty() ? (w.spatial[d] + s[d] - 1) / s[d] : (w.spatial[d] + p[d] + p[w.nd + d] - keff) / s[d] + 1;
     }
   }
   ex.set_output(l, y, layout_of(w));
@@ -171,7 +172,7 @@ void conv_transpose(Exporter& ex, const LayerInfo& l) {
     if (!w.explicit_pads.empty()) {
       lo = w.explicit_pads[2 * d];
       hi = w.explicit_pads[2 * d + 1];
-    } else if (w.padding == ":valid") {
+    } else if (w.padding == "valid") {
       lo = keff - 1;
       hi = keff + s[d] - 2 + std::max<int64_t>(keff - s[d], 0) - (keff - 1);
     } else {
@@ -191,13 +192,16 @@ void conv_transpose(Exporter& ex, const LayerInfo& l) {
   std::vector<std::string> in{ex.input(l, 0, layout_of(w)), ex.initializer(l.name + ".kernel", weight)};
   const std::string b = bias_of(ex, l, "bias");
   if (!b.empty()) in.push_back(b);
-  ex.set_output(l, ex.op("ConvTranspose", in, l.name, [&](::onnx::NodeProto& n) {
-    attr(n, "kernel_shape", win);
-    attr(n, "strides", s);
-    attr(n, "dilations", dil);
-    attr(n, "pads", p);
-    attr(n, "output_padding", out_pad);
-  }), layout_of(w));
+  ex.set_output(l,
+                ex.op("ConvTranspose", in, l.name,
+                      [&](::onnx::NodeProto& n) {
+                        attr(n, "kernel_shape", win);
+                        attr(n, "strides", s);
+                        attr(n, "dilations", dil);
+                        attr(n, "pads", p);
+                        attr(n, "output_padding", out_pad);
+                      }),
+                layout_of(w));
 }
 
 // lp pools: ONNX's LpPool takes |x|^p with an integer p; axon's x^p agrees for even p.
@@ -222,14 +226,18 @@ void pool_node(Exporter& ex, const LayerInfo& l, const Window& w, const std::vec
   AXON_CHECK(op == "MaxPool" || unit_dil, who(l), "window_dilations {} have no ONNX {} equivalent",
              ex.option(l, "window_dilations"), op);
   const std::string x = ex.input(l, 0, layout_of(w));
-  ex.set_output(l, ex.op(op, {x}, l.name, [&](::onnx::NodeProto& n) {
-    attr(n, "kernel_shape", k);
-    attr(n, "strides", s);
-    set_pads(n, p);
-    if (op == "MaxPool") attr(n, "dilations", dil);
-    if (op == "AveragePool") attr(n, "count_include_pad", int64_t{1});  // axon divides by the window size
-    if (op == "LpPool") attr(n, "p", lp_norm(ex, l));
-  }), layout_of(w));
+  ex.set_output(l,
+                ex.op(op, {x}, l.name,
+                      [&](::onnx::NodeProto& n) {
+                        attr(n, "kernel_shape", k);
+                        attr(n, "strides", s);
+                        set_pads(n, p);
+                        if (op == "MaxPool") attr(n, "dilations", dil);
+                        if (op == "AveragePool")
+                          attr(n, "count_include_pad", int64_t{1});  // axon divides by the window size
+                        if (op == "LpPool") attr(n, "p", lp_norm(ex, l));
+                      }),
+                layout_of(w));
 }
 
 void window_pool(Exporter& ex, const LayerInfo& l) {
@@ -255,7 +263,7 @@ void global_pool(Exporter& ex, const LayerInfo& l) {
   const Window w = window(ex, l);
   const std::string op = std::string("Global") + pool_op(l.op);
   const std::string x = ex.input(l, 0, layout_of(w));
-  const bool keep = ex.option(l, "keep_axes") == "true";
+  const bool keep = ex.word(l, "keep_axes") == "true";
   std::string y = ex.op(op, {x}, keep ? l.name : l.name + "/keep", [&](::onnx::NodeProto& n) {
     if (op == "GlobalLpPool") attr(n, "p", lp_norm(ex, l));
   });
@@ -278,11 +286,14 @@ void blur_pool(Exporter& ex, const LayerInfo& l) {
     for (float t : taps) k.push_back(t / 16.0f);
   const std::string x = ex.input(l, 0, layout_of(w));
   const std::string weight = ex.initializer(l.name + ".kernel", from_vector(k, {w.channels, 1, 3, 3}));
-  ex.set_output(l, ex.op("Conv", {x, weight}, l.name, [&](::onnx::NodeProto& n) {
-    attr(n, "kernel_shape", std::vector<int64_t>{3, 3});
-    attr(n, "group", w.channels);
-    attr(n, "pads", std::vector<int64_t>{1, 1, 1, 1});
-  }), layout_of(w));
+  ex.set_output(l,
+                ex.op("Conv", {x, weight}, l.name,
+                      [&](::onnx::NodeProto& n) {
+                        attr(n, "kernel_shape", std::vector<int64_t>{3, 3});
+                        attr(n, "group", w.channels);
+                        attr(n, "pads", std::vector<int64_t>{1, 1, 1, 1});
+                      }),
+                layout_of(w));
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // ONNX mappings of dense, bilinear, bias, embedding, mask, the activations and the dropouts.
-#include <cmath>
-
 #include <axon/error.hpp>
+#include <cmath>
 
 #include "exporter.hpp"
 
@@ -37,9 +36,8 @@ void bilinear(Exporter& ex, const LayerInfo& l) {
 // Axon's mask(x, eos): x == eos as integers, bool (true = padding).
 void mask(Exporter& ex, const LayerInfo& l) {
   const std::string x = ex.input(l, 0, Layout::same);
-  const std::string i = ex.op("Cast", {x}, l.name + "/i64", [](auto& n) {
-    attr(n, "to", static_cast<int64_t>(::onnx::TensorProto::INT64));
-  });
+  const std::string i = ex.op("Cast", {x}, l.name + "/i64",
+                              [](auto& n) { attr(n, "to", static_cast<int64_t>(::onnx::TensorProto::INT64)); });
   const auto eos = static_cast<int64_t>(ex.option_number(l, "eos_token", 0));
   ex.set_output(l, ex.op("Equal", {i, ex.const_i64({eos}, l.name + "/eos")}, l.name), Layout::same);
 }
@@ -79,14 +77,17 @@ Mapping last_axis(std::string op, bool reduce) {
     Layout layout;
     const std::string x = any_layout(ex, l, layout);
     const int64_t axis = layout == Layout::channels_first ? 1 : -1;
-    ex.set_output(l, ex.op(op, {x}, l.name, [&](auto& n) {
-      if (reduce) {
-        attr(n, "axes", std::vector<int64_t>{axis});
-        attr(n, "keepdims", int64_t{1});
-      } else {
-        attr(n, "axis", axis);
-      }
-    }), layout);
+    ex.set_output(l,
+                  ex.op(op, {x}, l.name,
+                        [&](auto& n) {
+                          if (reduce) {
+                            attr(n, "axes", std::vector<int64_t>{axis});
+                            attr(n, "keepdims", int64_t{1});
+                          } else {
+                            attr(n, "axis", axis);
+                          }
+                        }),
+                  layout);
   };
 }
 
@@ -130,8 +131,8 @@ void add_linear_mappings(Mappings& m) {
   m["log_sumexp"] = last_axis("ReduceLogSumExp", true);
   // x/2 (1 + erf(x / sqrt 2)): exact gelu (opset 17 has no Gelu).
   m["gelu"] = decomposed([](Exporter& ex, const LayerInfo& l, const std::string& x) {
-    const std::string s = ex.op("Div", {x, ex.const_f32(static_cast<float>(std::sqrt(2.0)), l.name + "/sqrt2")},
-                                l.name + "/scaled");
+    const std::string s =
+        ex.op("Div", {x, ex.const_f32(static_cast<float>(std::sqrt(2.0)), l.name + "/sqrt2")}, l.name + "/scaled");
     const std::string e = ex.op("Erf", {s}, l.name + "/erf");
     const std::string p = ex.op("Add", {e, ex.const_f32(1.0f, l.name + "/one")}, l.name + "/erf1");
     const std::string h = ex.op("Mul", {x, ex.const_f32(0.5f, l.name + "/half")}, l.name + "/half_x");

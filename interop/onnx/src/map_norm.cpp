@@ -30,9 +30,9 @@ std::string param(Exporter& ex, const LayerInfo& l, const std::string& name) {
 void stat_norm(Exporter& ex, const LayerInfo& l) {
   const Layout layout = channel_axis_1(ex, l);
   const std::string x = ex.input(l, 0, layout);
-  const std::string y = ex.op("BatchNormalization",
-                              {x, param(ex, l, "gamma"), param(ex, l, "beta"), param(ex, l, "mean"), param(ex, l, "var")},
-                              l.name, [&](::onnx::NodeProto& n) { attr(n, "epsilon", epsilon(ex, l, 1e-5)); });
+  const std::string y = ex.op(
+      "BatchNormalization", {x, param(ex, l, "gamma"), param(ex, l, "beta"), param(ex, l, "mean"), param(ex, l, "var")},
+      l.name, [&](::onnx::NodeProto& n) { attr(n, "epsilon", epsilon(ex, l, 1e-5)); });
   ex.set_output(l, y, layout);
 }
 
@@ -47,11 +47,11 @@ void check_last(const Exporter& ex, const LayerInfo& l) {
 void layer_norm(Exporter& ex, const LayerInfo& l) {
   check_last(ex, l);
   const std::string x = ex.input(l, 0, Layout::same);
-  const std::string y = ex.op("LayerNormalization", {x, param(ex, l, "gamma"), param(ex, l, "beta")}, l.name,
-                              [&](::onnx::NodeProto& n) {
-                                attr(n, "axis", int64_t{-1});
-                                attr(n, "epsilon", epsilon(ex, l, 1e-5));
-                              });
+  const std::string y =
+      ex.op("LayerNormalization", {x, param(ex, l, "gamma"), param(ex, l, "beta")}, l.name, [&](::onnx::NodeProto& n) {
+        attr(n, "axis", int64_t{-1});
+        attr(n, "epsilon", epsilon(ex, l, 1e-5));
+      });
   ex.set_output(l, y, Layout::same);
 }
 
@@ -70,10 +70,10 @@ void group_norm(Exporter& ex, const LayerInfo& l) {
   const int64_t g = static_cast<int64_t>(ex.option_number(l, "num_groups", 1));
   const std::string x = ex.input(l, 0, layout);
   const std::string grouped = ex.op("Reshape", {x, ex.const_i64({0, g, -1}, l.name + "/groups")}, l.name + "/grouped");
-  const std::string norm = ex.op(
-      "InstanceNormalization",
-      {grouped, ex.initializer(l.name + "/unit", ones({g})), ex.initializer(l.name + "/zero", zeros({g}))},
-      l.name + "/normalized", [&](::onnx::NodeProto& n) { attr(n, "epsilon", epsilon(ex, l, 1e-5)); });
+  const std::string norm =
+      ex.op("InstanceNormalization",
+            {grouped, ex.initializer(l.name + "/unit", ones({g})), ex.initializer(l.name + "/zero", zeros({g}))},
+            l.name + "/normalized", [&](::onnx::NodeProto& n) { attr(n, "epsilon", epsilon(ex, l, 1e-5)); });
   const std::string back = ex.op("Reshape", {norm, ex.op("Shape", {x}, l.name + "/shape")}, l.name + "/ungrouped");
   const std::string scaled =
       ex.op("Mul", {back, per_channel(ex, l, ex.param(l, "gamma"), r, l.name + ".gamma")}, l.name + "/scaled");
@@ -91,9 +91,9 @@ void rms_norm(Exporter& ex, const LayerInfo& l) {
     attr(n, "axes", std::vector<int64_t>{1});
     attr(n, "keepdims", int64_t{1});
   });
-  const std::string rms = ex.op("Sqrt", {ex.op("Add", {ms, ex.const_f32(epsilon(ex, l, 1e-6), l.name + "/eps")},
-                                               l.name + "/shifted")},
-                                l.name + "/rms");
+  const std::string rms =
+      ex.op("Sqrt", {ex.op("Add", {ms, ex.const_f32(epsilon(ex, l, 1e-6), l.name + "/eps")}, l.name + "/shifted")},
+            l.name + "/rms");
   const std::string unit = ex.op("Div", {x, rms}, l.name + "/normalized");
   const Tensor w = add(ex.param(l, "gamma"), ex.option_number(l, "shift", 0));
   ex.set_output(l, ex.op("Mul", {unit, per_channel(ex, l, w, r, l.name + ".gamma")}, l.name), layout);

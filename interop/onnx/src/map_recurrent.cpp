@@ -16,15 +16,20 @@ struct Cell {
   // ONNX bias [W biases by gate, R biases by gate]: axon bias names, "" for zeros.
   std::vector<std::string> b;
 };
-const Cell kLstm{"LSTM", {"wii", "wio", "wif", "wig"}, {"whi", "who", "whf", "whg"},
-                 {"bi", "bo", "bf", "bg", "", "", "", ""}};
+const Cell kLstm{
+    "LSTM", {"wii", "wio", "wif", "wig"}, {"whi", "who", "whf", "whg"}, {"bi", "bo", "bf", "bg", "", "", "", ""}};
 const Cell kGru{"GRU", {"wiz", "wir", "win"}, {"whz", "whr", "whn"}, {"bz", "br", "bin", "", "", "bhn"}};
 
 // ONNX's activation names for axon's.
 std::string onnx_activation(const LayerInfo& l, const std::string& axon_name) {
-  static const std::map<std::string, std::string> names{
-      {"sigmoid", "Sigmoid"}, {"tanh", "Tanh"},         {"relu", "Relu"},         {"softsign", "Softsign"},
-      {"softplus", "Softplus"}, {"hard_sigmoid", "HardSigmoid"}, {"leaky_relu", "LeakyRelu"}, {"elu", "Elu"}};
+  static const std::map<std::string, std::string> names{{"sigmoid", "Sigmoid"},
+                                                        {"tanh", "Tanh"},
+                                                        {"relu", "Relu"},
+                                                        {"softsign", "Softsign"},
+                                                        {"softplus", "Softplus"},
+                                                        {"hard_sigmoid", "HardSigmoid"},
+                                                        {"leaky_relu", "LeakyRelu"},
+                                                        {"elu", "Elu"}};
   auto it = names.find(axon_name);
   AXON_CHECK(it != names.end(), who(l), "activation {} has no ONNX recurrent equivalent", axon_name);
   return it->second;
@@ -48,16 +53,17 @@ Tensor stacked(const Exporter& ex, const LayerInfo& l, const std::vector<std::st
 }
 
 void recurrent(const Cell& cell, Exporter& ex, const LayerInfo& l) {
-  AXON_CHECK(l.inputs.size() == 1, who(l),
-             "a mask or hidden_state input is not exported (the layer has {} inputs)", l.inputs.size());
-  const bool bidirectional = ex.option(l, "bidirectional") == "true";
-  const bool sequences = ex.option(l, "return_sequences") != "false";
-  const std::vector<std::string> prefixes = bidirectional ? std::vector<std::string>{"", "backward."}
-                                                          : std::vector<std::string>{""};
+  AXON_CHECK(l.inputs.size() == 1, who(l), "a mask or hidden_state input is not exported (the layer has {} inputs)",
+             l.inputs.size());
+  AXON_CHECK(ex.word(l, "initial_state") != "random", who(l),
+             "a random initial state (InitialState::random) has no ONNX equivalent");
+  const bool bidirectional = ex.word(l, "bidirectional") == "true";
+  const bool sequences = ex.word(l, "return_sequences") != "false";
+  const std::vector<std::string> prefixes =
+      bidirectional ? std::vector<std::string>{"", "backward."} : std::vector<std::string>{""};
   const int64_t units = ex.param(l, "hidden_kernel." + cell.wh[0]).shape()[0];
-  auto strip = [](std::string s) { return s.empty() || s[0] != ':' ? s : s.substr(1); };
-  const std::string gate = onnx_activation(l, strip(ex.option(l, "gate")));
-  const std::string act = onnx_activation(l, strip(ex.option(l, "activation")));
+  const std::string gate = onnx_activation(l, ex.word(l, "gate"));
+  const std::string act = onnx_activation(l, ex.word(l, "activation"));
   std::vector<std::string> acts = cell.onnx_op == std::string("LSTM") ? std::vector<std::string>{gate, act, act}
                                                                       : std::vector<std::string>{gate, act};
   if (bidirectional) {  // the same functions for the reverse direction

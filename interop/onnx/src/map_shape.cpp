@@ -1,7 +1,6 @@
 // ONNX mappings of the shape layers (flatten, reshape, transpose, pad, resize, split) and the
 // combinators (concatenate, add, subtract, multiply).
 #include <algorithm>
-
 #include <axon/error.hpp>
 
 #include "exporter.hpp"
@@ -50,7 +49,7 @@ void transpose(Exporter& ex, const LayerInfo& l) {
 
 // Pads the spatial dims (after the batch, before the channels unless channels first).
 void pad(Exporter& ex, const LayerInfo& l) {
-  const bool first = ex.option(l, "channels") == ":first";
+  const bool first = ex.word(l, "channels") == "first";
   const Layout layout = first ? Layout::same : ex.value(l.inputs[0]).layout;
   const size_t r = ex.value(l.inputs[0]).shape.size();
   const auto cfg = ex.option_list(l, "padding_config");
@@ -66,8 +65,9 @@ void pad(Exporter& ex, const LayerInfo& l) {
   AXON_CHECK(!negative, who(l), "negative padding {} is not mapped", ex.option(l, "padding_config"));
   const std::string x = ex.input(l, 0, layout);
   const float value = static_cast<float>(ex.option_number(l, "value", 0));
-  ex.set_output(l, ex.op("Pad", {x, ex.const_i64(pads, l.name + "/pads"), ex.const_f32(value, l.name + "/value")}, l.name,
-                         [](auto& n) { attr(n, "mode", std::string("constant")); }),
+  ex.set_output(l,
+                ex.op("Pad", {x, ex.const_i64(pads, l.name + "/pads"), ex.const_f32(value, l.name + "/value")}, l.name,
+                      [](auto& n) { attr(n, "mode", std::string("constant")); }),
                 layout);
 }
 
@@ -75,38 +75,42 @@ void pad(Exporter& ex, const LayerInfo& l) {
 // are half-pixel triangle / Keys (a = -1/2) kernels with weights renormalized at the borders
 // (exclude_outside), which ONNX matches unless an antialiased kernel is widened for downscaling.
 void resize(Exporter& ex, const LayerInfo& l) {
-  const bool first = ex.option(l, "channels") == ":first";
+  const bool first = ex.word(l, "channels") == "first";
   const Layout layout = first ? Layout::same : Layout::channels_first;
   const Shape& in = ex.value(l.inputs[0]).shape;
   const auto size = ex.option_list(l, "size");
-  const std::string method = ex.option(l, "method");
+  const std::string method = ex.word(l, "method");
   const size_t h = first ? 2 : 1;
   const bool down = in[h] < 0 || in[h + 1] < 0 || size[0] < in[h] || size[1] < in[h + 1];
-  AXON_CHECK(method == ":nearest" || method == ":bilinear" || method == ":bicubic", who(l),
+  AXON_CHECK(method == "nearest" || method == "bilinear" || method == "bicubic", who(l),
              "method {} has no ONNX Resize equivalent", method);
-  AXON_CHECK(method == ":nearest" || ex.option(l, "antialias") != "true" || !down, who(l),
+  AXON_CHECK(method == "nearest" || ex.word(l, "antialias") != "true" || !down, who(l),
              "antialiased {} downscaling of {} needs ONNX Resize's antialias (opset 18)", method, to_string(in));
   const std::string x = ex.input(l, 0, layout);
-  const std::string nc = ex.op("Slice", {ex.op("Shape", {x}, l.name + "/shape"), ex.const_i64({0}, l.name + "/zero"),
-                                         ex.const_i64({2}, l.name + "/two")},
-                               l.name + "/nc");
+  const std::string nc = ex.op(
+      "Slice",
+      {ex.op("Shape", {x}, l.name + "/shape"), ex.const_i64({0}, l.name + "/zero"), ex.const_i64({2}, l.name + "/two")},
+      l.name + "/nc");
   const std::string sizes = ex.op("Concat", {nc, ex.const_i64({size[0], size[1]}, l.name + "/hw")}, l.name + "/sizes",
                                   [](auto& n) { attr(n, "axis", int64_t{0}); });
-  ex.set_output(l, ex.op("Resize", {x, "", "", sizes}, l.name, [&](::onnx::NodeProto& n) {
-    if (method == ":nearest") {
-      attr(n, "mode", std::string("nearest"));
-      // round_prefer_ceil(x) = floor(x + 1/2), and half-pixel's x is (i + 1/2) in / out - 1/2.
-      attr(n, "nearest_mode", std::string("round_prefer_ceil"));
-      attr(n, "coordinate_transformation_mode", std::string("half_pixel"));
-    } else {
-      attr(n, "mode", std::string(method == ":bilinear" ? "linear" : "cubic"));
-      attr(n, "coordinate_transformation_mode", std::string("half_pixel"));
-      if (method == ":bicubic") {
-        attr(n, "cubic_coeff_a", -0.5f);
-        attr(n, "exclude_outside", int64_t{1});
-      }
-    }
-  }), layout);
+  ex.set_output(l,
+                ex.op("Resize", {x, "", "", sizes}, l.name,
+                      [&](::onnx::NodeProto& n) {
+                        if (method == "nearest") {
+                          attr(n, "mode", std::string("nearest"));
+                          // round_prefer_ceil(x) = floor(x + 1/2), and half-pixel's x is (i + 1/2) in / out - 1/2.
+                          attr(n, "nearest_mode", std::string("round_prefer_ceil"));
+                          attr(n, "coordinate_transformation_mode", std::string("half_pixel"));
+                        } else {
+                          attr(n, "mode", std::string(method == "bilinear" ? "linear" : "cubic"));
+                          attr(n, "coordinate_transformation_mode", std::string("half_pixel"));
+                          if (method == "bicubic") {
+                            attr(n, "cubic_coeff_a", -0.5f);
+                            attr(n, "exclude_outside", int64_t{1});
+                          }
+                        }
+                      }),
+                layout);
 }
 
 void concatenate(Exporter& ex, const LayerInfo& l) {
@@ -138,10 +142,11 @@ void split(Exporter& ex, const LayerInfo& l) {
   const int64_t part = l.output_shape[static_cast<size_t>(axis)];
   const int64_t onnx = onnx_axis(axis, in.size(), layout);
   const std::string x = ex.input(l, 0, layout);
-  ex.set_output(l, ex.op("Slice", {x, ex.const_i64({index * part}, l.name + "/start"),
-                                   ex.const_i64({(index + 1) * part}, l.name + "/end"),
-                                   ex.const_i64({onnx}, l.name + "/axis")},
-                         l.name),
+  ex.set_output(l,
+                ex.op("Slice",
+                      {x, ex.const_i64({index * part}, l.name + "/start"),
+                       ex.const_i64({(index + 1) * part}, l.name + "/end"), ex.const_i64({onnx}, l.name + "/axis")},
+                      l.name),
                 layout);
 }
 

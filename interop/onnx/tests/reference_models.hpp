@@ -2,18 +2,17 @@
 // The models the ONNX export is proven on (issue 14): an MLP, the W2 CNN of bench/train_workloads.cpp,
 // torchvision's ResNet-18 built with the model API, an LSTM / GRU stack, a transformer encoder block,
 // and one model with the remaining mapped layers. Shared by test_onnx_export and axon-onnx-check.
+#include <axon/model.hpp>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <axon/model.hpp>
 
 namespace axon::onnx::reference {
 
 struct Case {
   std::string name;
   Model model;
-  Shape input;  // a concrete input shape (batch 4)
+  Shape input;       // a concrete input shape (batch 4)
   bool ids = false;  // integer inputs in [0, 50)
 };
 
@@ -66,7 +65,8 @@ class ResNet18 {
     const std::string c = underscored(conv_name), b = underscored(bn_name);
     names[c] = conv_name;
     names[b] = bn_name;
-    Model y = conv(x, units, {.kernel_size = {k}, .strides = {stride}, .padding = Padding(pads), .use_bias = false, .name = c});
+    Model y = conv(x, units,
+                   {.kernel_size = {k}, .strides = {stride}, .padding = Padding(pads), .use_bias = false, .name = c});
     return batch_norm(y, {.name = b});
   }
   static std::string underscored(std::string s) {
@@ -77,8 +77,8 @@ class ResNet18 {
 };
 
 inline Model recurrent() {
-  return input("sequence", {-1, 12, 16}) | lstm(32, {.bidirectional = true}) |
-         gru(24, {.return_sequences = false}) | dense(5);
+  return input("sequence", {-1, 12, 16}) | lstm(32, {.bidirectional = true}) | gru(24, {.return_sequences = false}) |
+         dense(5);
 }
 
 // Post-norm transformer encoder block (PyTorch's TransformerEncoderLayer, relu feed-forward).
@@ -104,8 +104,8 @@ inline Model other_image_layers() {
   e = avg_pool(e, {.kernel_size = {2}, .padding = PaddingMode::same}) | leaky_relu() | batch_norm();
   e = pad(e, {{1, 0}, {0, 1}}) | elu() | lp_pool({.kernel_size = {2}}) | selu();
   Model f = adaptive_avg_pool(e, {.output_size = {3}}) | global_max_pool({.keep_axes = true}) | flatten();
-  Model g = global_lp_pool(e) | hard_sigmoid() | dense(8) | mish() | softplus() | softsign() | hard_silu() |
-            relu6() | hard_tanh() | celu() | log_sigmoid();
+  Model g = global_lp_pool(e) | hard_sigmoid() | dense(8) | mish() | softplus() | softsign() | hard_silu() | relu6() |
+            hard_tanh() | celu() | log_sigmoid();
   return concatenate(f, g) | dense(6) | log_softmax();
 }
 
@@ -113,8 +113,8 @@ inline Model other_sequence_layers() {
   Model ids = input("ids", {-1, 9});
   Model x = embedding(ids, 50, 16);
   // Ids 0 are padding: a query whose keys are all padded gets a zero row.
-  Model y = multi_head_attention(x, {.num_heads = 2, .causal = true, .mask = mask(ids, 0)}) | rms_norm() | exp() |
-            sigmoid();
+  Model y =
+      multi_head_attention(x, {.num_heads = 2, .causal = true, .mask = mask(ids, 0)}) | rms_norm() | exp() | sigmoid();
   Model z = transpose(reshape(x, {3, 48}), {0, 2, 1}) | reshape({9, 16});
   std::vector<Model> parts = split(add(y, z), 2, {.axis = -1});
   Model joined = concatenate(parts[1], parts[0]);
@@ -140,17 +140,18 @@ inline Model other_channels_first_layers() {
 }
 
 inline std::vector<Case> cases() {
-  return {{"mlp", mlp(), {4, 64}},
-          {"w2_cnn", w2_cnn(), {4, 28, 28, 1}},
-          {"resnet18", ResNet18().model, {4, 64, 64, 3}},
-          {"lstm", recurrent(), {4, 12, 16}},
-          {"transformer", transformer_block(), {4, 10, 32}},
-          {"image_layers", other_image_layers(), {4, 12, 12, 4}},
-          {"sequence_layers", other_sequence_layers(), {4, 9}, true},
-          {"signal_layers", other_signal_layers(), {4, 16, 3}},
-          {"channels_first", other_channels_first_layers(), {4, 10, 10, 3}},
-          // a channels-first value as the graph's output: transposed back to axon's NHWC
-          {"conv_output", input("frames", {-1, 7, 9, 2}) | conv(3, {.kernel_size = {3}, .strides = {2}}), {4, 7, 9, 2}}};
+  return {
+      {"mlp", mlp(), {4, 64}},
+      {"w2_cnn", w2_cnn(), {4, 28, 28, 1}},
+      {"resnet18", ResNet18().model, {4, 64, 64, 3}},
+      {"lstm", recurrent(), {4, 12, 16}},
+      {"transformer", transformer_block(), {4, 10, 32}},
+      {"image_layers", other_image_layers(), {4, 12, 12, 4}},
+      {"sequence_layers", other_sequence_layers(), {4, 9}, true},
+      {"signal_layers", other_signal_layers(), {4, 16, 3}},
+      {"channels_first", other_channels_first_layers(), {4, 10, 10, 3}},
+      // a channels-first value as the graph's output: transposed back to axon's NHWC
+      {"conv_output", input("frames", {-1, 7, 9, 2}) | conv(3, {.kernel_size = {3}, .strides = {2}}), {4, 7, 9, 2}}};
 }
 
 }  // namespace axon::onnx::reference

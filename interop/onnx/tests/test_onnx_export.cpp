@@ -1,12 +1,11 @@
 // axon::onnx::export_model: the written file's structure (the numerics are checked against onnxruntime by
 // .ci/onnx). Reads the file back with the ONNX library's protobuf classes.
 #include <onnx/onnx_pb.h>
-
-#include <filesystem>
-#include <fstream>
 #include <unistd.h>
 
 #include <axon/onnx.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include "catch.hpp"
 #include "harness.hpp"
@@ -86,7 +85,8 @@ TEST_CASE("onnx export: a channels-last CNN is channels first inside, Transposes
   for (const auto& n : w2.graph().node())
     if (n.op_type() == "Conv")
       for (const auto& a : n.attribute())
-        if (a.name() == "pads") padded = std::vector<int64_t>(a.ints().begin(), a.ints().end()) == std::vector<int64_t>{1, 1, 1, 1};
+        if (a.name() == "pads")
+          padded = std::vector<int64_t>(a.ints().begin(), a.ints().end()) == std::vector<int64_t>{1, 1, 1, 1};
   CHECK(padded);  // same padding of a 3x3 kernel
 }
 
@@ -125,6 +125,9 @@ TEST_CASE("onnx export: a layer with no mapping is one error naming every such l
   Params other = init(x | dense(5));
   AXON_REQUIRE_THROWS_WITH(axon::onnx::export_model(x | dense(2), other, path),
                            "params[\"dense_0\"][\"kernel\"] is f32[8, 5] on cpu but the model's kernel is [8, 2]");
+  Model random_state = input("s", {-1, 3, 2}) | gru(4, {.initial_state = InitialState::random});
+  AXON_REQUIRE_THROWS_WITH(axon::onnx::export_model(random_state, init(random_state), path),
+                           "gru_0 (gru): a random initial state");
   Model dilated = input("img", {-1, 8, 8, 2}) | conv(4, {.kernel_size = {3}, .input_dilation = {2}});
   AXON_REQUIRE_THROWS_WITH(axon::onnx::export_model(dilated, init(dilated), path), "conv_0 (conv)");
 }
@@ -133,7 +136,7 @@ TEST_CASE("onnx export: integer inputs of an embedding are int64", "[onnx]") {
   const auto p = exported(axon::onnx::reference::other_sequence_layers(), "seq");
   CHECK(p.graph().input(0).type().tensor_type().elem_type() == ::onnx::TensorProto::INT64);
   CHECK(count(p.graph(), "Gather") == 1);
-  CHECK(count(p.graph(), "Trilu") == 1);  // the causal mask
-  CHECK(count(p.graph(), "And") == 1);    // and the key padding mask from mask(ids, 0)
+  CHECK(count(p.graph(), "Trilu") == 1);   // the causal mask
+  CHECK(count(p.graph(), "And") == 1);     // and the key padding mask from mask(ids, 0)
   CHECK(count(p.graph(), "Einsum") == 1);  // bilinear
 }

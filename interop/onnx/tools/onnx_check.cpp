@@ -7,14 +7,13 @@
 //                                ConvTranspose decoder) with
 //                                from_torch_state_dict onto the same models built with the model API and
 //                                compares the outputs with PyTorch's (tolerance 1e-4)
-#include <cmath>
-#include <cstdio>
-#include <iostream>
-
 #include <axon/io.hpp>
 #include <axon/onnx.hpp>
 #include <axon/ops.hpp>
 #include <axon/torch_weights.hpp>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
 
 #include "../tests/reference_models.hpp"
 
@@ -89,10 +88,9 @@ int torch_models(const std::string& dir) {
                     {"dense_1", "linear2"},
                     {"layer_norm_1", "norm2"}},
                    false);
-  const Model decoder =
-      input("maps", {-1, 5, 5, 4}) |
-      conv_transpose(6, {.kernel_size = {3}, .strides = {2}, .padding = Padding{{1, 2}, {1, 2}}}) | relu() |
-      depthwise_conv(1, {.kernel_size = {3}, .padding = PaddingMode::same}) | group_norm(2);
+  const Model decoder = input("maps", {-1, 5, 5, 4}) |
+                        conv_transpose(6, {.kernel_size = {3}, .strides = {2}, .padding = Padding{{1, 2}, {1, 2}}}) |
+                        relu() | depthwise_conv(1, {.kernel_size = {3}, .padding = PaddingMode::same}) | group_norm(2);
   ok &= torch_case(dir, "decoder", decoder,
                    {{"conv_transpose_0", "0"}, {"depthwise_conv_0", "2"}, {"group_norm_0", "3"}}, true);
   return ok ? 0 : 1;

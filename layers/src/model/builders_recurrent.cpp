@@ -192,6 +192,7 @@ Model recurrent(const Gates& g, const Model& x, int64_t units, const RecurrentLa
     b.node.options = {{"activation", o.activation}, {"gate", o.gate}, {"unroll", detail::enum_name(o.unroll)}};
     if (!o.return_sequences) b.node.options.push_back({"return_sequences", "false"});
     if (o.bidirectional) b.node.options.push_back({"bidirectional", "true"});
+    if (o.initial_state == InitialState::random) b.node.options.push_back({"initial_state", ":random"});
 
     RnnSettings st{&g,
                    units,

@@ -1,10 +1,8 @@
 // from_torch_state_dict: PyTorch state_dict tensors -> Params, per the table in <axon/torch_weights.hpp>.
-#include <axon/torch_weights.hpp>
-
-#include <set>
-
 #include <axon/error.hpp>
 #include <axon/ops.hpp>
+#include <axon/torch_weights.hpp>
+#include <set>
 
 namespace axon {
 
@@ -64,7 +62,7 @@ Tensor conv_transpose_kernel(const Tensor& w, bool channels_first) {
 
 bool channels_first(const LayerInfo& l) {
   for (const auto& [k, v] : l.options)
-    if (k == "channels") return v == ":first";
+    if (k == "channels") return v.size() >= 5 && v.compare(v.size() - 5, 5, "first") == 0;  // ":first", "first"
   return false;
 }
 
@@ -86,8 +84,8 @@ void recurrent(const Module& m, Out& out, bool lstm, const std::string& sfx, con
   const Tensor wi = m.get("weight_ih_l0" + sfx), wh = m.get("weight_hh_l0" + sfx);
   const int64_t h = wh.shape()[1];
   // PyTorch's gate order, and axon's names for each.
-  const std::vector<std::string> gates = lstm ? std::vector<std::string>{"i", "f", "g", "o"}
-                                              : std::vector<std::string>{"r", "z", "n"};
+  const std::vector<std::string> gates =
+      lstm ? std::vector<std::string>{"i", "f", "g", "o"} : std::vector<std::string>{"r", "z", "n"};
   Tensor bi, bh;
   if (bias) {
     bi = m.get("bias_ih_l0" + sfx);
@@ -194,11 +192,13 @@ Params from_torch_state_dict(const Model& model, const TensorMap& tensors,
   // Tensors of mapped modules that went unused mean the two architectures differ.
   std::vector<std::string> left;
   for (const auto& [layer, module] : name_map)
-    for (auto it = tensors.lower_bound(module + "."); it != tensors.end() && it->first.rfind(module + ".", 0) == 0; ++it)
+    for (auto it = tensors.lower_bound(module + "."); it != tensors.end() && it->first.rfind(module + ".", 0) == 0;
+         ++it)
       if (!used.count(it->first) && it->first.find("num_batches_tracked") == std::string::npos &&
           it->first.find('.', module.size() + 1) == std::string::npos)
         left.push_back(it->first);
-  AXON_CHECK(left.empty(), kOp, "state_dict tensors of mapped modules that no parameter uses: {}", fmt::join(left, ", "));
+  AXON_CHECK(left.empty(), kOp, "state_dict tensors of mapped modules that no parameter uses: {}",
+             fmt::join(left, ", "));
   return params;
 }
 
