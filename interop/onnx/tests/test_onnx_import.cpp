@@ -329,6 +329,32 @@ TEST_CASE("onnx import: LSTM (bidirectional) and GRU map ONNX's gate order", "[o
   }
 }
 
+TEST_CASE("onnx import: Resize's modes and coordinate transformations", "[onnx][import]") {
+  const Tensor x = tensor({0, 1, 2, 3}, {1, 1, 1, 4});
+  auto resize = [&](const std::string& mode, const std::string& transform, const std::string& tag) {
+    OnnxGraph g;
+    g.input("x", {1, 1, 1, 4}).output("y").init("scales", {1, 1, 1, 2}, {4});
+    auto& n = g.node("Resize", {"x", "", "scales"}, {"y"});
+    set_attr(n, "mode", mode);
+    set_attr(n, "coordinate_transformation_mode", transform);
+    if (mode == "nearest") set_attr(n, "nearest_mode", std::string("floor"));
+    if (mode == "cubic") set_attr(n, "cubic_coeff_a", -0.5f);
+    return run(g, tag, x);
+  };
+  // F.interpolate(scale_factor=2) in PyTorch: nearest; linear with align_corners False and True.
+  check_close(resize("nearest", "asymmetric", "rs_nearest"), {0, 0, 1, 1, 2, 2, 3, 3}, {1, 1, 1, 8}, kTol);
+  check_close(resize("linear", "pytorch_half_pixel", "rs_linear"), {0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3},
+              {1, 1, 1, 8}, kTol);
+  std::vector<double> corners;
+  for (int i = 0; i < 8; ++i) corners.push_back(i * 3.0 / 7.0);
+  check_close(resize("linear", "align_corners", "rs_corners"), corners, {1, 1, 1, 8}, kTol);
+  // Keys' cubic with a = -0.5 reproduces a linear ramp where all four taps are inside (outputs 3, 4).
+  const std::vector<float> cubic = values(resize("cubic", "align_corners", "rs_cubic"));
+  for (int i = 3; i < 5; ++i) CHECK(cubic[i] == Catch::Approx(i * 3.0 / 7.0).margin(1e-5));
+  CHECK(cubic[0] == Catch::Approx(0).margin(1e-6));
+  CHECK(cubic[7] == Catch::Approx(3).margin(1e-6));
+}
+
 TEST_CASE("onnx import: Einsum, explicit with an ellipsis and implicit", "[onnx][import]") {
   const Tensor x = test::random_tensor({3, 2, 4}, DType::f32, -1, 1, 21);
   const Tensor w = test::random_tensor({4, 5}, DType::f32, -1, 1, 22);
