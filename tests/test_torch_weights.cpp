@@ -93,3 +93,15 @@ TEST_CASE("torch weights: what does not fit is an error naming the layer or key"
   extra["b.scale"] = iota({2});
   AXON_REQUIRE_THROWS_WITH(from_torch_state_dict(m, extra, names), "no parameter uses: b.scale");
 }
+
+TEST_CASE("torch weights: ConvTranspose [in, out, k...] becomes [k..., in, out] with the window reversed",
+          "[torch_weights]") {
+  Model m = input("x", {-1, 4, 4, 2}) | conv_transpose(3, {.kernel_size = {3, 2}, .strides = {2}, .use_bias = false});
+  const TensorMap sd{{"up.weight", iota({2, 3, 3, 2})}};
+  const Tensor& k = from_torch_state_dict(m, sd, {{"conv_transpose_0", "up"}}).at("conv_transpose_0").at("kernel");
+  REQUIRE(k.shape() == Shape{3, 2, 2, 3});
+  for (int64_t i : {0, 1})
+    for (int64_t o : {0, 2})
+      for (int64_t a : {0, 1, 2})
+        for (int64_t b : {0, 1}) CHECK(at(k, {a, b, i, o}) == at(sd.at("up.weight"), {i, o, 2 - a, 1 - b}));
+}

@@ -1,6 +1,7 @@
 // The export bookkeeping: fresh names, nodes, initializers, layout conversions, options.
 #include "exporter.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <numeric>
 
@@ -136,6 +137,14 @@ std::string Exporter::option(const LayerInfo& layer, const std::string& key) con
   for (const auto& [k, v] : layer.options)
     if (k == key) return v;
   return {};
+}
+
+std::string Exporter::word(const LayerInfo& layer, const std::string& key) const {
+  std::string v = option(layer, key);
+  const auto colon = v.rfind(':');
+  if (colon != std::string::npos) v = v.substr(colon + 1);
+  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v;
 }
 
 std::vector<int64_t> Exporter::option_list(const LayerInfo& layer, const std::string& key) const {

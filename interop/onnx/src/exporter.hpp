@@ -56,6 +56,9 @@ class Exporter {
   Tensor param(const LayerInfo& layer, const std::string& name) const;  // host, contiguous f32
   bool has_param(const LayerInfo& layer, const std::string& name) const;
   std::string option(const LayerInfo& layer, const std::string& key) const;  // "" when absent
+  // An enum-like option as a bare word: ":same", "same" and "PaddingMode::same" all give "same" (the
+  // options are the summary's strings, whose spelling is not fixed).
+  std::string word(const LayerInfo& layer, const std::string& key) const;
   std::vector<int64_t> option_list(const LayerInfo& layer, const std::string& key) const;  // "[1, 2]"
   double option_number(const LayerInfo& layer, const std::string& key, double fallback) const;
 

@@ -18,20 +18,20 @@ struct Window {
   size_t nd = 0;            // spatial dims
   Shape spatial;            // input spatial sizes (-1 unknown)
   int64_t channels = -1;    // input channels
-  std::string padding;      // ":valid", ":same" or "[{lo, hi}, ...]"
+  std::string padding;      // "valid", "same", or explicit (lo, hi) pairs
   std::vector<int64_t> explicit_pads;  // lo0, hi0, lo1, hi1, ...
 };
 
 Window window(const Exporter& ex, const LayerInfo& l) {
   Window w;
-  w.first = ex.option(l, "channels") == ":first";
+  w.first = ex.word(l, "channels") == "first";
   const Shape& x = ex.value(l.inputs[0]).shape;
   AXON_CHECK(x.size() >= 3, who(l), "input shape {} must have rank >= 3", to_string(x));
   w.nd = x.size() - 2;
   w.spatial.assign(x.begin() + (w.first ? 2 : 1), x.begin() + (w.first ? 2 : 1) + static_cast<std::ptrdiff_t>(w.nd));
   w.channels = w.first ? x[1] : x.back();
-  w.padding = ex.option(l, "padding");
-  if (!w.padding.empty() && w.padding[0] == '[') w.explicit_pads = ex.option_list(l, "padding");
+  w.padding = ex.word(l, "padding");
+  if (w.padding != "same" && w.padding != "valid") w.explicit_pads = ex.option_list(l, "padding");
   return w;
 }
 
@@ -53,7 +53,7 @@ std::vector<int64_t> pads(const LayerInfo& l, const Window& w, const std::vector
                           const std::vector<int64_t>& s, const std::vector<int64_t>& dil) {
   std::vector<int64_t> lo(w.nd, 0), hi(w.nd, 0);
   for (size_t d = 0; d < w.nd; ++d) {
-    if (w.padding == ":same") {
+    if (w.padding == "same") {
       if (w.spatial[d] < 0) return {};
       const int64_t keff = (k[d] - 1) * dil[d] + 1, out = (w.spatial[d] + s[d] - 1) / s[d];
       const int64_t total = std::max<int64_t>((out - 1) * s[d] + keff - w.spatial[d], 0);
@@ -171,7 +171,7 @@ void conv_transpose(Exporter& ex, const LayerInfo& l) {
     if (!w.explicit_pads.empty()) {
       lo = w.explicit_pads[2 * d];
       hi = w.explicit_pads[2 * d + 1];
-    } else if (w.padding == ":valid") {
+    } else if (w.padding == "valid") {
       lo = keff - 1;
       hi = keff + s[d] - 2 + std::max<int64_t>(keff - s[d], 0) - (keff - 1);
     } else {
@@ -255,7 +255,7 @@ void global_pool(Exporter& ex, const LayerInfo& l) {
   const Window w = window(ex, l);
   const std::string op = std::string("Global") + pool_op(l.op);
   const std::string x = ex.input(l, 0, layout_of(w));
-  const bool keep = ex.option(l, "keep_axes") == "true";
+  const bool keep = ex.word(l, "keep_axes") == "true";
   std::string y = ex.op(op, {x}, keep ? l.name : l.name + "/keep", [&](::onnx::NodeProto& n) {
     if (op == "GlobalLpPool") attr(n, "p", lp_norm(ex, l));
   });

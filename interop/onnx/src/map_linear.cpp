@@ -1,4 +1,4 @@
-// ONNX mappings of dense, bilinear, bias, embedding, the activations and the dropouts.
+// ONNX mappings of dense, bilinear, bias, embedding, mask, the activations and the dropouts.
 #include <cmath>
 
 #include <axon/error.hpp>
@@ -32,6 +32,16 @@ void bilinear(Exporter& ex, const LayerInfo& l) {
                         [](auto& n) { attr(n, "equation", std::string("...i,oij,...j->...o")); });
   if (b) y = ex.op("Add", {y, ex.initializer(l.name + ".bias", ex.param(l, "bias"))}, l.name);
   ex.set_output(l, y, Layout::same);
+}
+
+// Axon's mask(x, eos): x == eos as integers, bool (true = padding).
+void mask(Exporter& ex, const LayerInfo& l) {
+  const std::string x = ex.input(l, 0, Layout::same);
+  const std::string i = ex.op("Cast", {x}, l.name + "/i64", [](auto& n) {
+    attr(n, "to", static_cast<int64_t>(::onnx::TensorProto::INT64));
+  });
+  const auto eos = static_cast<int64_t>(ex.option_number(l, "eos_token", 0));
+  ex.set_output(l, ex.op("Equal", {i, ex.const_i64({eos}, l.name + "/eos")}, l.name), Layout::same);
 }
 
 void bias(Exporter& ex, const LayerInfo& l) {
@@ -92,6 +102,7 @@ void add_linear_mappings(Mappings& m) {
   m["dense"] = dense;
   m["bias"] = bias;
   m["bilinear"] = bilinear;
+  m["mask"] = mask;
   m["embedding"] = embedding;
   // Dropout is the identity in the inference graph an export describes.
   for (const char* d : {"dropout", "spatial_dropout", "alpha_dropout", "feature_alpha_dropout"})

@@ -50,14 +50,13 @@ Tensor stacked(const Exporter& ex, const LayerInfo& l, const std::vector<std::st
 void recurrent(const Cell& cell, Exporter& ex, const LayerInfo& l) {
   AXON_CHECK(l.inputs.size() == 1, who(l),
              "a mask or hidden_state input is not exported (the layer has {} inputs)", l.inputs.size());
-  const bool bidirectional = ex.option(l, "bidirectional") == "true";
-  const bool sequences = ex.option(l, "return_sequences") != "false";
+  const bool bidirectional = ex.word(l, "bidirectional") == "true";
+  const bool sequences = ex.word(l, "return_sequences") != "false";
   const std::vector<std::string> prefixes = bidirectional ? std::vector<std::string>{"", "backward."}
                                                           : std::vector<std::string>{""};
   const int64_t units = ex.param(l, "hidden_kernel." + cell.wh[0]).shape()[0];
-  auto strip = [](std::string s) { return s.empty() || s[0] != ':' ? s : s.substr(1); };
-  const std::string gate = onnx_activation(l, strip(ex.option(l, "gate")));
-  const std::string act = onnx_activation(l, strip(ex.option(l, "activation")));
+  const std::string gate = onnx_activation(l, ex.word(l, "gate"));
+  const std::string act = onnx_activation(l, ex.word(l, "activation"));
   std::vector<std::string> acts = cell.onnx_op == std::string("LSTM") ? std::vector<std::string>{gate, act, act}
                                                                       : std::vector<std::string>{gate, act};
   if (bidirectional) {  // the same functions for the reverse direction

@@ -50,7 +50,7 @@ void transpose(Exporter& ex, const LayerInfo& l) {
 
 // Pads the spatial dims (after the batch, before the channels unless channels first).
 void pad(Exporter& ex, const LayerInfo& l) {
-  const bool first = ex.option(l, "channels") == ":first";
+  const bool first = ex.word(l, "channels") == "first";
   const Layout layout = first ? Layout::same : ex.value(l.inputs[0]).layout;
   const size_t r = ex.value(l.inputs[0]).shape.size();
   const auto cfg = ex.option_list(l, "padding_config");
@@ -75,16 +75,16 @@ void pad(Exporter& ex, const LayerInfo& l) {
 // are half-pixel triangle / Keys (a = -1/2) kernels with weights renormalized at the borders
 // (exclude_outside), which ONNX matches unless an antialiased kernel is widened for downscaling.
 void resize(Exporter& ex, const LayerInfo& l) {
-  const bool first = ex.option(l, "channels") == ":first";
+  const bool first = ex.word(l, "channels") == "first";
   const Layout layout = first ? Layout::same : Layout::channels_first;
   const Shape& in = ex.value(l.inputs[0]).shape;
   const auto size = ex.option_list(l, "size");
-  const std::string method = ex.option(l, "method");
+  const std::string method = ex.word(l, "method");
   const size_t h = first ? 2 : 1;
   const bool down = in[h] < 0 || in[h + 1] < 0 || size[0] < in[h] || size[1] < in[h + 1];
-  AXON_CHECK(method == ":nearest" || method == ":bilinear" || method == ":bicubic", who(l),
+  AXON_CHECK(method == "nearest" || method == "bilinear" || method == "bicubic", who(l),
              "method {} has no ONNX Resize equivalent", method);
-  AXON_CHECK(method == ":nearest" || ex.option(l, "antialias") != "true" || !down, who(l),
+  AXON_CHECK(method == "nearest" || ex.word(l, "antialias") != "true" || !down, who(l),
              "antialiased {} downscaling of {} needs ONNX Resize's antialias (opset 18)", method, to_string(in));
   const std::string x = ex.input(l, 0, layout);
   const std::string nc = ex.op("Slice", {ex.op("Shape", {x}, l.name + "/shape"), ex.const_i64({0}, l.name + "/zero"),
@@ -93,15 +93,15 @@ void resize(Exporter& ex, const LayerInfo& l) {
   const std::string sizes = ex.op("Concat", {nc, ex.const_i64({size[0], size[1]}, l.name + "/hw")}, l.name + "/sizes",
                                   [](auto& n) { attr(n, "axis", int64_t{0}); });
   ex.set_output(l, ex.op("Resize", {x, "", "", sizes}, l.name, [&](::onnx::NodeProto& n) {
-    if (method == ":nearest") {
+    if (method == "nearest") {
       attr(n, "mode", std::string("nearest"));
       // round_prefer_ceil(x) = floor(x + 1/2), and half-pixel's x is (i + 1/2) in / out - 1/2.
       attr(n, "nearest_mode", std::string("round_prefer_ceil"));
       attr(n, "coordinate_transformation_mode", std::string("half_pixel"));
     } else {
-      attr(n, "mode", std::string(method == ":bilinear" ? "linear" : "cubic"));
+      attr(n, "mode", std::string(method == "bilinear" ? "linear" : "cubic"));
       attr(n, "coordinate_transformation_mode", std::string("half_pixel"));
-      if (method == ":bicubic") {
+      if (method == "bicubic") {
         attr(n, "cubic_coeff_a", -0.5f);
         attr(n, "exclude_outside", int64_t{1});
       }

@@ -112,7 +112,9 @@ inline Model other_image_layers() {
 inline Model other_sequence_layers() {
   Model ids = input("ids", {-1, 9});
   Model x = embedding(ids, 50, 16);
-  Model y = multi_head_attention(x, {.num_heads = 2, .causal = true}) | rms_norm() | exp() | sigmoid();
+  // Ids 0 are padding: a query whose keys are all padded gets a zero row.
+  Model y = multi_head_attention(x, {.num_heads = 2, .causal = true, .mask = mask(ids, 0)}) | rms_norm() | exp() |
+            sigmoid();
   Model z = transpose(reshape(x, {3, 48}), {0, 2, 1}) | reshape({9, 16});
   std::vector<Model> parts = split(add(y, z), 2, {.axis = -1});
   Model joined = concatenate(parts[1], parts[0]);

@@ -134,4 +134,6 @@ TEST_CASE("onnx export: integer inputs of an embedding are int64", "[onnx]") {
   CHECK(p.graph().input(0).type().tensor_type().elem_type() == ::onnx::TensorProto::INT64);
   CHECK(count(p.graph(), "Gather") == 1);
   CHECK(count(p.graph(), "Trilu") == 1);  // the causal mask
+  CHECK(count(p.graph(), "And") == 1);    // and the key padding mask from mask(ids, 0)
+  CHECK(count(p.graph(), "Einsum") == 1);  // bilinear
 }

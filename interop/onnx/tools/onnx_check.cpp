@@ -37,10 +37,20 @@ Params random_params(const Model& model, uint64_t seed) {
   return p;
 }
 
+// Ids in [1, 50) with padding (0): a leading one in row 0 (its first query sees only padding under a
+// causal mask) and a padded tail in row 1.
+Tensor padded_ids(const Shape& shape, Generator& gen) {
+  auto v = randint(1, 50, shape, gen, DType::i64).to_vector<int64_t>();
+  const int64_t t = shape[1];
+  v[0] = 0;
+  for (int64_t j = t / 2; j < t; ++j) v[static_cast<size_t>(t + j)] = 0;
+  return from_vector(v, shape);
+}
+
 int export_all(const std::string& dir) {
   for (const auto& c : onnx::reference::cases()) {
     Generator gen(42);
-    const Tensor x = c.ids ? randint(0, 50, c.input, gen, DType::i64) : randn(c.input, gen);
+    const Tensor x = c.ids ? padded_ids(c.input, gen) : randn(c.input, gen);
     const Params params = random_params(c.model, 7);
     const Tensor y = predict(c.model, params, x);
     onnx::export_model(c.model, params, dir + "/" + c.name + ".onnx");

@@ -64,7 +64,7 @@ Tensor conv_transpose_kernel(const Tensor& w, bool channels_first) {
 
 bool channels_first(const LayerInfo& l) {
   for (const auto& [k, v] : l.options)
-    if (k == "channels") return v == ":first";
+    if (k == "channels") return v.size() >= 5 && v.compare(v.size() - 5, 5, "first") == 0;  // ":first", "first"
   return false;
 }
 

@@ -2,18 +2,24 @@
 // ONNX interchange for model-API Models (library axon::onnx, built when the ONNX C++ library is
 // found: -DAXON_ONNX=AUTO|ON|OFF).
 //
-// export_model writes an ONNX model (IR version 8, the default domain at `opset`) and runs
-// onnx::checker on it. Every builder with an ONNX equivalent maps to it: dense (MatMul + Add),
-// the conv family (Conv / ConvTranspose; depthwise and separable as grouped Conv), pools, batch /
-// layer / group / instance norm, every activation (native op or an exact decomposition), dropout
-// (identity: the export is the inference graph), shape layers, concatenate / add / subtract /
-// multiply, embedding (Gather), lstm / gru (ONNX LSTM / GRU, gates reordered), multi-head attention
-// (MatMul / Softmax subgraph) and resize. axon is channels last (NHWC); ONNX's conv and pool ops are
-// channels first, so the graph keeps channels-first tensors inside and Transposes only where a
-// tensor enters or leaves that region (the graph's inputs and outputs, or a layer that needs
-// channels last). The batch dim (-1 in the model) is the symbolic dim "batch"; graph inputs and
-// the output are named as the model's input layers and output layer. A layer with no mapping (a
-// custom layer, an activation given as a function, ...) is an axon::Error naming it.
+// export_model writes an ONNX model (IR version 8, the default domain at `opset`, which must be 17)
+// and runs onnx::checker on it. Every builder with an ONNX equivalent maps to it: dense (MatMul +
+// Add), bilinear (Einsum), the conv family (Conv / ConvTranspose; depthwise and separable as grouped
+// Conv; no input_dilation), window / adaptive / global pools and blur_pool, batch / instance norm
+// (BatchNormalization on the running statistics), layer norm, group and rms norm (exact
+// decompositions), every activation (native op or an exact decomposition: gelu by Erf, mish, silu,
+// log_sigmoid), the dropouts (identity: the export is the inference graph), flatten / reshape /
+// transpose / pad / resize (nearest, bilinear and bicubic; not antialiased downscaling) / split,
+// concatenate / add / subtract / multiply, embedding (Gather), mask (Equal), lstm / gru (ONNX LSTM /
+// GRU, gates reordered; not with a mask or hidden_state input), multi-head attention (MatMul /
+// Softmax subgraph, causal and key-padding masks included). axon is channels last (NHWC); ONNX's
+// conv, pool and norm ops are channels first, so the graph keeps channels-first tensors inside and
+// Transposes only where a tensor enters or leaves that region (the graph's inputs and output, or a
+// layer that needs axon's layout). The batch dim (-1 in the model) is the symbolic dim "batch"; graph
+// inputs are named as the model's input layers and typed f32 (int64 when they feed an embedding),
+// the output as the output layer. Parameters are written in f32 under "<layer>.<param>". A layer with
+// no mapping (a custom layer, nx, an activation given as a function, a block, conv_lstm) is an
+// axon::Error naming every such layer; so are params that do not fit the model.
 //
 // import_model reads such a file (or one written by torch.onnx.export) back into a Model and its
 // Params; see its comment.
