@@ -497,3 +497,23 @@ TEST_CASE("onnx import: hostile files give axon::Error", "[onnx][import]") {
     CHECK(errors > 0);
   }
 }
+
+TEST_CASE("onnx import: an imported model runs on CUDA, shapes computed on the host included", "[onnx][import][cuda]") {
+  AXON_REQUIRE_CUDA();
+  // ConstantOfShape(Shape(x)) is made on the CPU at run time; Add must still run on the GPU.
+  OnnxGraph g;
+  g.input("x", {-1, 3}).output("y");
+  g.init("w", {1, 2, 3, 4, 5, 6}, {2, 3}).init("b", {1, -1}, {2});
+  g.node("Shape", {"x"}, {"s"});
+  g.node("ConstantOfShape", {"s"}, {"zeros"});
+  g.node("Add", {"x", "zeros"}, {"h"});
+  set_attr(g.node("Gemm", {"h", "w", "b"}, {"y"}), "transB", int64_t{1});
+  const axon::onnx::Imported m = load(g, "cuda");
+  const Tensor x = test::random_tensor({4, 3}, DType::f32, -1, 1, 31);
+  Params on_gpu = m.params;
+  for (auto& [layer, ps] : on_gpu)
+    for (auto& [name, t] : ps) t = to_device(t, Device::cuda(0));
+  const Tensor y = predict(m.model, on_gpu, to_device(x, Device::cuda(0)));
+  CHECK(y.is_cuda());
+  check_close(to_device(y, Device::cpu()), predict(m.model, m.params, x), kTol);
+}
