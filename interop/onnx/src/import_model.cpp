@@ -158,6 +158,7 @@ class Importer {
       if (in.back() && in.back()->kind == Value::Kind::dynamic) dynamic = true;
       if (in.back() && in.back()->kind == Value::Kind::param) reads_param = true;
     }
+    AXON_CHECK(node.output_size() >= 1, kImport, "{}: the node has no output", who);
     for (const auto& name : node.output())
       AXON_CHECK(name.empty() || !values_.count(name), kImport, "{}: output \"{}\" is already defined (ONNX graphs assign each name once)",
                  who, name);

@@ -470,6 +470,23 @@ TEST_CASE("onnx import: hostile files give axon::Error", "[onnx][import]") {
         "too many elements");
     AXON_REQUIRE_THROWS_WITH(load(single("Flatten", [](auto& n) { set_attr(n, "axis", 3.f); }), "h7"),
                              "has type FLOAT, INT expected");
+    AXON_REQUIRE_THROWS_WITH(
+        load(single("MaxPool",
+                    [](auto& n) {
+                      set_attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+                      set_attr(n, "pads", std::vector<int64_t>{int64_t{1} << 40, 0, 0, 0});
+                    }),
+             "h8"),
+        "pads are too large");
+    OnnxGraph split;
+    split.input("x", {-1, 2, 4, 4}).output("y");
+    split.node("Split", {"x"}, {});
+    split.node("Relu", {"x"}, {"y"});
+    AXON_REQUIRE_THROWS_WITH(load(split, "h9"), "the node has no output");
+    OnnxGraph outer;
+    outer.input("x", {-1, 2, 4, 4}).output("y").init("v", std::vector<float>(1 << 16, 1.f), {1 << 16});
+    set_attr(outer.node("Einsum", {"x", "v", "v"}, {"y"}), "equation", std::string("nchw,a,b->nchwab"));
+    AXON_REQUIRE_THROWS_WITH(load(outer, "h10"), "too many elements");
   }
   SECTION("every single corrupted byte of a valid model: an error or a model, never a crash") {
     OnnxGraph g;
