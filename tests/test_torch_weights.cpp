@@ -98,7 +98,8 @@ TEST_CASE("torch weights: ConvTranspose [in, out, k...] becomes [k..., in, out] 
           "[torch_weights]") {
   Model m = input("x", {-1, 4, 4, 2}) | conv_transpose(3, {.kernel_size = {3, 2}, .strides = {2}, .use_bias = false});
   const TensorMap sd{{"up.weight", iota({2, 3, 3, 2})}};
-  const Tensor& k = from_torch_state_dict(m, sd, {{"conv_transpose_0", "up"}}).at("conv_transpose_0").at("kernel");
+  const Params p = from_torch_state_dict(m, sd, {{"conv_transpose_0", "up"}});
+  const Tensor& k = p.at("conv_transpose_0").at("kernel");
   REQUIRE(k.shape() == Shape{3, 2, 2, 3});
   for (int64_t i : {0, 1})
     for (int64_t o : {0, 2})
