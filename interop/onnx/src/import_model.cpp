@@ -158,6 +158,7 @@ class Importer {
       if (in.back() && in.back()->kind == Value::Kind::dynamic) dynamic = true;
       if (in.back() && in.back()->kind == Value::Kind::param) reads_param = true;
     }
+    AXON_CHECK(node.output_size() >= 1, kImport, "{}: the node has no output", who);
     for (const auto& name : node.output())
       AXON_CHECK(name.empty() || !values_.count(name), kImport, "{}: output \"{}\" is already defined (ONNX graphs assign each name once)",
                  who, name);
@@ -269,14 +270,22 @@ class Importer {
     ForwardFn forward = [fn = impl.fn, slots, state_names, output](const std::vector<Tensor>& xs, const ParamMap& params,
                                                                    ForwardContext& ctx) {
       std::vector<Tensor> args(slots.size());
-      const Device device = xs.at(0).device();
       for (size_t s = 0; s < slots.size(); ++s) {
         const Slot& slot = slots[s];
         if (slot.from == Slot::From::input) args[s] = xs[slot.input];
         if (slot.from == Slot::From::param) args[s] = params.at(slot.param);
-        if (slot.from == Slot::From::constant)
-          args[s] = slot.constant.device() == device ? slot.constant : to_device(slot.constant, device);
+        if (slot.from == Slot::From::constant) args[s] = slot.constant;
       }
+      // Constants live on the CPU, and so do shapes computed at run time (Shape's output, and what
+      // ConstantOfShape makes from it): the op runs where its floating-point data is.
+      Device device = xs.at(0).device();
+      for (const Tensor& t : args)
+        if (t.defined() && t.is_floating_point() && t.is_cuda()) {
+          device = t.device();
+          break;
+        }
+      for (Tensor& t : args)
+        if (t.defined() && t.device() != device) t = to_device(t, device);
       OpRun run;
       run.training = ctx.mode == Mode::train;
       std::vector<Tensor> outs = fn(args, run);

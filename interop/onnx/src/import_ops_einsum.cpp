@@ -118,7 +118,15 @@ OpImpl make_einsum(const Attrs& a) {
     Tensor acc;
     std::string summed;
     for (size_t k = 0; k < labels.size(); ++k) {
-      acc = k == 0 ? aligned(0) : mul(acc, aligned(k));
+      if (k > 0) {  // the broadcast product must stay within bounds
+        const Tensor next = aligned(k);
+        Shape both(all.size());
+        for (size_t d = 0; d < all.size(); ++d) both[d] = std::max(acc.shape()[d], next.shape()[d]);
+        checked_shape(both, who);
+        acc = mul(acc, next);
+      } else {
+        acc = aligned(0);
+      }
       Axes done;
       for (size_t d = 0; d < all.size(); ++d)
         if (summed.find(all[d]) == std::string::npos && !needed_after(all[d], k)) {

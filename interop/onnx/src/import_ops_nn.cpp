@@ -80,6 +80,12 @@ struct Window {
       }
       r.pads.emplace_back(lo, hi + r.extra.back());
     }
+    Shape padded(x.shape().begin(), x.shape().begin() + 2);
+    for (size_t d = 0; d < n; ++d) {
+      AXON_CHECK(r.pads[d].first <= kMaxElements && r.pads[d].second <= kMaxElements, kImport, "{}: pads are too large", who);
+      padded.push_back(x.shape()[d + 2] + r.pads[d].first + r.pads[d].second);
+    }
+    checked_shape(padded, who);
     return r;
   }
 };

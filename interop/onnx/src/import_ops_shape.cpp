@@ -91,6 +91,7 @@ OpImpl make_concat(const Attrs& a) {
 OpImpl make_split(const Attrs& a) {
   {
     const size_t outputs = a.num_outputs();
+    AXON_CHECK(outputs >= 1, kImport, "{}: the node has no output", a.who());
     const int64_t axis = a.i("axis", 0);
     const std::vector<int64_t> attr_split = a.ints("split");
     return {[=, who = a.who()](const Outs& in, OpRun&) -> Outs {

@@ -329,6 +329,32 @@ TEST_CASE("onnx import: LSTM (bidirectional) and GRU map ONNX's gate order", "[o
   }
 }
 
+TEST_CASE("onnx import: Resize's modes and coordinate transformations", "[onnx][import]") {
+  const Tensor x = tensor({0, 1, 2, 3}, {1, 1, 1, 4});
+  auto resize = [&](const std::string& mode, const std::string& transform, const std::string& tag) {
+    OnnxGraph g;
+    g.input("x", {1, 1, 1, 4}).output("y").init("scales", {1, 1, 1, 2}, {4});
+    auto& n = g.node("Resize", {"x", "", "scales"}, {"y"});
+    set_attr(n, "mode", mode);
+    set_attr(n, "coordinate_transformation_mode", transform);
+    if (mode == "nearest") set_attr(n, "nearest_mode", std::string("floor"));
+    if (mode == "cubic") set_attr(n, "cubic_coeff_a", -0.5f);
+    return run(g, tag, x);
+  };
+  // F.interpolate(scale_factor=2) in PyTorch: nearest; linear with align_corners False and True.
+  check_close(resize("nearest", "asymmetric", "rs_nearest"), {0, 0, 1, 1, 2, 2, 3, 3}, {1, 1, 1, 8}, kTol);
+  check_close(resize("linear", "pytorch_half_pixel", "rs_linear"), {0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3},
+              {1, 1, 1, 8}, kTol);
+  std::vector<double> corners;
+  for (int i = 0; i < 8; ++i) corners.push_back(i * 3.0 / 7.0);
+  check_close(resize("linear", "align_corners", "rs_corners"), corners, {1, 1, 1, 8}, kTol);
+  // Keys' cubic with a = -0.5 reproduces a linear ramp where all four taps are inside (outputs 3, 4).
+  const std::vector<float> cubic = values(resize("cubic", "align_corners", "rs_cubic"));
+  for (int i = 3; i < 5; ++i) CHECK(cubic[i] == Catch::Approx(i * 3.0 / 7.0).margin(1e-5));
+  CHECK(cubic[0] == Catch::Approx(0).margin(1e-6));
+  CHECK(cubic[7] == Catch::Approx(3).margin(1e-6));
+}
+
 TEST_CASE("onnx import: Einsum, explicit with an ellipsis and implicit", "[onnx][import]") {
   const Tensor x = test::random_tensor({3, 2, 4}, DType::f32, -1, 1, 21);
   const Tensor w = test::random_tensor({4, 5}, DType::f32, -1, 1, 22);
@@ -444,6 +470,23 @@ TEST_CASE("onnx import: hostile files give axon::Error", "[onnx][import]") {
         "too many elements");
     AXON_REQUIRE_THROWS_WITH(load(single("Flatten", [](auto& n) { set_attr(n, "axis", 3.f); }), "h7"),
                              "has type FLOAT, INT expected");
+    AXON_REQUIRE_THROWS_WITH(
+        load(single("MaxPool",
+                    [](auto& n) {
+                      set_attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+                      set_attr(n, "pads", std::vector<int64_t>{int64_t{1} << 40, 0, 0, 0});
+                    }),
+             "h8"),
+        "pads are too large");
+    OnnxGraph split;
+    split.input("x", {-1, 2, 4, 4}).output("y");
+    split.node("Split", {"x"}, {});
+    split.node("Relu", {"x"}, {"y"});
+    AXON_REQUIRE_THROWS_WITH(load(split, "h9"), "the node has no output");
+    OnnxGraph outer;
+    outer.input("x", {-1, 2, 4, 4}).output("y").init("v", std::vector<float>(1 << 16, 1.f), {1 << 16});
+    set_attr(outer.node("Einsum", {"x", "v", "v"}, {"y"}), "equation", std::string("nchw,a,b->nchwab"));
+    AXON_REQUIRE_THROWS_WITH(load(outer, "h10"), "too many elements");
   }
   SECTION("every single corrupted byte of a valid model: an error or a model, never a crash") {
     OnnxGraph g;
@@ -470,4 +513,24 @@ TEST_CASE("onnx import: hostile files give axon::Error", "[onnx][import]") {
     CHECK(errors + loaded == static_cast<int>(bytes.size()));
     CHECK(errors > 0);
   }
+}
+
+TEST_CASE("onnx import: an imported model runs on CUDA, shapes computed on the host included", "[onnx][import][cuda]") {
+  AXON_REQUIRE_CUDA();
+  // ConstantOfShape(Shape(x)) is made on the CPU at run time; Add must still run on the GPU.
+  OnnxGraph g;
+  g.input("x", {-1, 3}).output("y");
+  g.init("w", {1, 2, 3, 4, 5, 6}, {2, 3}).init("b", {1, -1}, {2});
+  g.node("Shape", {"x"}, {"s"});
+  g.node("ConstantOfShape", {"s"}, {"zeros"});
+  g.node("Add", {"x", "zeros"}, {"h"});
+  set_attr(g.node("Gemm", {"h", "w", "b"}, {"y"}), "transB", int64_t{1});
+  const axon::onnx::Imported m = load(g, "cuda");
+  const Tensor x = test::random_tensor({4, 3}, DType::f32, -1, 1, 31);
+  Params on_gpu = m.params;
+  for (auto& [layer, ps] : on_gpu)
+    for (auto& [name, t] : ps) t = to_device(t, Device::cuda(0));
+  const Tensor y = predict(m.model, on_gpu, to_device(x, Device::cuda(0)));
+  CHECK(y.is_cuda());
+  check_close(to_device(y, Device::cpu()), predict(m.model, m.params, x), kTol);
 }
