@@ -333,6 +333,7 @@ if want examples; then
         "$BUILD/examples/example_fashion_mnist" --model $m --device cuda --epochs 2 --data "$DATA" \
           >>"$DEST/examples.txt" 2>&1 || rc=1
       done
+      (cd "$ROOT" && BUILD_DIR="$BUILD" bash .ci/readme) >>"$DEST/examples.txt" 2>&1 || rc=1  # the README's programs
     else
       echo "no data/fashion-mnist: Fashion-MNIST examples skipped" | tee -a "$DEST/examples.txt"
     fi
