@@ -14,13 +14,15 @@ int main(int argc, char** argv) {
                 conv(8, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
                 batch_norm() | max_pool({.kernel_size = {2}}) | flatten() | dropout({.rate = 0.5}) | dense(10);
   Params params = init(model, {.seed = 42});
-  save_model(path, model, params);
-
-  LoadedModel loaded = load_model(path);
-  std::cout << summary(loaded.model);
   Tensor x = randn({4, 28, 28, 1}, DType::f32, Device::cpu());
-  Tensor a = predict(model, params, x).contiguous(), b = predict(loaded.model, loaded.params, x).contiguous();
+  // snippet-begin: save-load
+  save_model(path, model, params);
+  LoadedModel m = load_model(path);                 // in another process as well
+  Tensor y = predict(m.model, m.params, x);         // bit for bit the original's predictions
+  // snippet-end: save-load
+  std::cout << summary(m.model);
+  Tensor a = predict(model, params, x).contiguous(), b = y.contiguous();
   const bool same = a.shape() == b.shape() && std::memcmp(a.data_ptr(), b.data_ptr(), a.nbytes()) == 0;
-  std::cout << path << ": " << loaded.model << ", predictions " << (same ? "identical" : "DIFFER") << "\n";
+  std::cout << path << ": " << m.model << ", predictions " << (same ? "identical" : "DIFFER") << "\n";
   return same ? 0 : 1;
 }

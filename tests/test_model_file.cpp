@@ -152,6 +152,7 @@ TEST_CASE("model files round-trip blocks, ties, splits, policies, pinned names a
   round_trip("tie", t, {{"ids", ids({2, 3}, 10, 13)}});
 
   // A custom layer loads once its builder is registered.
+  // snippet-begin: custom
   auto scale = [](const std::vector<Model>& in, const std::map<std::string, std::string>& o) {
     const double factor = std::stod(o.at("factor"));
     return layer(
@@ -162,6 +163,7 @@ TEST_CASE("model files round-trip blocks, ties, splits, policies, pinned names a
         {.params = {{.name = "w", .shape = {4}, .initializer = "ones"}}, .op_name = "test_scale",
          .options = {{"factor", o.at("factor")}}});
   };
+  // snippet-end: custom
   Model c = scale({x}, {{"factor", "2.5"}}) | dense(2);
   const std::string path = tmp_path("custom.safetensors");
   save_model(path, c, init(c));

@@ -32,8 +32,8 @@ def snippet_text(ref):
     lines = file.read_text().splitlines()
     if not name:
         return lines
-    begin = [i for i, l in enumerate(lines) if re.search(rf"snippet-begin:\s*{re.escape(name)}\s*$", l)]
-    end = [i for i, l in enumerate(lines) if re.search(rf"snippet-end:\s*{re.escape(name)}\s*$", l)]
+    begin = [i for i, l in enumerate(lines) if re.search(rf"snippet-begin:\s*{re.escape(name)}\s*(\*/)?\s*$", l)]
+    end = [i for i, l in enumerate(lines) if re.search(rf"snippet-end:\s*{re.escape(name)}\s*(\*/)?\s*$", l)]
     if len(begin) != 1 or len(end) != 1 or end[0] <= begin[0]:
         raise ValueError(f"{ref}: needs one 'snippet-begin: {name}' line before one 'snippet-end: {name}' line")
     body = lines[begin[0] + 1:end[0]]

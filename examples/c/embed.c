@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   }
   printf("axon %s\n", axon_version());
 
-  /* [embed-c] */
+  /* snippet-begin: embed */
   double y[MAX], g[MAX]; /* the caller's arrays: row-major [batch][features] and [batch][outputs] */
   int64_t x_shape[2] = {batch, features}, y_shape[2] = {batch, outputs};
   axon_model model;
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   CHECK(axon_tensor_from_data(g, 2, x_shape, NULL, AXON_F64, AXON_CPU, 0, NULL, NULL, &tg));
   CHECK(axon_model_predict_into(model, 1, &tx, ty));                  /* y = model(x), written into y */
   CHECK(axon_model_input_gradients(model, 1, &tx, NULL, NULL, &tg));  /* g = d sum(model(x)) / dx */
-  /* [embed-c-end] */
+  /* snippet-end: embed */
   int ok = compare("outputs", y, y_want, (int)(batch * outputs));
   ok &= compare("gradient", g, g_want, (int)(batch * features));
 

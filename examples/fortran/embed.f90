@@ -34,7 +34,7 @@ program embed
 
 contains
 
-  ! [embed-fortran]
+  ! snippet-begin: embed
   subroutine evaluate(path, x, y, g)
     character(len=*), intent(in) :: path
     real(8), intent(inout), target, contiguous :: x(:, :), y(:, :), g(:, :)  ! (features, batch) ...
@@ -56,7 +56,7 @@ contains
       stop 1
     end if
   end subroutine
-  ! [embed-fortran-end]
+  ! snippet-end: embed
 
   logical function compare(what, got, want)
     character(len=*), intent(in) :: what

@@ -52,7 +52,9 @@ int export_all(const std::string& dir) {
     const Tensor x = c.ids ? padded_ids(c.input, gen) : randn(c.input, gen);
     const Params params = random_params(c.model, 7);
     const Tensor y = predict(c.model, params, x);
+    // snippet-begin: export
     onnx::export_model(c.model, params, dir + "/" + c.name + ".onnx");
+    // snippet-end: export
     save_safetensors(dir + "/" + c.name + ".safetensors", {{"input", x}, {"output", y}});
     std::cout << "exported " << c.name << ": input " << to_string(x.shape()) << " -> " << to_string(y.shape()) << "\n";
   }
@@ -62,9 +64,11 @@ int export_all(const std::string& dir) {
 // One PyTorch model of .ci/onnx_torch_weights.py against the same model built with the model API.
 bool torch_case(const std::string& dir, const std::string& name, const Model& model,
                 const std::map<std::string, std::string>& names, bool nchw) {
+  // snippet-begin: torch
   const TensorMap sd = load_safetensors(dir + "/torch_" + name + ".safetensors");
   const TensorMap io = load_safetensors(dir + "/torch_" + name + "_io.safetensors");
   const Params params = from_torch_state_dict(model, sd, names);
+  // snippet-end: torch
   Tensor x = io.at("input");
   if (nchw) x = x.permute({0, 2, 3, 1}).contiguous();  // PyTorch's images are NCHW, axon's NHWC
   const Tensor y = predict(model, params, x);

@@ -89,7 +89,9 @@ int main(int argc, char** argv) {
       std::ifstream shapes(base + ".shape");
       const Shape in_shape = read_shape(shapes), out_shape = read_shape(shapes);
       const auto t0 = std::chrono::steady_clock::now();
+      // snippet-begin: import
       const onnx::Imported m = onnx::import_model(base + ".onnx");
+      // snippet-end: import
       const double import_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const Tensor x = read_f32(base + ".in.bin", in_shape);
       const Tensor want = read_f32(base + ".out.bin", out_shape);
