@@ -3,6 +3,7 @@
 #include <axon/model.hpp>
 #include <axon/train.hpp>
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 #include "train_fixtures.hpp"
@@ -131,4 +132,27 @@ TEST_CASE("progress options are checked and durations read as clocks", "[train][
   CHECK(format_duration(-1) == "--:--");
   std::ostringstream s;
   CHECK_FALSE(is_terminal(&s));
+}
+
+TEST_CASE("a run resumed mid-epoch reports the epoch's batches from where it stopped", "[train][progress]") {
+  Loop first = trainer(regression(), "mean_squared_error", optim::sgd(0.1), {.log = 0});
+  std::optional<LoopState> saved;
+  first.handle(Event::iteration_completed, [&](LoopState& s) {
+    if (s.epoch_iteration == 1) saved = resume_point(s);  // after batch 2 of 5
+    return Action::continue_;
+  });
+  first.run(rows(1), {}, {.epochs = 1});
+  REQUIRE(saved.has_value());
+
+  std::ostringstream out;
+  Loop second = trainer(regression(), "mean_squared_error", optim::sgd(0.1),
+                        {.out = &out, .log_lines = 1, .terminal = false});
+  second.from_state(*saved);
+  second.run(rows(1), {}, {.epochs = 1});
+  std::vector<std::string> lines = lines_of(out.str());
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].rfind("Epoch 1/1 3/5 [", 0) == 0);
+  CHECK(lines[0].find('<') != std::string::npos);  // an ETA from the batches this run timed
+  CHECK(lines[1].rfind("Epoch 1/1 4/5 [", 0) == 0);
+  CHECK(lines[2].rfind("Epoch 1/1 5/5 [", 0) == 0);
 }

@@ -18,14 +18,15 @@ struct Progress {
   Clock::time_point t0 = Clock::now();
   double samples = 0;
   int64_t done = 0;  // batches of the epoch done (counted from its first, in a resumed run too)
+  int64_t base = 0;  // batches of the epoch done before this run's clock started (a resumed run)
   bool per_sample = true;
   size_t drawn = 0;  // length of the line on screen (terminal), to blank what a shorter one leaves
   bool open = false;  // a terminal line is drawn without its newline yet
 
-  void start_epoch() {
+  void start_epoch(int64_t already_done) {
     t0 = Clock::now();
     samples = 0;
-    done = 0;
+    done = base = already_done;
   }
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -45,7 +46,7 @@ struct Progress {
   std::string line(const LoopState& s, int64_t epoch, int64_t done, int64_t total, double seconds,
                    const std::map<std::string, Tensor>& metrics, bool final) const {
     std::string rate = seconds > 0 ? fmt::format("{:.0f}", samples / seconds) : "-";
-    std::string eta = final || done <= 0 ? "" : "<" + format_duration(seconds / double(done) * double(total - done));
+    std::string eta = final || done <= base ? "" : "<" + format_duration(seconds / double(done - base) * double(total - done));
     return fmt::format("Epoch {}/{} {}/{} [{}{}, {} {}/s] {}", epoch + 1, s.max_epoch, done, total,
                        format_duration(seconds), eta, rate, per_sample ? "samples" : "batches",
                        format_metrics(metrics));
@@ -115,8 +116,8 @@ Loop& progress(Loop& loop, ProgressOptions o) {
             true);
   });
   // started too: a run resumed mid-epoch does not fire that epoch's epoch_started.
-  loop.handle({Event::started, Event::epoch_started}, [p](LoopState&) {
-    p->start_epoch();
+  loop.handle({Event::started, Event::epoch_started}, [p](LoopState& s) {
+    p->start_epoch(s.event == Event::started ? s.epoch_iteration : 0);
     return Action::continue_;
   });
   loop.handle(Event::iteration_completed, [p](LoopState& s) {

@@ -257,7 +257,8 @@ Step eval_step(const Model& model) {
   StepFn step_fn = [model](const Batch& b, const StepState& s) {
     StepState n = s;
     n["y_true"] = b.y;
-    n["y_pred"] = predict(model, s.params("model_state"), b.x);
+    // The dataset already batches: one pass per batch, as the user sized it.
+    n["y_pred"] = predict(model, s.params("model_state"), b.x, {.batch_size = 0});
     return n;
   };
   return {std::move(init_fn), std::move(step_fn)};

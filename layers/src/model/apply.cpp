@@ -117,19 +117,20 @@ Tensor predict(const Model& model, const Params& params, const std::map<std::str
                const PredictOptions& o) {
   NoGrad ng;
   AXON_CHECK(o.batch_size >= 0, "predict", "batch_size must be non-negative (0: one pass), got {}", o.batch_size);
-  int64_t rows = -1;
-  for (const auto& [name, t] : inputs) {
-    if (!t.defined() || t.dim() == 0) {
-      rows = -1;  // apply() reports it, or there is no batch axis to split
-      break;
-    }
-    if (rows >= 0 && t.shape()[0] != rows)
-      AXON_FAIL("predict", "inputs have different numbers of rows ({} has {}, another {}): batch_size {} needs the same",
-                name, t.shape()[0], rows, o.batch_size);
-    rows = t.shape()[0];
-  }
   auto finish = [&](Tensor y) { return o.out.defined() ? copy_into(o.out, y) : y; };
+  // The inputs' rows: batching splits them alike, so they must agree once there is more than a batch.
+  int64_t rows = -1;
+  std::string rows_differ;
+  for (const auto& [name, t] : inputs) {
+    if (!t.defined() || t.dim() == 0) return finish(apply(model, params, inputs, {}).output);  // apply() says what is wrong
+    if (rows >= 0 && t.shape()[0] != rows && rows_differ.empty())
+      rows_differ = fmt::format("{} has {}, another {}", name, t.shape()[0], rows);
+    rows = std::max(rows, t.shape()[0]);
+  }
   if (o.batch_size == 0 || rows <= o.batch_size) return finish(apply(model, params, inputs, {}).output);
+  AXON_CHECK(rows_differ.empty(), "predict",
+             "inputs have different numbers of rows ({}): batches of {} need the same; pass batch_size = 0 for one pass",
+             rows_differ, o.batch_size);
 
   Tensor result;
   for (int64_t start = 0; start < rows; start += o.batch_size) {
