@@ -22,10 +22,20 @@ int main(int argc, char** argv) {
   Loop loop = trainer(model, {"categorical_cross_entropy", {.from_logits = true, .sparse = true}}, optim::sgd(0.05));
   metric(loop, "accuracy", {.sparse = true, .from_logits = true});
   validate(loop, model, tensor_dataset(xv, yv, {.batch_size = 256}));
-  csv_logger(loop, {.path = dir + "/log.csv"});
-  tensorboard(loop, {.logdir = dir + "/tb"});
+  // snippet-begin: logs
+  csv_logger(loop, {.path = dir + "/log.csv"});  // epoch,batch,iteration,seconds,learning_rate,<metrics>
+  tensorboard(loop, {.logdir = dir + "/tb"});    // scalars: every metric and learning_rate
   checkpoint(loop, {.path = dir + "/checkpoints", .keep_last = 2});
+  // snippet-end: logs
   LoopState s = loop.run(tensor_dataset(x, y, {.batch_size = 64, .shuffle = true}), {}, {.epochs = 6});
   std::cout << "latest checkpoint: " << latest_checkpoint(dir + "/checkpoints").value_or("none") << "\n";
-  return s.status == Status::completed ? 0 : 1;
+  // A second loop resumes from the newest checkpoint (as a second process would): one more epoch.
+  Loop again = trainer(model, {"categorical_cross_entropy", {.from_logits = true, .sparse = true}}, optim::sgd(0.05),
+                       {.log = 0});
+  // snippet-begin: resume
+  if (auto file = latest_checkpoint(dir + "/checkpoints")) again.from_state(load_state(*file));
+  // snippet-end: resume
+  LoopState r = again.run(tensor_dataset(x, y, {.batch_size = 64, .shuffle = true}), {}, {.epochs = 7});
+  std::cout << "resumed at epoch " << s.epoch << ", ran to " << r.epoch << "\n";
+  return s.status == Status::completed && r.status == Status::completed ? 0 : 1;
 }
