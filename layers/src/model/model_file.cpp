@@ -62,7 +62,7 @@ std::string graph_json(const detail::Graph& g) {
       for (const auto& t : n.ties)
         ties.push_back(detail::SpecWriter()("param", t.param)("source_layer", t.source_layer)(
                            "source_param", t.source_param)("transpose", t.transpose).str());
-      w.raw("ties", "[" + fmt::format("{}", fmt::join(ties, ", ")) + "]");
+      w.raw("ties", fmt::format("[{}]", fmt::join(ties, ", ")));
     }
     if (n.op == "block") {
       auto [it, first] = blocks.emplace(n.shared, blocks.size());
