@@ -21,6 +21,14 @@ struct DataParallel {
   std::function<Params(const Params&)> average_gradients;
   // A tensor averaged over the ranks (metrics, the logged loss).
   std::function<Tensor(const Tensor&)> average;
+  // Optional, in place of average_gradients: the averaging overlapped with the backward pass. Made
+  // each step for the flat list of trainable parameters; the tape calls `ready` with each gradient
+  // as soon as it is final (autograd::GradReadyFn), and `finish` returns them all averaged, in order.
+  struct GradientReducer {
+    std::function<void(std::size_t index, const Tensor& grad)> ready;
+    std::function<std::vector<Tensor>()> finish;
+  };
+  std::function<GradientReducer(const std::vector<Tensor>& params)> gradient_reducer;
 
   bool enabled() const { return size > 1 && average_gradients; }
 };
