@@ -15,7 +15,7 @@ namespace axon::training {
 struct DataParallel {
   int rank = 0;
   int size = 1;
-  // Every rank's parameters become rank 0's (called once, at the step's init).
+  // Every rank's parameters become rank 0's (at the step's init; each step for layer state).
   std::function<Params(const Params&)> broadcast_params;
   // The gradients averaged over the ranks (called every step, before the optimizer's update).
   std::function<Params(const Params&)> average_gradients;
