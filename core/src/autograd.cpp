@@ -175,7 +175,7 @@ Tensor stop_gradient(const Tensor& x) {
 
 std::pair<Tensor, std::vector<Tensor>> value_and_grad_flat(
     const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& params,
-    const Tensor& output_grad) {
+    const Tensor& output_grad, const GradReadyFn& grad_ready) {
   for (size_t i = 0; i < params.size(); ++i) {
     AXON_CHECK(params[i].defined(), "grad", "parameter {} is an undefined tensor", i);
     AXON_CHECK(is_floating(params[i].dtype()), "grad",
@@ -212,6 +212,23 @@ std::pair<Tensor, std::vector<Tensor>> value_and_grad_flat(
   if (out_id >= 0) grads[out_id] = seed;
 
   auto& nodes = tape.nodes();
+  // grad_ready: parameter i is final once the sweep has passed its earliest consumer (ready_at).
+  std::vector<std::vector<size_t>> ready_at;
+  std::vector<size_t> unused;
+  if (grad_ready) {
+    std::map<int64_t, size_t> index_of;
+    for (size_t i = 0; i < param_ids.size(); ++i) index_of.emplace(param_ids[i], i);
+    std::vector<size_t> first(params.size(), nodes.size());
+    for (size_t k = 0; k < nodes.size(); ++k)
+      for (int64_t id : nodes[k].in_ids)
+        if (auto it = index_of.find(id); it != index_of.end()) first[it->second] = std::min(first[it->second], k);
+    ready_at.resize(nodes.size());
+    for (size_t i = 0; i < first.size(); ++i) (first[i] < nodes.size() ? ready_at[first[i]] : unused).push_back(i);
+  }
+  auto report = [&](size_t i) {
+    const Tensor& g = grads[size_t(param_ids[i])];
+    grad_ready(i, g.defined() ? g : zeros_like(params[i]));
+  };
   for (size_t k = nodes.size(); k-- > 0;) {
     Node& n = nodes[k];
     bool any = false;
@@ -247,7 +264,10 @@ std::pair<Tensor, std::vector<Tensor>> value_and_grad_flat(
     }
     n.backward = nullptr;  // release saved tensors as the sweep passes
     n.outs.clear();
+    if (grad_ready)
+      for (size_t i : ready_at[k]) report(i);
   }
+  for (size_t i : unused) report(i);
 
   std::vector<Tensor> result;
   result.reserve(params.size());

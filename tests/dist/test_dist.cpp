@@ -195,6 +195,20 @@ TEST_CASE("check 1: after 20 steps the parameters are bitwise identical on every
   CHECK(same_on_every_rank(s.epoch_metrics.at(0).at("loss")));
 }
 
+TEST_CASE("gradient buckets overlapped with the backward pass give the same parameters", "[dist]") {
+  const Communicator& c = world();
+  const Data d = make_data(10 * 8 * c.size());
+  // Buckets of at most 256 bytes: the MLP's 4 tensors make several, started during the backward.
+  auto run = [&](bool overlap) {
+    const Communicator small = Communicator::world({.bucket_bytes = 256, .overlap = overlap});
+    Loop loop = trainer(mlp(), sparse_ce, optim::adam(0.01), {.log = 0, .seed = 6, .data_parallel = small});
+    return flat(model_state(loop.run(sharded_dataset(d.x, d.y, c.rank(), c.size(), {.batch_size = 8}))));
+  };
+  const std::vector<double> overlapped = run(true);
+  CHECK(overlapped == run(false));
+  CHECK(same_on_every_rank(from_vector(overlapped, {int64_t(overlapped.size())})));
+}
+
 TEST_CASE("check 2: ranks with batch b each equal one process with batch ranks*b", "[dist]") {
   const Communicator& c = world();
   const int64_t b = 8, steps = 6;

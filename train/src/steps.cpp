@@ -46,6 +46,23 @@ void set_generator(StepState& n, const Generator& gen) {
   n["rng/offset"] = scalar_tensor(static_cast<int64_t>(gen.offset), DType::i64);
 }
 
+// The gradients of f at params averaged over the data-parallel ranks, each bucket's reduction
+// started by the tape as soon as its gradients are final.
+template <class F>
+Params overlapped_grads(const DataParallel& dp, F&& f, const Params& params) {
+  std::vector<Tensor> flat;
+  autograd::detail::flatten(params, flat);
+  DataParallel::GradientReducer reducer = dp.gradient_reducer(flat);
+  autograd::value_and_grad_flat(
+      [&](const std::vector<Tensor>& ps) {
+        size_t i = 0;
+        return f(autograd::detail::unflatten(params, ps, i));
+      },
+      flat, Tensor(), reducer.ready);
+  size_t i = 0;
+  return autograd::detail::unflatten(params, reducer.finish(), i);
+}
+
 // One step on the device, drawing dropout masks from gen: every entry of the new state but the
 // generator's.
 StepState step_body(const StepParts& p, const Batch& b, const StepState& s, Generator& gen) {
@@ -56,19 +73,17 @@ StepState step_body(const StepParts& p, const Batch& b, const StepState& s, Gene
   const LossScaleState scale_state = s.sub("loss_scale");
   Params new_state;
   Tensor y_pred, batch_loss;
-  auto grads = value_and_grad(
-                   [&](const Params& params) {
-                     ForwardResult r = apply(p.model, merge_params(params, state), b.x,
-                                             {.mode = Mode::train, .generator = &gen});
-                     new_state = std::move(r.state);
-                     y_pred = r.output;
-                     batch_loss = p.loss(b.y, r.output);
-                     return p.ls.scale(batch_loss, scale_state);
-                   },
-                   trainable)
-                   .second;
+  auto loss_of = [&](const Params& params) {
+    ForwardResult r = apply(p.model, merge_params(params, state), b.x, {.mode = Mode::train, .generator = &gen});
+    new_state = std::move(r.state);
+    y_pred = r.output;
+    batch_loss = p.loss(b.y, r.output);
+    return p.ls.scale(batch_loss, scale_state);
+  };
+  Params grads = p.dp.enabled() && p.dp.gradient_reducer ? overlapped_grads(p.dp, loss_of, trainable)
+                                                         : value_and_grad(loss_of, trainable).second;
   if (p.dp.enabled()) {
-    grads = p.dp.average_gradients(grads);
+    if (!p.dp.gradient_reducer) grads = p.dp.average_gradients(grads);
     if (!new_state.empty()) new_state = p.dp.broadcast_params(new_state);  // as DDP's broadcast_buffers
   }
   Unscaled unscaled = p.ls.unscale(grads, scale_state);

@@ -91,9 +91,15 @@ bool anomaly_detection_enabled();
 // of each parameter (same storage, its own identity on the tape), so the same tensor passed in two
 // positions gets one gradient per position, not their sum in both. Gradients flow to what f does
 // with its arguments; a tensor f captures from outside is a constant, even if it is a parameter.
+//
+// grad_ready, when given, is called during the reverse sweep with a parameter's index and its final
+// gradient as soon as no node left to sweep can add to it (its earliest consumer on the tape has
+// run), each parameter once; those f does not use, at the end with zeros. Data-parallel training
+// starts a gradient bucket's all-reduce there, while the rest of the backward runs.
+using GradReadyFn = std::function<void(std::size_t index, const Tensor& grad)>;
 std::pair<Tensor, std::vector<Tensor>> value_and_grad_flat(
     const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& params,
-    const Tensor& output_grad = Tensor());
+    const Tensor& output_grad = Tensor(), const GradReadyFn& grad_ready = {});
 
 }  // namespace axon::autograd
 

@@ -39,6 +39,10 @@ struct CommunicatorOptions {
   // Size of the gradient buckets of the data-parallel step (training::DataParallel): parameters are
   // packed into flat buffers of about this many bytes, each all-reduced as one message.
   std::size_t bucket_bytes = std::size_t(25) << 20;
+  // Start each bucket's all-reduce from the backward pass, as soon as its gradients are final
+  // (autograd's grad_ready), instead of after it. Buckets fill from the last layers, whose
+  // gradients come first; a model smaller than one bucket gains nothing.
+  bool overlap = true;
 };
 
 namespace detail {

@@ -15,12 +15,20 @@ namespace axon::training {
 struct DataParallel {
   int rank = 0;
   int size = 1;
-  // Every rank's parameters become rank 0's (called once, at the step's init).
+  // Every rank's parameters become rank 0's (at the step's init; each step for layer state).
   std::function<Params(const Params&)> broadcast_params;
   // The gradients averaged over the ranks (called every step, before the optimizer's update).
   std::function<Params(const Params&)> average_gradients;
   // A tensor averaged over the ranks (metrics, the logged loss).
   std::function<Tensor(const Tensor&)> average;
+  // Optional, in place of average_gradients: the averaging overlapped with the backward pass. Made
+  // each step for the flat list of trainable parameters; the tape calls `ready` with each gradient
+  // as soon as it is final (autograd::GradReadyFn), and `finish` returns them all averaged, in order.
+  struct GradientReducer {
+    std::function<void(std::size_t index, const Tensor& grad)> ready;
+    std::function<std::vector<Tensor>()> finish;
+  };
+  std::function<GradientReducer(const std::vector<Tensor>& params)> gradient_reducer;
 
   bool enabled() const { return size > 1 && average_gradients; }
 };
