@@ -54,8 +54,8 @@ Tensor binary_out(const char* op, kernels::BinaryOp kind, const Tensor& out, con
   Tensor y = out.is_contiguous() ? out : Tensor(in.shape, dt, dev);
   AXON_ON_DEVICE(dev,
                  kernels::cpu::binary(kind, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n),
-                 kernels::cuda::binary(kind, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n,
-                                       detail::stream_for(dev)));
+                 cuda::backend().binary(kind, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], y.data_ptr(), n,
+                                        detail::stream_for(dev)));
   if (!out.is_contiguous()) detail::copy_to_view(y, out);
   return out;
 }
