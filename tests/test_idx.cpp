@@ -153,6 +153,7 @@ TEST_CASE("load_fashion_mnist scales images to [0, 1] and checks images against 
   // Three labels for two images: the folder is named in the error.
   put("train-labels-idx1-ubyte.gz", g(idx_bytes(0x08, {3}, {7, 3, 1})));
   AXON_REQUIRE_THROWS_WITH(data::load_fashion_mnist(dir.string()), "counts disagree");
+  put("train-labels-idx1-ubyte.gz", g(idx_bytes(0x08, {2}, {7, 3})));
   fs::remove(dir / "t10k-images-idx3-ubyte.gz");
   AXON_REQUIRE_THROWS_WITH(data::load_fashion_mnist(dir.string()), "t10k-images-idx3-ubyte.gz");
   fs::remove_all(dir);

@@ -296,14 +296,7 @@ TEST_CASE("checkpoints by rank 0; a resume on the same ranks continues exactly; 
   CHECK(files == int64_t(full.epoch_metrics.size()) - 1);
   // Resumed from the first epoch's checkpoint, every rank ends where the uninterrupted run did.
   Loop again = build();
-  again.from_state(load_state((dir / default_checkpoint_file(
-                                          [&] {
-                                            LoopState first;
-                                            first.epoch = 0;
-                                            first.epoch_iteration = train.num_batches();
-                                            return first;
-                                          }()))
-                                  .string()));
+  again.from_state(load_state((dir / "checkpoint_epoch_1.safetensors").string()));  // after epoch 1 (1-based)
   const LoopState resumed = again.run(train, {}, {.epochs = 11});
   CHECK(resumed.epoch == full.epoch);
   CHECK(flat(model_state(resumed)) == p);

@@ -21,7 +21,7 @@ inline Model mlp() {
          dense(64, {.activation = "gelu"}) | dense(32, {.activation = "tanh"}) | dense(10) | softmax();
 }
 
-// W2 of WORKLOADS.md.
+// W2 of docs/workloads.md.
 inline Model w2_cnn() {
   return input("images", {-1, 28, 28, 1}) |
          conv(32, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
