@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   // snippet-begin: resume
   if (auto file = latest_checkpoint(dir + "/checkpoints")) again.from_state(load_state(*file));
   // snippet-end: resume
-  LoopState r = again.run(tensor_dataset(x, y, {.batch_size = 64, .shuffle = true}), {}, {.epochs = 7});
-  std::cout << "resumed at epoch " << s.epoch << ", ran to " << r.epoch << "\n";
+  // `epochs` counts from where the state left off: one more.
+  LoopState r = again.run(tensor_dataset(x, y, {.batch_size = 64, .shuffle = true}), {}, {.epochs = 1});
+  std::cout << "resumed after epoch " << s.epoch << ", one more epoch: now " << r.epoch << " epochs\n";
   return s.status == Status::completed && r.status == Status::completed ? 0 : 1;
 }
