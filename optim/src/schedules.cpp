@@ -29,7 +29,9 @@ Schedule constant(double init_value) {
 }
 
 Schedule linear_decay(double init_value, LinearDecayOptions o) {
-  const auto [warmup, steps] = o;
+  // Copies, not a structured binding: lambdas capture them (clang 14 cannot capture bindings).
+  const auto warmup = o.warmup;
+  const auto steps = o.steps;
   check_non_negative("linear_decay", "init_value", init_value);
   check_steps("linear_decay", "warmup", warmup, 0);
   AXON_CHECK(steps >= 1 && steps >= warmup, "linear_decay", "steps must be at least 1 and at least warmup ({}), got {}",
@@ -50,7 +52,10 @@ Schedule linear_decay(double init_value, LinearDecayOptions o) {
 }
 
 Schedule exponential_decay(double init_value, ExponentialDecayOptions o) {
-  const auto [decay_rate, transition_steps, transition_begin, staircase] = o;
+  const auto decay_rate = o.decay_rate;
+  const auto transition_steps = o.transition_steps;
+  const auto transition_begin = o.transition_begin;
+  const auto staircase = o.staircase;
   check_non_negative("exponential_decay", "init_value", init_value);
   check_positive("exponential_decay", "decay_rate", decay_rate);
   check_steps("exponential_decay", "transition_steps", transition_steps, 1);
@@ -74,7 +79,8 @@ Schedule exponential_decay(double init_value, ExponentialDecayOptions o) {
 }
 
 Schedule cosine_decay(double init_value, CosineDecayOptions o) {
-  const auto [decay_steps, alpha] = o;
+  const auto decay_steps = o.decay_steps;
+  const auto alpha = o.alpha;
   check_non_negative("cosine_decay", "init_value", init_value);
   check_steps("cosine_decay", "decay_steps", decay_steps, 1);
   check_fraction("cosine_decay", "alpha", alpha);
@@ -91,7 +97,10 @@ Schedule cosine_decay(double init_value, CosineDecayOptions o) {
 }
 
 Schedule polynomial_decay(double init_value, PolynomialDecayOptions o) {
-  const auto [end_value, power, transition_steps, transition_begin] = o;
+  const auto end_value = o.end_value;
+  const auto power = o.power;
+  const auto transition_steps = o.transition_steps;
+  const auto transition_begin = o.transition_begin;
   check_non_negative("polynomial_decay", "init_value", init_value);
   check_non_negative("polynomial_decay", "end_value", end_value);
   check_non_negative("polynomial_decay", "power", power);
