@@ -1,4 +1,5 @@
 // One consistent API (issue 15): the default device, the namespace rule, options structs.
+#include <filesystem>
 #include <sstream>
 
 #include <axon/axon.hpp>
@@ -112,4 +113,27 @@ TEST_CASE("an activation option is a name or a function", "[api][model]") {
   Model convolved = input("x", {-1, 6, 6, 1}) | conv(2, {.kernel_size = 3, .activation = activations::relu});
   CHECK(min(predict(convolved, init(convolved), randn({2, 6, 6, 1}))).item<float>() >= 0.0f);
   AXON_REQUIRE_THROWS_WITH(input("x", {-1, 3}) | dense(4, {.activation = "swishy"}), "unknown activation \"swishy\"");
+}
+
+TEST_CASE("recurrent layers take their activation and gate as a name or a function", "[api][recurrent]") {
+  Model by_name = input("x", {-1, 4, 3}) | lstm(5, {.activation = "tanh", .gate = "sigmoid", .return_sequences = false});
+  Model by_fn = input("x", {-1, 4, 3}) |
+                lstm(5, {.activation = [](const Tensor& t) { return tanh(t); }, .gate = [](const Tensor& t) { return sigmoid(t); },
+                         .return_sequences = false});
+  Params p = init(by_name, {.seed = 4});
+  Tensor x = test::random_tensor({2, 4, 3}, DType::f32, -1, 1, 5);
+  const std::vector<float> a = predict(by_name, p, x).to_vector<float>(), b = predict(by_fn, p, x).to_vector<float>();
+  CHECK(a == b);
+  // A different function gives a different result: the function is the one used.
+  Model hard = input("x", {-1, 4, 3}) | gru(5, {.activation = [](const Tensor& t) { return clamp(t, -0.1, 0.1); },
+                                                  .return_sequences = false});
+  Model soft = input("x", {-1, 4, 3}) | gru(5, {.return_sequences = false});
+  Params q = init(soft, {.seed = 6});
+  CHECK(predict(hard, q, x).to_vector<float>() != predict(soft, q, x).to_vector<float>());
+  // A function cannot be stored in a model file: the load says so, naming the option.
+  const std::string path = (std::filesystem::temp_directory_path() / "axon_test_api_rnn_fn.safetensors").string();
+  save_model(path, by_fn, p);
+  AXON_REQUIRE_THROWS_WITH(load_model(path), "a function cannot be stored in a model file");
+  std::filesystem::remove(path);
+  AXON_REQUIRE_THROWS_WITH(input("x", {-1, 4, 3}) | lstm(5, {.gate = "nope"}), "nope");
 }

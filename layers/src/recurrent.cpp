@@ -13,10 +13,11 @@ namespace axon::layers {
 
 namespace {
 
-Tensor activate(const std::string& name, const Tensor& x) {
-  if (name == "sigmoid") return sigmoid(x);
-  if (name == "tanh") return tanh(x);
-  return activations::activate(name, x);
+Tensor activate(const Activation& a, const Tensor& x) {
+  if (a.fn) return a.fn(x);
+  if (a.name == "sigmoid") return sigmoid(x);
+  if (a.name == "tanh") return tanh(x);
+  return activations::activate(a.name, x);
 }
 
 // ---- parameters

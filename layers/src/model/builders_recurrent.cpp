@@ -166,8 +166,8 @@ Model recurrent(const Gates& g, const Model& x, int64_t units, const RecurrentLa
     AXON_CHECK(s.size() == 3, b.who, "input shape {} must be [batch, time, features]", to_string(s));
     AXON_CHECK(units > 0, b.who, "units must be positive, got {}", units);
     const int64_t in = detail::known_dim(b, s, 2, "feature dim");
-    check_activation(b, "activation", o.activation);
-    check_activation(b, "gate", o.gate);
+    if (!o.activation.fn) check_activation(b, "activation", o.activation.name);
+    if (!o.gate.fn) check_activation(b, "gate", o.gate.name);
     if (o.mask.defined()) check_mask(b, b.in[1]);
     check_hidden_state(b, o.mask.defined() ? 2 : 1, o.hidden_state.size(), {s[0], units});
     AXON_CHECK(!(o.bidirectional && !o.hidden_state.empty()), b.who,
@@ -189,7 +189,7 @@ Model recurrent(const Gates& g, const Model& x, int64_t units, const RecurrentLa
         for (const auto& k : g.b)
           b.node.params.push_back({.name = prefix + "bias." + k, .shape = {units}, .initializer = o.bias_initializer});
     }
-    b.node.options = {{"activation", o.activation}, {"gate", o.gate}, {"unroll", detail::enum_name(o.unroll)}};
+    b.node.options = {{"activation", o.activation.label()}, {"gate", o.gate.label()}, {"unroll", detail::enum_name(o.unroll)}};
     if (!o.return_sequences) b.node.options.push_back({"return_sequences", "false"});
     if (o.bidirectional) b.node.options.push_back({"bidirectional", "true"});
     if (o.initial_state == InitialState::random) b.node.options.push_back({"initial_state", ":random"});

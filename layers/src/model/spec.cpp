@@ -26,6 +26,8 @@ void SpecWriter::put_special(const Padding& p) {
   else put(p.pads);
 }
 
+void SpecWriter::put_special(const Activation& a) { out_ += json::quote(a.label()); }
+
 SpecReader::SpecReader(const json::Value& spec, std::vector<Model> inputs, std::string who)
     : spec_(spec), inputs_(std::move(inputs)), who_(std::move(who)) {
   AXON_CHECK(spec.kind == json::Value::Kind::object, who_, "its arguments (\"spec\") must be a JSON object, got {}",
@@ -125,6 +127,14 @@ void SpecReader::get_special(const json::Value& x, Padding& v, const char* key) 
   std::vector<std::pair<int64_t, int64_t>> pads;
   get(x, pads, key);
   v = Padding(std::move(pads));
+}
+
+void SpecReader::get_special(const json::Value& x, Activation& v, const char* key) {
+  expect(x, json::Value::Kind::string, key);
+  if (x.text == "<function>")
+    bad(key, "was a C++ function when the model was saved; a function cannot be stored in a model file (use an "
+             "activation by name, or make the layer a custom layer and register its builder)");
+  v = Activation(x.text);
 }
 
 }  // namespace axon::detail

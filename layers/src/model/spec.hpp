@@ -118,6 +118,7 @@ class SpecWriter {
   void put_double(double v);  // shortest round-trip digits; "inf", "-inf", "nan" as strings
   void put_special(const Initializer& i);
   void put_special(const Padding& p);
+  void put_special(const Activation& a);  // a function is written as "<function>": refused on load
   std::string out_;
 };
 
@@ -196,6 +197,7 @@ class SpecReader {
   }
   void get_special(const json::Value& x, Initializer& v, const char* key);
   void get_special(const json::Value& x, Padding& v, const char* key);
+  void get_special(const json::Value& x, Activation& v, const char* key);
   int64_t integer(const json::Value& x, const char* key, bool is_unsigned);
   double number(const json::Value& x, const char* key);
   void expect(const json::Value& x, json::Value::Kind kind, const char* key);

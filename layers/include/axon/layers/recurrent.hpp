@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include <axon/activation_option.hpp>
 #include <axon/autograd.hpp>
 #include <axon/conv.hpp>
 #include <axon/tensor.hpp>
@@ -39,8 +40,8 @@ using GateParams = std::map<std::string, Tensor>;  // gate name -> tensor (Axon'
 using Carry = std::vector<Tensor>;                  // lstm / conv_lstm {c, h}; gru {h}
 
 struct CellOptions {
-  std::string gate = "sigmoid";    // any name of axon::activations::activate
-  std::string activation = "tanh";
+  Activation gate = "sigmoid";  // any name of axon::activations::activate, or a function
+  Activation activation = "tanh";
 };
 
 struct CellOutput {
@@ -94,8 +95,8 @@ UnrollOutput dynamic_unroll(const CellFn& cell, const Tensor& sequence, const Ca
 enum class Unroll { static_unroll, dynamic_unroll };
 
 struct RecurrentOptions {
-  std::string gate = "sigmoid";
-  std::string activation = "tanh";
+  Activation gate = "sigmoid";  // a name or a function, as CellOptions
+  Activation activation = "tanh";
   Unroll unroll = Unroll::static_unroll;  // Axon's functional default (same result either way)
   // Scan from the last step to the first (the backward half of a bidirectional RNN). The outputs stay
   // aligned with the input steps (output[:, t] is the state after reading steps T-1 .. t), as in

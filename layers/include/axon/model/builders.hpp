@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include <axon/activation_option.hpp>
 #include <axon/conv.hpp>
 #include <axon/layers/normalization.hpp>
 #include <axon/layers/recurrent.hpp>
@@ -25,19 +26,7 @@ struct NameOptions {
   std::string name = {};
 };
 
-// An `activation` option: the name of a function of <axon/activations.hpp> ("relu"), or the
-// function itself (activations::relu, a lambda); appended as its own node. Empty: none.
-struct Activation {
-  std::string name;
-  std::function<Tensor(const Tensor&)> fn;
-  Activation() = default;
-  Activation(const char* n) : name(n) {}
-  Activation(std::string n) : name(std::move(n)) {}
-  template <class F>
-    requires(std::is_invocable_r_v<Tensor, F, const Tensor&> && !std::is_convertible_v<F, std::string>)
-  Activation(F f) : fn(std::move(f)) {}
-  bool empty() const { return name.empty() && !fn; }
-};
+// Activation (an `activation` option: a name or a function) is in <axon/activation_option.hpp>.
 
 // A per-spatial-axis option (kernel_size, strides, dilations): one value for every spatial axis
 // ({.kernel_size = 3}) or one per axis ({.kernel_size = {3, 5}}).
@@ -304,8 +293,8 @@ enum class InitialState {
   random,  // ⚠ Axon: drawn per call with recurrent_initializer, shape [batch, units], from `seed`
 };
 struct RecurrentLayerOptions {
-  std::string activation = "tanh";
-  std::string gate = "sigmoid";
+  Activation activation = "tanh";  // a name or a function (a function cannot be saved in a model file)
+  Activation gate = "sigmoid";
   layers::Unroll unroll = layers::Unroll::dynamic_unroll;  // Axon's builder default; same result eagerly
   bool use_bias = true;
   Initializer kernel_initializer = "glorot_uniform";
