@@ -39,7 +39,10 @@ struct Workload {
 
 void run_one(const Workload& w, const Options& opt, Reporter& out) {
   const Device dev = opt.device;
-  const data::ImageSet d = data::load_fashion_mnist(data::find_fashion_mnist(opt.data), {.device = dev});
+  const std::string dir = data::find_fashion_mnist(opt.data);
+  // --pipeline reads the training images itself: only the test split is loaded here then.
+  const data::ImageSet d =
+      data::load_fashion_mnist(dir, {.device = dev, .split = opt.pipeline ? data::Split::test : data::Split::all});
   const Tensor &train_x = d.train_images, &train_y = d.train_labels;
   const Model model = w.model();
 
@@ -71,8 +74,7 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
   // --pipeline: samples read from the IDX files on the CPU, randomly cropped (padding 2) and flipped on
   // two background threads, four batches ahead, then moved to the device.
   training::Dataset train_data =
-      opt.pipeline ? data::Pipeline(data::from_idx(data::find_fashion_mnist(opt.data) + "/train-images-idx3-ubyte.gz",
-                                                   data::find_fashion_mnist(opt.data) + "/train-labels-idx1-ubyte.gz"))
+      opt.pipeline ? data::Pipeline(data::from_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz"))
                          .map(data::random_crop(28, 28, 2))
                          .map(data::random_flip())
                          .shuffle(0)
@@ -97,7 +99,7 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
   f.workload = w.id;
   f.dtype = "f32";
   f.op = opt.compile && dev.is_cuda() ? "epoch (graphed)" : "epoch";
-  f.shape = fmt::format("{} epoch(s), {} steps{}", epochs, steps > 0 ? steps : (train_x.size(0) + 127) / 128,
+  f.shape = fmt::format("{} epoch(s), {} steps{}", epochs, steps > 0 ? steps : train_data.num_batches(),
                         dp.size > 1 ? fmt::format(", {} ranks x batch {}", dp.size, batches.batch_size) : "");
   f.n = epochs;
   std::vector<double> sorted = ms;

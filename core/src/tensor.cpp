@@ -93,6 +93,15 @@ Tensor cast(const Tensor& x, DType dtype) {
 }
 Tensor Tensor::to(DType dtype) const { return cast(*this, dtype); }
 
+namespace {
+// y, x copied to another device, with its gradient: moved back to x's device.
+Tensor record_move(const Tensor& x, const Tensor& y) {
+  Device from = x.device();
+  autograd::record("to", {x}, {y}, [from](const autograd::Grads& g) { return autograd::Grads{to_device(g[0], from)}; });
+  return y;
+}
+}  // namespace
+
 Tensor to_device(const Tensor& x, Device device) {
   detail::check_defined("to", x);
   if (x.device() == device) return x;
@@ -103,9 +112,7 @@ Tensor to_device(const Tensor& x, Device device) {
 #else
   AXON_FAIL("to", "cannot move {} to {}: axon was built without CUDA", describe(x), device.str());
 #endif
-  Device from = x.device();
-  autograd::record("to", {x}, {y}, [from](const autograd::Grads& g) { return autograd::Grads{to_device(g[0], from)}; });
-  return y;
+  return record_move(x, y);
 }
 Tensor Tensor::to(Device device) const { return to_device(*this, device); }
 
@@ -113,9 +120,7 @@ Tensor Tensor::to(Device device, bool non_blocking) const {
   if (!non_blocking || !is_pinned() || !device.is_cuda() || !is_contiguous()) return to_device(*this, device);
   Tensor y(shape(), dtype(), device);
   cuda::pinned::copy_to_device(*impl().storage, data_ptr(), y.data_ptr(), nbytes(), device);
-  Device from = this->device();
-  autograd::record("to", {*this}, {y}, [from](const autograd::Grads& g) { return autograd::Grads{to_device(g[0], from)}; });
-  return y;
+  return record_move(*this, y);
 }
 
 bool Tensor::is_pinned() const { return defined() && impl().storage && impl().storage->pinned; }

@@ -3,14 +3,11 @@
 #include <axon/data/pipeline.hpp>
 #include <axon/ops.hpp>
 
+#include "splitmix.hpp"
+
 namespace axon::data {
 
-uint64_t SampleRng::next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+uint64_t SampleRng::next() { return detail::splitmix64(state_); }
 double SampleRng::uniform() { return double(next() >> 11) * 0x1.0p-53; }
 int64_t SampleRng::randint(int64_t lo, int64_t hi) {
   AXON_CHECK(lo <= hi, "SampleRng::randint", "empty range [{}, {}]", lo, hi);

@@ -8,6 +8,8 @@
 #include <axon/data/pipeline.hpp>
 #include <axon/ops.hpp>
 
+#include "splitmix.hpp"
+
 namespace axon::data {
 
 struct Pipeline::Config {
@@ -24,14 +26,14 @@ struct Pipeline::Config {
 
 namespace {
 
-uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+int64_t batches_per_epoch(const Pipeline::Config& c) {
+  const int64_t n = c.source.size();
+  return c.drop_last ? n / c.batch_size : (n + c.batch_size - 1) / c.batch_size;
 }
 
 uint64_t sample_key(uint64_t seed, int64_t epoch, int64_t sample) {
-  return mix64(mix64(mix64(seed + 0x9E3779B97F4A7C15ull) ^ uint64_t(epoch)) ^ uint64_t(sample));
+  using detail::mix64;
+  return mix64(mix64(mix64(seed + detail::kGoldenGamma) ^ uint64_t(epoch)) ^ uint64_t(sample));
 }
 
 // Workers, the batches they are building keyed by (epoch, index), and the cached sample order of the
@@ -42,7 +44,7 @@ class Prefetcher {
 
   explicit Prefetcher(std::shared_ptr<const Pipeline::Config> c) : c_(std::move(c)) {
     n_ = c_->source.size();
-    per_epoch_ = c_->drop_last ? n_ / c_->batch_size : (n_ + c_->batch_size - 1) / c_->batch_size;
+    per_epoch_ = batches_per_epoch(*c_);
     for (int t = 0; t < (c_->prefetch > 0 ? c_->threads : 0); ++t) workers_.emplace_back([this] { work(); });
   }
   ~Prefetcher() {
@@ -206,10 +208,7 @@ Pipeline Pipeline::prefetch(int64_t batches, int threads) const {
 Pipeline Pipeline::to(Device device) const {
   return Pipeline(with(config_, [&](Config& c) { c.device = device; }));
 }
-int64_t Pipeline::num_batches() const {
-  const Config& c = *config_;
-  return c.drop_last ? c.source.size() / c.batch_size : (c.source.size() + c.batch_size - 1) / c.batch_size;
-}
+int64_t Pipeline::num_batches() const { return batches_per_epoch(*config_); }
 
 training::Dataset Pipeline::dataset() const {
   auto p = std::make_shared<Prefetcher>(config_);
