@@ -301,3 +301,41 @@ TEST_CASE("pin_memory and non-blocking copies", "[data][pinned]") {
   training::Dataset cpu = base.dataset(), gpu = base.to(Device::cuda()).dataset();
   for (int64_t i = 0; i < 3; ++i) CHECK(values(gpu.batch(0, i).x.to(Device::cpu())) == values(cpu.batch(0, i).x));
 }
+
+TEST_CASE("built-in augmentations batch on raw memory exactly as on tensors", "[data][augment][pipeline]") {
+  // Wrapping a built-in transform in a lambda hides it from the raw-memory batching: the tensor path.
+  auto on_tensors = [](data::MapFn f) {
+    return [f](data::Example e, data::SampleRng& r) { return f(std::move(e), r); };
+  };
+  Tensor x = test::random_tensor({37, 6, 5, 3}, DType::f32, -1, 1, 9);
+  Tensor y = arange(0, 37, 1, DType::i64);
+  // The same images from a source without a batch gather: samples taken one by one.
+  data::Source table = data::from_tensors(x, y);
+  data::Source one_by_one(37, [table](int64_t i) { return table.get(i); });
+  for (const data::Source& src : {table, one_by_one}) {
+    data::Pipeline raw = data::Pipeline(src)
+                             .map(data::random_crop(5, 4, 2))
+                             .map(data::random_flip())
+                             .map(data::normalize({0.1, -0.2, 0.3}, {0.5, 2.0, 1.5}))
+                             .shuffle(7)
+                             .batch(8);
+    data::Pipeline tensors = data::Pipeline(src)
+                                 .map(on_tensors(data::random_crop(5, 4, 2)))
+                                 .map(on_tensors(data::random_flip()))
+                                 .map(on_tensors(data::normalize({0.1, -0.2, 0.3}, {0.5, 2.0, 1.5})))
+                                 .shuffle(7)
+                                 .batch(8);
+    training::Dataset a = raw.prefetch(2, 2).dataset(), b = tensors.dataset();
+    for (int64_t epoch = 0; epoch < 2; ++epoch)
+      for (int64_t i = 0; i < a.num_batches(); ++i) {
+        training::Batch p = a.batch(epoch, i), q = b.batch(epoch, i);
+        REQUIRE(p.x.shape() == q.x.shape());
+        CHECK(p.x.shape()[1] == 5);
+        CHECK(values(p.x) == values(q.x));
+        CHECK(values(p.y) == values(q.y));
+      }
+  }
+  // A sample the transform does not take is the same error either way.
+  data::Pipeline small = data::Pipeline(data::from_tensors(zeros({4, 2, 2, 1}))).map(data::random_crop(9, 9)).batch(2);
+  AXON_REQUIRE_THROWS_WITH(small.dataset().batch(0, 0), "does not fit");
+}

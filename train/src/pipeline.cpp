@@ -8,6 +8,7 @@
 #include <axon/data/pipeline.hpp>
 #include <axon/ops.hpp>
 
+#include "image_ops.hpp"
 #include "splitmix.hpp"
 
 namespace axon::data {
@@ -141,11 +142,16 @@ class Prefetcher {
     const int64_t start = index * c_->batch_size, end = std::min(n_, start + c_->batch_size);
     std::vector<int64_t> idx(ord->begin() + start, ord->begin() + end);
     if (c_->maps.empty() && c_->source.can_gather()) return c_->source.gather(idx);
+    std::vector<uint64_t> keys;
+    keys.reserve(idx.size());
+    for (int64_t s : idx) keys.push_back(sample_key(c_->seed, epoch, s));
+    if (auto b = images::assemble_images(c_->source, c_->maps, idx, keys)) return std::move(*b);
+    // Any other transform: tensors, one sample at a time.
     std::vector<Tensor> xs, ys;
     xs.reserve(idx.size());
     for (int64_t s : idx) {
       Example e = c_->source.get(s);
-      SampleRng rng(sample_key(c_->seed, epoch, s));
+      SampleRng rng(keys[xs.size()]);
       for (const MapFn& f : c_->maps) e = f(std::move(e), rng);
       AXON_CHECK(e.x.defined(), "Pipeline", "a transform returned an undefined sample (sample {})", s);
       AXON_CHECK(xs.empty() || e.y.defined() == !ys.empty(), "Pipeline",
