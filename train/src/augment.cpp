@@ -71,7 +71,7 @@ class RandomFlip final : public ImageOp {
     }
     for (int64_t i = 0; i < H; ++i)
       for (int64_t j = 0; j < W; ++j)
-        std::memcpy(dst + (i * W + j) * C, src + (i * W + (W - 1 - j)) * C, size_t(C) * sizeof(float));
+        for (int64_t c = 0; c < C; ++c) dst[(i * W + j) * C + c] = src[(i * W + (W - 1 - j)) * C + c];
   }
 
  private:
