@@ -69,6 +69,7 @@ class Prefetcher {
       host = assemble(epoch, index);
     } else {
       std::shared_future<training::Batch> f;
+      int added = 0;
       {
         std::lock_guard<std::mutex> lock(mu_);
         // Forget batches behind this one (a restart or a jump), then queue this one and the next ones.
@@ -76,13 +77,14 @@ class Prefetcher {
           it = it->first < Key{epoch, index} ? pending_.erase(it) : std::next(it);
         Key k{epoch, index};
         for (int64_t ahead = 0; ahead <= c_->prefetch; ++ahead) {
-          schedule_locked(k);
+          added += schedule_locked(k);
           k = k.second + 1 < per_epoch_ ? Key{k.first, k.second + 1} : Key{k.first + 1, 0};
         }
         f = pending_.at({epoch, index});
         pending_.erase({epoch, index});
       }
-      cv_.notify_all();
+      // One worker per new batch: waking them all would take the step's core for nothing.
+      for (int i = 0; i < added; ++i) cv_.notify_one();
       host = f.get();
     }
     if (c_->device.is_cpu()) return host;
@@ -91,11 +93,12 @@ class Prefetcher {
   }
 
  private:
-  void schedule_locked(Key k) {
-    if (pending_.count(k)) return;
+  bool schedule_locked(Key k) {
+    if (pending_.count(k)) return false;
     auto task = std::make_shared<std::packaged_task<training::Batch()>>([this, k] { return assemble(k.first, k.second); });
     pending_.emplace(k, task->get_future().share());
     queue_.push_back(std::move(task));
+    return true;
   }
 
   void work() {
