@@ -171,9 +171,12 @@ if want test; then
     note "nccl: no mpirun or no $BUILD/tests/test_dist (built without MPI): skipped"
   else
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout -k 10 300 "$MPIRUN" --allow-run-as-root -np 1 \
-      "$BUILD/tests/test_dist" "[cuda]" >"$DEST/nccl.log" 2>&1 \
-      && note "nccl: $(grep -E 'All tests passed|test cases' "$DEST/nccl.log" | tail -1); configure: $(grep -oE 'NCCL [^;]*' "$DEST/configure.log" 2>/dev/null | tail -1)" \
-      || fail "nccl: test_dist [cuda] under mpirun FAILED (see nccl.log)"
+      "$BUILD/tests/test_dist" "[cuda]" >"$DEST/nccl.log" 2>&1
+    nccl_rc=$?
+    result=$(sed 's/\x1b\[[0-9;]*m//g' "$DEST/nccl.log" | grep -E 'All tests passed|test cases' | tail -1)
+    nccl_cfg=$(grep -oE 'NCCL [^;]*' "$DEST/configure.log" 2>/dev/null | tail -1)  # built with it or not
+    [ $nccl_rc -eq 0 ] && note "nccl: test_dist [cuda] under mpirun: ${result:-ok}${nccl_cfg:+ (configure: $nccl_cfg)}" \
+                       || fail "nccl: test_dist [cuda] under mpirun FAILED, exit $nccl_rc (see nccl.log)"
   fi
 fi
 
