@@ -1,6 +1,8 @@
 // A batch of augmented images assembled on raw memory: the samples are read from the source's rows
 // (one gather for the batch when the source has one) and each goes through the transforms' kernels,
 // the last of which writes it into its place in the batch. No tensor is made per sample.
+#include <algorithm>
+
 #include <axon/ops.hpp>
 
 #include "image_ops.hpp"
