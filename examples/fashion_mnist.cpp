@@ -50,22 +50,6 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-// W1: 784 -> dense 128 relu -> dropout 0.5 -> dense 10 (logits: the softmax is folded into the loss).
-Model mlp() {
-  return input("images", {-1, 28, 28, 1}) | flatten() | dense(128, {.activation = "relu"}) |
-         dropout({.rate = 0.5}) | dense(10);
-}
-
-// W2: conv 32 3x3 same relu -> max_pool 2 -> conv 64 3x3 same relu -> max_pool 2 -> flatten ->
-// dense 128 relu -> dense 10 (channels last).
-Model cnn() {
-  return input("images", {-1, 28, 28, 1}) |
-         conv(32, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
-         max_pool({.kernel_size = {2}}) |
-         conv(64, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
-         max_pool({.kernel_size = {2}}) | flatten() | dense(128, {.activation = "relu"}) | dense(10);
-}
-
 Tensor loss(const Tensor& labels, const Tensor& logits) {
   return losses::categorical_cross_entropy(
       labels, logits, {.from_logits = true, .sparse = true, .reduction = losses::Reduction::mean});
@@ -77,7 +61,10 @@ Tensor accuracy(const Tensor& labels, const Tensor& logits) {
 int run(const Args& a) {
   const data::ImageSet d = data::load_fashion_mnist(data::find_fashion_mnist(a.data), {.device = a.device});
 
-  Model model = a.model == "mlp" ? mlp() : cnn();
+  // W1 (784 -> dense 128 relu -> dropout 0.5 -> dense 10) or W2 (two conv 3x3 + max_pool 2 stages ->
+  // dense 128 relu -> dense 10), written out in layers/src/model/fashion_mnist_models.cpp; both give
+  // logits, the softmax being folded into the loss.
+  Model model = a.model == "mlp" ? fashion_mnist_mlp() : fashion_mnist_cnn();
   std::cout << summary(model) << "\n";
 
   Loop loop = trainer(model, loss, optim::adam(1e-3), {.log = 50, .compile = a.compile});

@@ -15,15 +15,6 @@ using namespace axon;
 
 namespace {
 
-// The W2 CNN of examples/fashion_mnist.cpp.
-Model cnn() {
-  return input("images", {-1, 28, 28, 1}) |
-         conv(32, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
-         max_pool({.kernel_size = {2}}) |
-         conv(64, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
-         max_pool({.kernel_size = {2}}) | flatten() | dense(128, {.activation = "relu"}) | dense(10);
-}
-
 double vm_hwm_mib() {
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);)
@@ -42,7 +33,7 @@ int main(int argc, char** argv) {
   }
   try {
     data::ImageSet d = data::load_fashion_mnist(data::find_fashion_mnist(dir));
-    Model model = cnn();
+    Model model = fashion_mnist_cnn();  // W2 of docs/workloads.md
     Params params = init(model, {.seed = 1});
     Tensor logits = empty({d.test_images.shape()[0], 10});  // the caller's buffer
     const double hwm_before = vm_hwm_mib();

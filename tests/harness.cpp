@@ -1,10 +1,29 @@
 #include "harness.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <random>
 #include <sstream>
 
 namespace axon::test {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("axon_test_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+std::string fresh_dir(const std::string& name) {
+  std::string dir = temp_path(name);
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+std::string empty_dir(const std::string& name) {
+  std::string dir = fresh_dir(name);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 bool has_cuda() { return cuda_available(); }
 

@@ -15,6 +15,13 @@
 
 namespace axon::test {
 
+// Scratch files and folders in the temporary folder, named by this process (<tmp>/axon_test_<pid>_<name>)
+// so that tests running at once never share one. temp_path creates nothing; fresh_dir removes what is
+// there (a run that must create the folder itself can be checked); empty_dir leaves it created and empty.
+std::string temp_path(const std::string& name);
+std::string fresh_dir(const std::string& name);
+std::string empty_dir(const std::string& name);
+
 // cpu, then cuda:0 when a GPU is present.
 std::vector<Device> devices();
 bool has_cuda();

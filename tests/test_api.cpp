@@ -131,7 +131,7 @@ TEST_CASE("recurrent layers take their activation and gate as a name or a functi
   Params q = init(soft, {.seed = 6});
   CHECK(predict(hard, q, x).to_vector<float>() != predict(soft, q, x).to_vector<float>());
   // A function cannot be stored in a model file: the load says so, naming the option.
-  const std::string path = (std::filesystem::temp_directory_path() / "axon_test_api_rnn_fn.safetensors").string();
+  const std::string path = test::temp_path("rnn_fn.safetensors");
   save_model(path, by_fn, p);
   AXON_REQUIRE_THROWS_WITH(load_model(path), "a function cannot be stored in a model file");
   std::filesystem::remove(path);

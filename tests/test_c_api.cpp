@@ -27,11 +27,6 @@ using namespace axon;
 
 namespace {
 
-std::string tmp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("axon_test_c_api_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
 #define C_OK(call)                                      \
   do {                                                  \
     axon_status c_status_ = (call);                     \
@@ -70,7 +65,7 @@ Model mlp() { return input("x", {-1, 3}) | dense(8, {.activation = "tanh"}) | de
 
 // A model file of mlp() with f64 parameters drawn from `seed`.
 std::string mlp_file(uint64_t seed, Params* params = nullptr) {
-  std::string path = tmp_path("mlp_" + std::to_string(seed) + ".safetensors");
+  std::string path = test::temp_path("mlp_" + std::to_string(seed) + ".safetensors");
   Params p = init(mlp(), {.dtype = DType::f64, .seed = seed});
   save_model(path, mlp(), p);
   if (params) *params = p;
@@ -225,7 +220,7 @@ TEST_CASE("C ABI: a model with two inputs takes them in input order", "[c_api]")
   Model a = input("a", {-1, 2}), b = input("b", {-1, 3});
   Model model = concatenate(a, b) | dense(2);
   Params params = init(model, {.dtype = DType::f64, .seed = 5});
-  std::string path = tmp_path("two_inputs.safetensors");
+  std::string path = test::temp_path("two_inputs.safetensors");
   save_model(path, model, params);
   CModel m;
   C_OK(axon_model_load(path.c_str(), AXON_CPU, 0, &m.h));
@@ -295,7 +290,7 @@ TEST_CASE("C ABI: train steps equal the C++ train_step's; save round-trips the t
   CHECK(std::string(axon_last_error()).find("layer 'dense_1' has no parameter 'bogus'") != std::string::npos);
 
   // Saved and loaded again, the trained model predicts what the C++ API predicts with the trained parameters.
-  std::string saved = tmp_path("trained.safetensors");
+  std::string saved = test::temp_path("trained.safetensors");
   C_OK(axon_model_save(m.h, saved.c_str()));
   CModel back;
   C_OK(axon_model_load(saved.c_str(), AXON_CPU, 0, &back.h));

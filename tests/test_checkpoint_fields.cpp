@@ -17,12 +17,6 @@ namespace {
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
-std::string tmp_file(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("axon_test_ckpt_fields_" + std::to_string(::getpid()) + "_" + name + ".safetensors"))
-      .string();
-}
-
 // A valid checkpoint of a run that finished epoch 1 of 3 after 2 batches per epoch.
 LoopState finished_epoch_one() {
   LoopState s;
@@ -58,7 +52,7 @@ Dataset two_batches() {
 }  // namespace
 
 TEST_CASE("a valid checkpoint still loads and resumes", "[train][checkpoint]") {
-  std::string path = tmp_file("valid");
+  std::string path = test::temp_path("valid.safetensors");
   save_state(path, finished_epoch_one());
   LoopState s = load_state(path);
   CHECK(s.epoch == 2);  // the resume point after epoch 1 completed
@@ -91,7 +85,7 @@ TEST_CASE("checkpoint counters out of range are errors naming the file and field
       {"epoch_seconds/7", "1", "epoch_seconds/7 is not an epoch up to epoch 2"},
       {"epoch_seconds/1", "nan", "epoch_seconds/1 is nan, not a duration"},
   };
-  std::string path = tmp_file("bad");
+  std::string path = test::temp_path("bad.safetensors");
   for (const Bad& c : cases) {
     INFO(c.key << " = " << c.value);
     write_with(path, c.key, c.value);

@@ -19,14 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("axon_test_data_pipeline_" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d / name;
-}
-
 std::string write_bytes(const std::string& name, const std::string& bytes) {
-  fs::path p = scratch(name);
+  fs::path p = test::temp_path(name);
   std::ofstream(p, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
   return p.string();
 }
@@ -74,7 +68,7 @@ TEST_CASE("read_npz reads stored and deflated archives", "[data][npy]") {
 
 TEST_CASE("write_npy round-trips through read_npy", "[data][npy]") {
   Tensor x = test::random_tensor({3, 5, 2}, DType::f32, -2, 2, 7);
-  std::string p = scratch("rt.npy").string();
+  std::string p = test::temp_path("rt.npy");
   data::write_npy(p, x);
   Tensor y = data::read_npy(p);
   REQUIRE(y.shape() == x.shape());
@@ -109,7 +103,7 @@ TEST_CASE("hostile .npy and .npz files are errors naming the file", "[data][npy]
   std::string obj = good;
   obj.replace(obj.find("<f4"), 3, "|O8");
   AXON_REQUIRE_THROWS_WITH(data::read_npy(write_bytes("obj.npy", obj)), "unsupported dtype");
-  AXON_REQUIRE_THROWS_WITH(data::read_npy(scratch("missing.npy").string()), "cannot open");
+  AXON_REQUIRE_THROWS_WITH(data::read_npy(test::temp_path("missing.npy")), "cannot open");
   // A flipped data byte in a stored archive: the CRC catches it.
   std::string z = kNpzStored;
   size_t at = z.find("\x93NUMPY");
@@ -253,7 +247,7 @@ TEST_CASE("from_npy/from_npz/from_idx sources feed a pipeline", "[data][pipeline
   CHECK(z.size() == 4);
   check_equal(z.get(2).x, {4, 5}, {2});
   AXON_REQUIRE_THROWS_WITH(data::from_npz(write_bytes("src2.npz", kNpzStored), "images"), "it holds: x, y");
-  std::string xp = scratch("x.npy").string(), yp = scratch("y.npy").string();
+  std::string xp = test::temp_path("x.npy"), yp = test::temp_path("y.npy");
   data::write_npy(xp, zeros({6, 2, 2, 1}));
   data::write_npy(yp, zeros({5}, DType::i64));
   AXON_REQUIRE_THROWS_WITH(data::from_npy(xp, yp), "row counts disagree");
@@ -271,7 +265,7 @@ TEST_CASE("load_fashion_mnist reads only the split asked for", "[data][fashion]"
     AXON_SKIP("Fashion-MNIST is not installed");
   }
   // A folder holding only the test files: split = test must not look for the training files.
-  fs::path only = scratch("fm_test_only");
+  fs::path only = test::temp_path("fm_test_only");
   fs::create_directories(only);
   for (const char* f : {"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
     fs::copy_file(fs::path(dir) / f, only / f, fs::copy_options::overwrite_existing);
@@ -300,4 +294,42 @@ TEST_CASE("pin_memory and non-blocking copies", "[data][pinned]") {
   data::Pipeline base = data::Pipeline(counting_source(10)).map(data::normalize({0.5}, {2.0})).shuffle(1).batch(4).prefetch(2);
   training::Dataset cpu = base.dataset(), gpu = base.to(Device::cuda()).dataset();
   for (int64_t i = 0; i < 3; ++i) CHECK(values(gpu.batch(0, i).x.to(Device::cpu())) == values(cpu.batch(0, i).x));
+}
+
+TEST_CASE("built-in augmentations batch on raw memory exactly as on tensors", "[data][augment][pipeline]") {
+  // Wrapping a built-in transform in a lambda hides it from the raw-memory batching: the tensor path.
+  auto on_tensors = [](data::MapFn f) {
+    return [f](data::Example e, data::SampleRng& r) { return f(std::move(e), r); };
+  };
+  Tensor x = test::random_tensor({37, 6, 5, 3}, DType::f32, -1, 1, 9);
+  Tensor y = arange(0, 37, 1, DType::i64);
+  // The same images from a source without a batch gather: samples taken one by one.
+  data::Source table = data::from_tensors(x, y);
+  data::Source one_by_one(37, [table](int64_t i) { return table.get(i); });
+  for (const data::Source& src : {table, one_by_one}) {
+    data::Pipeline raw = data::Pipeline(src)
+                             .map(data::random_crop(5, 4, 2))
+                             .map(data::random_flip())
+                             .map(data::normalize({0.1, -0.2, 0.3}, {0.5, 2.0, 1.5}))
+                             .shuffle(7)
+                             .batch(8);
+    data::Pipeline tensors = data::Pipeline(src)
+                                 .map(on_tensors(data::random_crop(5, 4, 2)))
+                                 .map(on_tensors(data::random_flip()))
+                                 .map(on_tensors(data::normalize({0.1, -0.2, 0.3}, {0.5, 2.0, 1.5})))
+                                 .shuffle(7)
+                                 .batch(8);
+    training::Dataset a = raw.prefetch(2, 2).dataset(), b = tensors.dataset();
+    for (int64_t epoch = 0; epoch < 2; ++epoch)
+      for (int64_t i = 0; i < a.num_batches(); ++i) {
+        training::Batch p = a.batch(epoch, i), q = b.batch(epoch, i);
+        REQUIRE(p.x.shape() == q.x.shape());
+        CHECK(p.x.shape()[1] == 5);
+        CHECK(values(p.x) == values(q.x));
+        CHECK(values(p.y) == values(q.y));
+      }
+  }
+  // A sample the transform does not take is the same error either way.
+  data::Pipeline small = data::Pipeline(data::from_tensors(zeros({4, 2, 2, 1}))).map(data::random_crop(9, 9)).batch(2);
+  AXON_REQUIRE_THROWS_WITH(small.dataset().batch(0, 0), "does not fit");
 }

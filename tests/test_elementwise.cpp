@@ -472,7 +472,7 @@ TEST_CASE("comparisons give bool tensors", "[ops]") {
   check_equal(eq(bl, 2), {0, 0}, {2});  // true is 1, not 2
   check_equal(eq(bl, 1), {1, 0}, {2});
   check_equal(eq(bl, true), {1, 0}, {2});
-  Tensor f = from_vector(std::vector<float>{0.5f, kNaN, -1});
+  Tensor f = from_vector(std::vector<float>{0.5f, static_cast<float>(kNaN), -1});
   check_equal(gt(f, 0), {1, 0, 0}, {3});
   check_equal(ne(f, 0.5), {0, 1, 1}, {3});
   check_equal(eq(i, from_vector(std::vector<double>{0, 1.5, 2, 4})), {1, 0, 1, 0}, {4});  // i32 vs f64
@@ -724,7 +724,9 @@ TEST_CASE("gradients of binary ops with broadcasting", "[autograd]") {
       {"maximum", [](const Tensor& x, const Tensor& y) { return maximum(x, y); }},
       {"minimum", [](const Tensor& x, const Tensor& y) { return minimum(x, y); }},
   };
-  for (auto& [name, op] : ops) {
+  for (const auto& named : ops) {
+    const auto& name = named.first;
+    const auto& op = named.second;  // a plain reference: clang 14 cannot capture a structured binding
     INFO(name);
     check_grad([&](const Ts& v) { return op(v[0], v[1]); }, {a, b});
     check_grad([&](const Ts& v) { return op(v[0], v[1]); }, {b, a});

@@ -17,9 +17,6 @@ using namespace axon;
 namespace {
 constexpr int64_t kHuge = int64_t(1) << 62;
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("axon_hostile_" + std::to_string(::getpid()) + "_" + name)).string();
-}
 std::vector<unsigned char> idx_header(std::vector<uint32_t> dims) {
   std::vector<unsigned char> b{0, 0, 0x08, static_cast<unsigned char>(dims.size())};
   for (uint32_t d : dims)
@@ -43,7 +40,7 @@ TEST_CASE("a crafted IDX header with overflowing dims is refused before any allo
   // followed by 64 KiB of data.
   auto bytes = idx_header({0xFFFFFFFFu, 0xFFFFFFFFu});
   bytes.resize(bytes.size() + 65536, 0xAB);
-  std::string raw = temp_path("overflow.idx"), gz = temp_path("overflow.idx.gz");
+  std::string raw = test::temp_path("overflow.idx"), gz = test::temp_path("overflow.idx.gz");
   write_raw(raw, bytes);
   write_gz(gz, bytes);
   AXON_REQUIRE_THROWS_WITH(data::read_idx(raw), "read_idx");
@@ -58,7 +55,7 @@ TEST_CASE("a crafted IDX header with overflowing dims is refused before any allo
 }
 
 TEST_CASE("an IDX header declaring more than the file can hold allocates nothing", "[hostile][idx]") {
-  std::string raw = temp_path("short.idx"), gz = temp_path("short.idx.gz");
+  std::string raw = test::temp_path("short.idx"), gz = test::temp_path("short.idx.gz");
   auto header = idx_header({0x40000000u});  // 1 GiB declared, 8 bytes of file
   write_raw(raw, header);
   write_gz(gz, header);

@@ -13,9 +13,6 @@
 using namespace axon;
 
 namespace {
-std::string tmp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("axon_test_idx_" + std::to_string(::getpid()) + "_" + name)).string();
-}
 std::vector<unsigned char> idx_bytes(unsigned char type, const std::vector<uint32_t>& dims,
                                      const std::vector<unsigned char>& data) {
   std::vector<unsigned char> b{0, 0, type, static_cast<unsigned char>(dims.size())};
@@ -58,7 +55,7 @@ std::string write_gz(const std::string& name, const std::vector<unsigned char>& 
   return write_plain(name, gzip_stored(bytes));
 }
 std::string write_plain(const std::string& name, const std::vector<unsigned char>& bytes) {
-  std::string path = tmp_path(name);
+  std::string path = test::temp_path(name);
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
   return path;
 }
@@ -100,7 +97,7 @@ TEST_CASE("read_idx reads gzip'd images and labels with their dims", "[optim][id
 }
 
 TEST_CASE("read_idx errors name the file and the problem", "[optim][idx][errors]") {
-  std::string missing = tmp_path("does-not-exist.gz");
+  std::string missing = test::temp_path("does-not-exist.gz");
   AXON_REQUIRE_THROWS_WITH(data::read_idx(missing), "read_idx: " + missing + ": cannot open file");
 
   auto p1 = write_gz("short.gz", idx_bytes(0x08, {2, 3}, {1, 2, 3}));
@@ -125,7 +122,7 @@ TEST_CASE("read_idx errors name the file and the problem", "[optim][idx][errors]
 
 TEST_CASE("load_fashion_mnist scales images to [0, 1] and checks images against labels", "[train][idx]") {
   namespace fs = std::filesystem;
-  const fs::path dir = tmp_path("fmnist_dir");
+  const fs::path dir = test::temp_path("fmnist_dir");
   fs::create_directories(dir);
   auto put = [&](const std::string& name, const std::vector<unsigned char>& bytes) {
     std::ofstream((dir / name).string(), std::ios::binary)

@@ -15,11 +15,8 @@
 using namespace axon;
 
 namespace {
-std::string tmp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("axon_test_io_" + std::to_string(::getpid()) + "_" + name)).string();
-}
 std::string write_bytes(const std::string& name, const std::string& bytes) {
-  std::string path = tmp_path(name);
+  std::string path = test::temp_path(name);
   std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
   return path;
 }
@@ -63,7 +60,7 @@ TEST_CASE("safetensors round-trips every dtype, 0-d and empty tensors on every d
   for (Device d : test::devices()) {
     INFO("device " << d.str());
     TensorMap m = every_dtype(d);
-    std::string path = tmp_path("all_" + d.str() + ".safetensors");
+    std::string path = test::temp_path("all_" + d.str() + ".safetensors");
     save_safetensors(path, m, {{"format", "pt"}});
     TensorMap back = load_safetensors(path, d);
     REQUIRE(back.size() == m.size());
@@ -89,7 +86,7 @@ TEST_CASE("safetensors writes non-contiguous tensors as their row-major values",
     Tensor base = arange(0, 24, 1, DType::f32, d).reshape({4, 6});
     Tensor view = base.transpose(0, 1).slice(0, 1, 6, 2);  // [3, 4], strided
     REQUIRE_FALSE(view.is_contiguous());
-    std::string path = tmp_path("view.safetensors");
+    std::string path = test::temp_path("view.safetensors");
     save_safetensors(path, {{"v", view}});
     Tensor back = load_safetensors(path, d).at("v");
     CHECK(back.shape() == Shape{3, 4});
@@ -104,7 +101,7 @@ TEST_CASE("safetensors writes non-contiguous tensors as their row-major values",
 
 TEST_CASE("safetensors metadata round-trips, escapes included, and reads without the data", "[io]") {
   Metadata meta{{"format", "pt"}, {"quote\"back\\slash", "line\nbreak\ttab"}, {"unicode", "µ→✓"}, {"empty", ""}};
-  std::string path = tmp_path("meta.safetensors");
+  std::string path = test::temp_path("meta.safetensors");
   save_safetensors(path, {{"x", ones({2})}}, meta);
   Metadata got;
   load_safetensors(path, Device::cpu(), &got);
@@ -130,7 +127,7 @@ TEST_CASE("safetensors files are byte-exact: header length, JSON header, padding
   std::string expect = std::string("\x90\0\0\0\0\0\0\0", 8) + header + "      " +
                        std::string("\x00\x00\x80\x3f\x00\x00\x20\xc0\x01\x02\x03", 11);
   TensorMap m{{"a", tensor({1.0f, -2.5f})}, {"b", from_vector(std::vector<uint8_t>{1, 2, 3})}};
-  std::string path = tmp_path("exact.safetensors");
+  std::string path = test::temp_path("exact.safetensors");
   save_safetensors(path, m, {{"format", "pt"}});
   std::string got = read_bytes(path);
   CHECK(got.size() == 163);
@@ -162,7 +159,7 @@ TEST_CASE("safetensors reads other writers' layouts: any key order, whitespace, 
 }
 
 TEST_CASE("safetensors errors name the file and the problem", "[io]") {
-  std::string missing = tmp_path("does_not_exist.safetensors");
+  std::string missing = test::temp_path("does_not_exist.safetensors");
   AXON_REQUIRE_THROWS_WITH(load_safetensors(missing), missing + ": no such file");
 
   auto bad = [](const std::string& name, const std::string& bytes, const std::string& expect) {
@@ -176,7 +173,7 @@ TEST_CASE("safetensors errors name the file and the problem", "[io]") {
   const std::string ok_header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   const std::string ok_data(8, '\0');
   REQUIRE(load_safetensors(write_bytes("ok.safetensors", st_file(ok_header, ok_data))).at("a").numel() == 2);
-  std::remove(tmp_path("ok.safetensors").c_str());
+  std::remove(test::temp_path("ok.safetensors").c_str());
 
   bad("short", "abc", "too short for the 8-byte header length");
   bad("hugelen", u64le(1000) + "{}", "the header claims 1000 bytes but only 2 follow");
@@ -205,8 +202,8 @@ TEST_CASE("safetensors errors name the file and the problem", "[io]") {
       "key 'a' appears twice in the header");
   bad("meta", st_file(R"({"__metadata__":{"k":1}})", ""), "__metadata__ value of 'k' must be a string");
 
-  AXON_REQUIRE_THROWS_WITH(save_safetensors(tmp_path("u.safetensors"), {{"u", Tensor()}}), "tensor 'u' is undefined");
-  std::string nodir = tmp_path("no_such_dir") + "/x.safetensors";
+  AXON_REQUIRE_THROWS_WITH(save_safetensors(test::temp_path("u.safetensors"), {{"u", Tensor()}}), "tensor 'u' is undefined");
+  std::string nodir = test::temp_path("no_such_dir") + "/x.safetensors";
   AXON_REQUIRE_THROWS_WITH(save_safetensors(nodir, {{"a", ones({1})}}), nodir + ": cannot open for writing");
 }
 
@@ -227,7 +224,7 @@ TEST_CASE("Params flatten to layer/name keys and back, and save as safetensors",
     CHECK(back.at("block/dense").count("kernel"));
     check_identical(back.at("dense_0").at("kernel"), p.at("dense_0").at("kernel"), d);
 
-    std::string path = tmp_path("params.safetensors");
+    std::string path = test::temp_path("params.safetensors");
     save_params(path, p);
     Params loaded = load_params(path, d);
     for (const auto& [layer, m] : p)

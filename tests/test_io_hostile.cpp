@@ -18,12 +18,6 @@ using namespace axon;
 
 namespace {
 using test::st_file;
-std::filesystem::path fresh_dir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("axon_test_io_hostile_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return p;
-}
 std::vector<std::string> names_in(const std::filesystem::path& dir) {
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
@@ -64,7 +58,7 @@ TEST_CASE("safetensors rejects names and metadata that are not UTF-8, reading an
     AXON_REQUIRE_THROWS_WITH(to_safetensors({{"ok", ones({1})}}, {{bad, "v"}}), "metadata key");
     AXON_REQUIRE_THROWS_WITH(to_safetensors({{"ok", ones({1})}}, {{"k", bad}}), "the value of metadata key");
   }
-  std::string path = (fresh_dir("utf8") / "x.safetensors").string();
+  std::string path = (std::filesystem::path(test::empty_dir("utf8")) / "x.safetensors").string();
   AXON_REQUIRE_THROWS_WITH(save_safetensors(path, {{"w\xff", ones({1})}}), path + ": tensor name 'w\\xFF' is not valid UTF-8");
   CHECK_FALSE(std::filesystem::exists(path));
   // Well-formed multi-byte names, written raw or as \u escapes (a surrogate pair included), round-trip.
@@ -112,7 +106,7 @@ TEST_CASE("safetensors headers with 200k tensors load, and a duplicate among the
 }
 
 TEST_CASE("threads saving to one path all succeed and the file is always one of the versions written", "[io]") {
-  auto dir = fresh_dir("concurrent");
+  auto dir = std::filesystem::path(test::empty_dir("concurrent"));
   std::string path = (dir / "model.safetensors").string();
   constexpr int kThreads = 4, kSaves = 100;
   // Version v is a tensor of 64 copies of v with metadata "version" = v: a file mixing two saves fails the check.
@@ -154,7 +148,7 @@ TEST_CASE("threads saving to one path all succeed and the file is always one of 
 }
 
 TEST_CASE("a save removes the temporary files that dead writers left in its directory", "[io]") {
-  auto dir = fresh_dir("stale");
+  auto dir = std::filesystem::path(test::empty_dir("stale"));
   pid_t dead = ::fork();
   if (dead == 0) ::_exit(0);
   REQUIRE(dead > 0);

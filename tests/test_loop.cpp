@@ -17,12 +17,6 @@ using namespace axon::training;
 
 namespace {
 
-std::string tmp_dir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("axon_test_loop_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(p);
-  return p.string();
-}
-
 // Batches whose x is one scalar value, the same every epoch.
 Dataset scalar_batches(const std::vector<double>& values) {
   std::vector<Batch> b;
@@ -417,7 +411,7 @@ TEST_CASE("checkpoints resume into exactly the uninterrupted run (epoch and mid-
       LoopState full = least_squares_loop(opt).run(data, {}, {.epochs = 4});
 
       // Interrupted after epoch 1, resumed for the 2 remaining epochs.
-      std::string dir = tmp_dir(std::string(name) + "_epoch");
+      std::string dir = test::fresh_dir(std::string(name) + "_epoch");
       Loop first = least_squares_loop(opt);
       checkpoint(first, {.path = dir});
       first.run(data, {}, {.epochs = 2});
@@ -440,7 +434,7 @@ TEST_CASE("checkpoints resume into exactly the uninterrupted run (epoch and mid-
 
       // Interrupted mid-epoch: saves after the 1st, 7th and 13th batch (total); resume from the 7th
       // (epoch 1, batch index 2), with the running loss of that epoch carried over.
-      std::string dir2 = tmp_dir(std::string(name) + "_mid");
+      std::string dir2 = test::fresh_dir(std::string(name) + "_mid");
       Loop mid = least_squares_loop(opt);
       checkpoint(mid, {.event = Event::iteration_completed, .filter = {.every = 6}, .path = dir2});
       mid.run(data, {}, {.epochs = 4});
@@ -505,7 +499,7 @@ TEST_CASE("serialized loop states keep counters, metrics, event counts and handl
   CHECK(e.epoch_metrics.at(3).at("accuracy").item<float>() == 0.25f);
   CHECK(e.step_state.contains("y_pred"));
 
-  std::string path = tmp_dir("not_a_checkpoint.safetensors");
+  std::string path = test::fresh_dir("not_a_checkpoint.safetensors");
   save_safetensors(path, {{"x", ones({1})}});
   AXON_REQUIRE_THROWS_WITH(load_state(path), "not an axon loop checkpoint");
   std::filesystem::remove(path);

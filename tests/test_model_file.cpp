@@ -14,12 +14,6 @@ using axon::test::random_tensor;
 
 namespace {
 
-std::string tmp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("axon_test_model_file_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
 void check_bits(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   REQUIRE(a.dtype() == b.dtype());
@@ -44,7 +38,7 @@ void check_same_params(const Params& a, const Params& b) {
 void round_trip(const std::string& tag, const Model& m, const std::map<std::string, Tensor>& inputs) {
   INFO(tag);
   const Params p = init(m, {.seed = 11});
-  const std::string with = tmp_path(tag + "_with.safetensors"), without = tmp_path(tag + "_without.safetensors");
+  const std::string with = test::temp_path(tag + "_with.safetensors"), without = test::temp_path(tag + "_without.safetensors");
   save_model(with, m, p);
   save_model(without, m);
   LoadedModel a = load_model(with), b = load_model(without);
@@ -165,7 +159,7 @@ TEST_CASE("model files round-trip blocks, ties, splits, policies, pinned names a
   };
   // snippet-end: custom
   Model c = scale({x}, {{"factor", "2.5"}}) | dense(2);
-  const std::string path = tmp_path("custom.safetensors");
+  const std::string path = test::temp_path("custom.safetensors");
   save_model(path, c, init(c));
   AXON_REQUIRE_THROWS_WITH(load_model(path), "register_custom_layer(\"test_scale\"");
   AXON_REQUIRE_THROWS_WITH(load_model(path), "test_scale_0");
@@ -188,7 +182,7 @@ namespace {
 // A model file whose metadata is given as is.
 std::string write_file(const std::string& name, const std::string& version, const std::string& graph,
                        const TensorMap& tensors = {}) {
-  const std::string path = tmp_path(name);
+  const std::string path = test::temp_path(name);
   save_safetensors(path, tensors, {{"axon.format_version", version}, {"axon.model", graph}});
   return path;
 }
@@ -203,7 +197,7 @@ std::string replaced(std::string s, const std::string& from, const std::string& 
 
 TEST_CASE("hostile model files give axon::Error", "[model][model_file]") {
   Model m = input("x", {-1, 3}) | dense(2) | relu();
-  const std::string good = tmp_path("good.safetensors");
+  const std::string good = test::temp_path("good.safetensors");
   save_model(good, m, init(m));
   const std::string graph = load_safetensors_metadata(good).at("axon.model");
   CHECK(load_model(write_file("same.safetensors", "1", graph)).model.layers().size() == 3);
@@ -229,7 +223,7 @@ TEST_CASE("hostile model files give axon::Error", "[model][model_file]") {
       {"1", "{\"nodes\": []}", "no nodes"},
       {"1", "[1, 2]", "must be a JSON object"},
   };
-  const std::string hostile = tmp_path("hostile.safetensors");
+  const std::string hostile = test::temp_path("hostile.safetensors");
   for (const auto& c : cases) {
     INFO(c.graph);
     save_safetensors(hostile, {}, {{"axon.format_version", c.version}, {"axon.model", c.graph}});
@@ -241,11 +235,11 @@ TEST_CASE("hostile model files give axon::Error", "[model][model_file]") {
   tensors.erase("dense_0/bias");
   AXON_REQUIRE_THROWS_WITH(load_model(write_file("missing.safetensors", "1", graph, tensors)), "bias");
   // A parameter file is not a model file.
-  const std::string plain = tmp_path("plain.safetensors");
+  const std::string plain = test::temp_path("plain.safetensors");
   save_params(plain, init(m));
   AXON_REQUIRE_THROWS_WITH(load_model(plain), "not an axon model file");
-  AXON_REQUIRE_THROWS_WITH(load_model(tmp_path("nonexistent.safetensors")), "nonexistent");
+  AXON_REQUIRE_THROWS_WITH(load_model(test::temp_path("nonexistent.safetensors")), "nonexistent");
 
   for (const char* f : {"good", "same", "hostile", "missing", "plain"})
-    std::filesystem::remove(tmp_path(std::string(f) + ".safetensors"));
+    std::filesystem::remove(test::temp_path(std::string(f) + ".safetensors"));
 }

@@ -55,8 +55,13 @@ TEST_CASE("value_and_grad over trainable_params matches central differences", "[
   CHECK(new_state.at("batch_norm_0").size() == 2);
   REQUIRE(grads.size() == trainable.size());
   const double h = 1e-6;
-  for (const auto& [layer, entries] : trainable)
-    for (const auto& [name, t] : entries) {
+  // Plain references rather than structured bindings: the lambda below captures them (clang 14
+  // cannot capture a structured binding).
+  for (const auto& layer_entries : trainable)
+    for (const auto& entry : layer_entries.second) {
+      const std::string& layer = layer_entries.first;
+      const std::string& name = entry.first;
+      const Tensor& t = entry.second;
       INFO(layer << "." << name);
       const Tensor& g = grads.at(layer).at(name);
       REQUIRE(g.shape() == t.shape());

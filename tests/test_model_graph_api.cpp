@@ -44,12 +44,6 @@ std::vector<std::string> keys(const ParamMap& m) {
   return out;
 }
 
-std::string tmp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("axon_test_graph_api_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
 Model cnn() {
   return input("image", {-1, 8, 8, 2}) |
          conv(4, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) | batch_norm() |
@@ -542,7 +536,7 @@ TEST_CASE("check_params names the first mismatching layer and parameter", "[mode
 
 TEST_CASE("save_params / load_params with a model: a CNN's round trip predicts the same", "[model]") {
   Model m = cnn();
-  const std::string path = tmp_path("cnn.safetensors");
+  const std::string path = test::temp_path("cnn.safetensors");
   for (Device d : test::devices()) {
     Params p = init(m, {.device = d, .seed = 7});
     // Train-mode batch statistics so the state entries are not their initial values.

@@ -70,12 +70,6 @@ std::shared_ptr<int64_t> count_batches(Loop& loop) {
   return n;
 }
 
-std::string tmp_dir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("axon_test_train_checks_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(p);
-  return p.string();
-}
-
 }  // namespace
 
 TEST_CASE("trainer halts at the first NaN loss, naming its epoch and batch, checked at epoch ends", "[train][nan]") {
@@ -184,10 +178,10 @@ TEST_CASE("handler wiring errors are found when run() starts, before any step", 
   {
     Loop loop = fresh();
     auto ran = count_batches(loop);
-    checkpoint(loop, {.path = tmp_dir("criteria"), .criteria = "accuracy"});
+    checkpoint(loop, {.path = test::fresh_dir("criteria"), .criteria = "accuracy"});
     AXON_REQUIRE_THROWS_WITH(loop.run(data), "checkpoint: metric 'accuracy' is produced by nothing");
     CHECK(*ran == 0);
-    CHECK(!std::filesystem::exists(tmp_dir("criteria")));
+    CHECK(!std::filesystem::exists(test::fresh_dir("criteria")));
   }
   {
     Loop loop = fresh();
@@ -230,13 +224,13 @@ TEST_CASE("handler wiring errors are found when run() starts, before any step", 
       s.metrics["twice_loss"] = mul(s.metrics.at("loss"), 2.0);
       return Action::continue_;
     });
-    checkpoint(loop, {.path = tmp_dir("ok"), .criteria = "twice_loss"});
+    checkpoint(loop, {.path = test::fresh_dir("ok"), .criteria = "twice_loss"});
     AXON_REQUIRE_THROWS_WITH(loop.run(data), "checkpoint: metric 'twice_loss'");
     loop.produces("twice_loss");
     LoopState s = loop.run(data, {}, {.epochs = 2});
     CHECK(s.status == Status::completed);
     CHECK(metric_values(s.epoch_metrics.at(1)).count("validation_loss") == 1);
-    std::filesystem::remove_all(tmp_dir("ok"));
+    std::filesystem::remove_all(test::fresh_dir("ok"));
   }
 }
 

@@ -57,12 +57,6 @@ std::pair<double, double> host_scores(const Model& m, const Params& params, cons
   return {correct / double(n), ce / double(n)};
 }
 
-std::string tmp_dir(const std::string& name) {
-  auto p = std::filesystem::temp_directory_path() / ("axon_test_train_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(p);
-  return p.string();
-}
-
 }  // namespace
 
 TEST_CASE("trainer fits an MLP on separable data and validate reports the held-out metrics", "[train]") {
@@ -209,7 +203,7 @@ TEST_CASE("a dropout model resumed from a checkpoint continues exactly as the un
     };
     LoopState full = make().run(data, {}, {.epochs = 3});
 
-    std::string dir = tmp_dir("dropout_" + d.str());
+    std::string dir = test::fresh_dir("dropout_" + d.str());
     Loop first = make();
     checkpoint(first, {.path = dir});
     first.run(data, {}, {.epochs = 1});

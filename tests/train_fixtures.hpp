@@ -25,11 +25,4 @@ inline training::Dataset regression_rows(int64_t rows, int64_t features, int64_t
   return training::tensor_dataset(from_vector(x, {rows, features}), from_vector(y, {rows, 1}), {.batch_size = batch});
 }
 
-// An empty-to-be directory in the temporary folder, unique to this process.
-inline std::string fresh_dir(const std::string& name) {
-  std::string dir = (std::filesystem::temp_directory_path() / ("axon_" + name + "_" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
-  return dir;
-}
-
 }  // namespace axon::test

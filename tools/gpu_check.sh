@@ -11,14 +11,14 @@
 #       stages, run in this order whatever order they are named in (default: all):
 #         build      configure + build (all targets, or BUILD_TARGETS)             ~3-5 min, 16 cores
 #         resources  cuobjdump register use per kernel; 1024-thread launches that cannot fit  ~10 s
-#         test       ctest, CTEST_JOBS at a time (CTEST_REGEX to narrow)             ~1-2 min
+#         test       ctest, CTEST_JOBS at a time (CTEST_REGEX to narrow); NCCL under mpirun  ~1-2 min
 #         memcheck   compute-sanitizer memcheck over the reduce/softmax/norm/index/matmul/conv/graph
 #                    tests' CUDA cases, racecheck over reduce/softmax/norm (time-boxed)  <= MEMCHECK_BUDGET
 #         bench      axon-bench quick, all (W3, W4), memory, optim, conv, autograd   ~1 min
-#         train      axon-bench w1, w2 (eager and --compile), w6, w7, w5             ~1-2 min
+#         train      axon-bench w1, w2 (eager, --compile, --pipeline), w6, w7, w5     ~1-2 min
 #         peer       bench/peers/torch_gpu.py (PyTorch) on the same workloads        <= PEER_TIMEOUT
 #         syncs      nsys: host synchronisations a compiled W1 step makes            ~40 s
-#         examples   the examples on CUDA                                            ~30 s
+#         examples   the examples on CUDA, the C and Fortran embedding examples       ~30 s
 #       A device call is limited to 10 minutes and the build dir survives between calls while the
 #       machine stays warm: split the stages over calls (see README "Checking on a GPU").
 #   Environment: BUILD_DIR (default build-gpu), CUDA=ON|OFF (configure; OFF only for a dry run on a
@@ -163,6 +163,21 @@ if want test; then
     sed -n '/The following tests FAILED/,$p' "$DEST/ctest.log" | grep -E "^\s+[0-9]+ - " | head -40 |
       sed 's/^/       /' | tee -a "$DEST/stages.txt"
   fi
+  # NCCL: the dist test's CUDA case under MPI (ctest runs it without a launcher); one GPU, one rank.
+  MPIRUN=$(command -v mpirun || command -v mpiexec || true)
+  if ! has_gpu; then
+    note "nccl: no GPU: skipped"
+  elif [ -z "$MPIRUN" ] || [ ! -x "$BUILD/tests/test_dist" ]; then
+    note "nccl: no mpirun or no $BUILD/tests/test_dist (built without MPI): skipped"
+  else
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout -k 10 300 "$MPIRUN" --allow-run-as-root -np 1 \
+      "$BUILD/tests/test_dist" "[cuda]" >"$DEST/nccl.log" 2>&1
+    nccl_rc=$?
+    result=$(sed 's/\x1b\[[0-9;]*m//g' "$DEST/nccl.log" | grep -E 'All tests passed|test cases' | tail -1)
+    nccl_cfg=$(grep -oE 'NCCL [^;]*' "$DEST/configure.log" 2>/dev/null | tail -1)  # built with it or not
+    [ $nccl_rc -eq 0 ] && note "nccl: test_dist [cuda] under mpirun: ${result:-ok}${nccl_cfg:+ (configure: $nccl_cfg)}" \
+                       || fail "nccl: test_dist [cuda] under mpirun FAILED, exit $nccl_rc (see nccl.log)"
+  fi
 fi
 
 # compute-sanitizer on one test binary: the CUDA cases ("[cuda]") when it has any, else all of its
@@ -262,12 +277,15 @@ if want train; then
   else
     rc=0
     : >"$DEST/bench_train.jsonl"
-    for w in "w1" "w1 --compile" "w2" "w2 --compile"; do
+    for w in "w1" "w1 --compile" "w2" "w2 --pipeline" "w2 --compile"; do
       # shellcheck disable=SC2086  # $w is a workload and its flags
       bench_json bench_train.jsonl $w --epochs "$TRAIN_EPOCHS" --data "$DATA" || rc=1
     done
     for w in w6 w7 w5; do bench_json bench_train.jsonl $w || rc=1; done
     tail -5 "$DEST/bench.stderr"
+    # Whether loading stalls the step: the pipeline run's wait for its batches against its epochs' time.
+    wait_line=$(grep '"epoch (pipeline)"' "$DEST/bench_train.jsonl" | grep -oE 'waited [0-9]+ ms of [0-9]+' | tail -1)
+    note "train: w2 --pipeline ${wait_line:-gave no wait figure (see bench_train.jsonl)}"
     [ $rc -eq 0 ] && note "train: ok" || fail "train: a workload failed or was wrong (see bench.stderr)"
   fi
 fi
@@ -327,6 +345,15 @@ if want examples; then
   else
     rc=0
     "$BUILD/examples/example_quickstart" >"$DEST/examples.txt" 2>&1 || rc=1
+    # The C and Fortran embedding examples (as .ci/embed runs them), on the default device: the GPU.
+    E=$BUILD/examples
+    { "$E/example_embed_model" "$DEST/embed_model.safetensors" "$DEST/embed_expected.txt" &&
+      "$E/example_embed_c" "$DEST/embed_model.safetensors" "$DEST/embed_expected.txt"; } >>"$DEST/examples.txt" 2>&1 || rc=1
+    if [ -x "$E/example_embed_fortran" ]; then
+      "$E/example_embed_fortran" "$DEST/embed_model.safetensors" "$DEST/embed_expected.txt" >>"$DEST/examples.txt" 2>&1 || rc=1
+    else
+      echo "no Fortran compiler when $BUILD was configured: Fortran embedding example skipped" | tee -a "$DEST/examples.txt"
+    fi
     if [ -f "$DATA/train-images-idx3-ubyte.gz" ]; then
       "$BUILD/examples/example_mlp_fashion_mnist" --device cuda --epochs 2 --data "$DATA" >>"$DEST/examples.txt" 2>&1 || rc=1
       for m in mlp cnn; do

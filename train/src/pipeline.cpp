@@ -8,6 +8,7 @@
 #include <axon/data/pipeline.hpp>
 #include <axon/ops.hpp>
 
+#include "image_ops.hpp"
 #include "splitmix.hpp"
 
 namespace axon::data {
@@ -68,6 +69,7 @@ class Prefetcher {
       host = assemble(epoch, index);
     } else {
       std::shared_future<training::Batch> f;
+      int added = 0;
       {
         std::lock_guard<std::mutex> lock(mu_);
         // Forget batches behind this one (a restart or a jump), then queue this one and the next ones.
@@ -75,13 +77,14 @@ class Prefetcher {
           it = it->first < Key{epoch, index} ? pending_.erase(it) : std::next(it);
         Key k{epoch, index};
         for (int64_t ahead = 0; ahead <= c_->prefetch; ++ahead) {
-          schedule_locked(k);
+          added += schedule_locked(k);
           k = k.second + 1 < per_epoch_ ? Key{k.first, k.second + 1} : Key{k.first + 1, 0};
         }
         f = pending_.at({epoch, index});
         pending_.erase({epoch, index});
       }
-      cv_.notify_all();
+      // One worker per new batch: waking them all would take the step's core for nothing.
+      for (int i = 0; i < added; ++i) cv_.notify_one();
       host = f.get();
     }
     if (c_->device.is_cpu()) return host;
@@ -90,11 +93,12 @@ class Prefetcher {
   }
 
  private:
-  void schedule_locked(Key k) {
-    if (pending_.count(k)) return;
+  bool schedule_locked(Key k) {
+    if (pending_.count(k)) return false;
     auto task = std::make_shared<std::packaged_task<training::Batch()>>([this, k] { return assemble(k.first, k.second); });
     pending_.emplace(k, task->get_future().share());
     queue_.push_back(std::move(task));
+    return true;
   }
 
   void work() {
@@ -141,11 +145,16 @@ class Prefetcher {
     const int64_t start = index * c_->batch_size, end = std::min(n_, start + c_->batch_size);
     std::vector<int64_t> idx(ord->begin() + start, ord->begin() + end);
     if (c_->maps.empty() && c_->source.can_gather()) return c_->source.gather(idx);
+    std::vector<uint64_t> keys;
+    keys.reserve(idx.size());
+    for (int64_t s : idx) keys.push_back(sample_key(c_->seed, epoch, s));
+    if (auto b = images::assemble_images(c_->source, c_->maps, idx, keys)) return std::move(*b);
+    // Any other transform: tensors, one sample at a time.
     std::vector<Tensor> xs, ys;
     xs.reserve(idx.size());
     for (int64_t s : idx) {
       Example e = c_->source.get(s);
-      SampleRng rng(sample_key(c_->seed, epoch, s));
+      SampleRng rng(keys[xs.size()]);
       for (const MapFn& f : c_->maps) e = f(std::move(e), rng);
       AXON_CHECK(e.x.defined(), "Pipeline", "a transform returned an undefined sample (sample {})", s);
       AXON_CHECK(xs.empty() || e.y.defined() == !ys.empty(), "Pipeline",

@@ -6,7 +6,10 @@ namespace axon {
 namespace {
 using kernels::CompareOp;
 
-Tensor compare_tt(const char* name, CompareOp op, const Tensor& a0, const Tensor& b0) {
+// Both operands checked, promoted to one dtype (truthiness survives promotion: nonzero stays
+// nonzero) and broadcast; `run(device, dtype, operands, out, n)` fills the bool result.
+template <class Run>
+Tensor bool_binary(const char* name, const Tensor& a0, const Tensor& b0, Run run) {
   detail::check_defined(name, a0, "first input");
   detail::check_defined(name, b0, "second input");
   Device dev = detail::same_device(name, {&a0, &b0});
@@ -14,12 +17,16 @@ Tensor compare_tt(const char* name, CompareOp op, const Tensor& a0, const Tensor
   auto in = detail::binary_operands(name, a0, b0, dt);
   Tensor y(in.shape, DType::boolean, dev);
   const int64_t n = y.numel();
-  if (n == 0) return y;
-  auto* yp = static_cast<bool*>(y.data_ptr());
-  AXON_ON_DEVICE(dev, kernels::cpu::compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
-                 cuda::backend().compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
-                                         detail::stream_for(dev)));
+  if (n > 0) run(dev, dt, in, static_cast<bool*>(y.data_ptr()), n);
   return y;
+}
+
+Tensor compare_tt(const char* name, CompareOp op, const Tensor& a0, const Tensor& b0) {
+  return bool_binary(name, a0, b0, [op](Device dev, DType dt, const auto& in, bool* yp, int64_t n) {
+    AXON_ON_DEVICE(dev, kernels::cpu::compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
+                   cuda::backend().compare(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
+                                           detail::stream_for(dev)));
+  });
 }
 
 // Compared in the tensor's own dtype when the scalar is exactly representable there (integral
@@ -50,20 +57,11 @@ Tensor compare_ts(const char* name, CompareOp op, const Tensor& a0, Scalar s) {
 }
 
 Tensor logical_tt(const char* name, kernels::LogicalOp op, const Tensor& a0, const Tensor& b0) {
-  detail::check_defined(name, a0, "first input");
-  detail::check_defined(name, b0, "second input");
-  Device dev = detail::same_device(name, {&a0, &b0});
-  // Truthiness survives promotion (nonzero stays nonzero), so one dtype serves both operands.
-  DType dt = promote_types(a0.dtype(), b0.dtype());
-  auto in = detail::binary_operands(name, a0, b0, dt);
-  Tensor y(in.shape, DType::boolean, dev);
-  const int64_t n = y.numel();
-  if (n == 0) return y;
-  auto* yp = static_cast<bool*>(y.data_ptr());
-  AXON_ON_DEVICE(dev, kernels::cpu::logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
-                 cuda::backend().logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
-                                         detail::stream_for(dev)));
-  return y;
+  return bool_binary(name, a0, b0, [op](Device dev, DType dt, const auto& in, bool* yp, int64_t n) {
+    AXON_ON_DEVICE(dev, kernels::cpu::logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n),
+                   cuda::backend().logical(op, dt, in.a.data_ptr(), in.ix[0], in.b.data_ptr(), in.ix[1], yp, n,
+                                           detail::stream_for(dev)));
+  });
 }
 }  // namespace
 

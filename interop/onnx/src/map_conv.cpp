@@ -299,12 +299,8 @@ void blur_pool(Exporter& ex, const LayerInfo& l) {
 }  // namespace
 
 void add_conv_mappings(Mappings& m) {
-  m["conv"] = conv;
-  m["depthwise_conv"] = conv;
-  m["separable_conv2d"] = separable;
-  m["separable_conv3d"] = separable;
-  m["conv_transpose"] = conv_transpose;
-  m["blur_pool"] = blur_pool;
+  m.insert({{"conv", conv}, {"depthwise_conv", conv}, {"separable_conv2d", separable}, {"separable_conv3d", separable},
+            {"conv_transpose", conv_transpose}, {"blur_pool", blur_pool}});
   for (const char* p : {"max_pool", "avg_pool", "lp_pool"}) m[p] = window_pool;
   for (const char* p : {"adaptive_avg_pool", "adaptive_max_pool", "adaptive_lp_pool"}) m[p] = adaptive_pool;
   for (const char* p : {"global_avg_pool", "global_max_pool", "global_lp_pool"}) m[p] = global_pool;

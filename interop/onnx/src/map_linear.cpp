@@ -100,11 +100,7 @@ Mapping clip(float lo, float hi) {
 }  // namespace
 
 void add_linear_mappings(Mappings& m) {
-  m["dense"] = dense;
-  m["bias"] = bias;
-  m["bilinear"] = bilinear;
-  m["mask"] = mask;
-  m["embedding"] = embedding;
+  m.insert({{"dense", dense}, {"bias", bias}, {"bilinear", bilinear}, {"mask", mask}, {"embedding", embedding}});
   // Dropout is the identity in the inference graph an export describes.
   for (const char* d : {"dropout", "spatial_dropout", "alpha_dropout", "feature_alpha_dropout"})
     m[d] = native("Identity");

@@ -102,11 +102,8 @@ void rms_norm(Exporter& ex, const LayerInfo& l) {
 }  // namespace
 
 void add_norm_mappings(Mappings& m) {
-  m["batch_norm"] = stat_norm;
-  m["instance_norm"] = stat_norm;
-  m["layer_norm"] = layer_norm;
-  m["group_norm"] = group_norm;
-  m["rms_norm"] = rms_norm;
+  m.insert({{"batch_norm", stat_norm}, {"instance_norm", stat_norm}, {"layer_norm", layer_norm},
+            {"group_norm", group_norm}, {"rms_norm", rms_norm}});
 }
 
 }  // namespace axon::onnx::detail

@@ -153,16 +153,9 @@ void split(Exporter& ex, const LayerInfo& l) {
 }  // namespace
 
 void add_shape_mappings(Mappings& m) {
-  m["flatten"] = flatten;
-  m["reshape"] = reshape;
-  m["transpose"] = transpose;
-  m["pad"] = pad;
-  m["resize"] = resize;
-  m["concatenate"] = concatenate;
-  m["split"] = split;
-  m["add"] = combine("Add");
-  m["subtract"] = combine("Sub");
-  m["multiply"] = combine("Mul");
+  m.insert({{"flatten", flatten}, {"reshape", reshape}, {"transpose", transpose}, {"pad", pad}, {"resize", resize},
+            {"concatenate", concatenate}, {"split", split}, {"add", combine("Add")}, {"subtract", combine("Sub")},
+            {"multiply", combine("Mul")}});
 }
 
 }  // namespace axon::onnx::detail

@@ -188,3 +188,4 @@ Layer layer(ForwardFn forward, CustomLayerOptions options = {});
 #include <axon/model/builders.hpp>
 #include <axon/model/graph_api.hpp>
 #include <axon/model/model_file.hpp>
+#include <axon/model/fashion_mnist_models.hpp>
