@@ -104,7 +104,12 @@ bool pool_forward(PoolMode m, DType dt, const void* x, void* y, const PoolGeomet
   PoolPlan& p = plan_for(m, dt, g);
   if (!p.ok) return false;
   AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
-  AXON_CUDNN_CHECK(cudnnPoolingForward(h, p.pool, alpha(dt), p.x, x, beta(dt), p.y, y), op);
+  const cudnnStatus_t st = cudnnPoolingForward(h, p.pool, alpha(dt), p.x, x, beta(dt), p.y, y);
+  if (st == CUDNN_STATUS_NOT_SUPPORTED) {
+    p.ok = false;
+    return false;
+  }
+  AXON_CUDNN_CHECK(st, op);
   ++g_pool_norm_runs[kPoolForward];
   return true;
 }
@@ -116,8 +121,9 @@ bool pool_backward(PoolMode m, DType dt, const void* x, const void* y, const voi
   PoolPlan& p = plan_for(m, dt, g);
   if (!p.ok) return false;
   AXON_CUDNN_CHECK(cudnnSetStream(h, s), op);
-  AXON_CUDNN_CHECK(
-      cudnnPoolingBackward(h, p.pool, alpha(dt), p.y, y, p.y, dy, p.x, x, beta(dt), p.x, dx), op);
+  const cudnnStatus_t st = cudnnPoolingBackward(h, p.pool, alpha(dt), p.y, y, p.y, dy, p.x, x, beta(dt), p.x, dx);
+  if (st == CUDNN_STATUS_NOT_SUPPORTED) return false;
+  AXON_CUDNN_CHECK(st, op);
   ++g_pool_norm_runs[kPoolBackward];
   return true;
 }

@@ -87,9 +87,10 @@ bool cudnn_pool_chosen(PoolMode m, const Tensor& x, const Tensor& y, const kerne
          b.cudnn_pool_forward(m, x.dtype(), x.data_ptr(), y.data_ptr(), g, h, s);
 }
 
-// dx of a cuDNN pooling from x, y and dy (contiguous, x's dtype).
+// dx of a cuDNN pooling from x, y and dy (contiguous, x's dtype); undefined when cuDNN refuses it
+// (the caller falls back) and `required` is false.
 Tensor cudnn_pool_backward(PoolMode m, const Tensor& x, const Tensor& y, const Tensor& dy0,
-                           const kernels::PoolGeometry& g) {
+                           const kernels::PoolGeometry& g, bool required = true) {
   Tensor dy;
   {
     NoGrad ng;
@@ -100,6 +101,7 @@ Tensor cudnn_pool_backward(PoolMode m, const Tensor& x, const Tensor& y, const T
   cudnnContext* h = cuda::context(x.device().index).cudnn();
   const bool ok = cuda::backend().cudnn_pool_backward(m, x.dtype(), x.data_ptr(), y.data_ptr(), dy.data_ptr(),
                                                       dx.data_ptr(), g, h, detail::stream_for(x.device()));
+  if (!ok && !required) return Tensor();
   AXON_CHECK(ok, m == PoolMode::max ? "max_pool" : "avg_pool",
              "cuDNN refused the backward of a pooling its forward ran, input {}", describe(x));
   return dx;
@@ -158,8 +160,11 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
     };
     if (cudnn_pool_chosen(PoolMode::max, x, y, g, direct)) {
       autograd::record(op, {x0}, {y}, [x, y, g, dt, dev, out_shape](const autograd::Grads& gr) {
-        if (!autograd::recording()) return autograd::Grads{cudnn_pool_backward(PoolMode::max, x, y, gr[0], g)};
-        // Grad of grad: the argmax the direct kernel records, then the scatter_add adjoint below.
+        if (!autograd::recording())
+          if (Tensor dx = cudnn_pool_backward(PoolMode::max, x, y, gr[0], g, false); dx.defined())
+            return autograd::Grads{dx};
+        // Grad of grad, or cuDNN refused the backward: the argmax the direct kernel records, then the
+        // scatter_add adjoint.
         Tensor scratch(out_shape, dt, dev), idx(out_shape, DType::i64, dev);
         cuda::backend().max_pool_forward(dt, x.data_ptr(), scratch.data_ptr(), idx.data<int64_t>(), g,
                                          detail::stream_for(dev));
