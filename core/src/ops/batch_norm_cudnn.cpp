@@ -96,11 +96,11 @@ CudnnBatchNorm batch_norm_cudnn(const Tensor& x0, const Tensor& gamma0, const Te
                     : b.cudnn_bn_inference(a, x.data_ptr(), y.data_ptr(), w.data_ptr(), bias.data_ptr(),
                                            rm.data_ptr(), rv.data_ptr());
   };
-  // The measurement's cuDNN runs update scratch copies of the running statistics.
-  Tensor rm_scratch = param(rm, st, c, 0, dev), rv_scratch = param(rv, st, c, 1, dev);
   std::vector<int64_t> key{1, static_cast<int64_t>(dt), n, pixels, c, training, fuse,
                            reinterpret_cast<int64_t>(a.handle)};
-  const auto path = b.cudnn_choose(key, a.stream, [&] { return run(rm_scratch, rv_scratch); }, reference);
+  // The measurement's cuDNN runs update scratch copies of the running statistics.
+  auto measured = [&] { return run(param(rm, st, c, 0, dev), param(rv, st, c, 1, dev)); };
+  const auto path = b.cudnn_choose(key, a.stream, measured, reference);
   if (path != kernels::cudnn::Path::cudnn || !run(rm, rv)) return {};
 
   const bool has_beta = beta0.defined();
