@@ -1,6 +1,6 @@
 // cuDNN spatial batch norm on channels-last [n, pixels, c] data (cudnn_pool_norm.hpp): the training
-// forward and backward through the Ex entry points (the NHWC persistent kernels for 16-bit data with
-// c % 4 == 0, which alone fuse the ReLU; the plain spatial mode otherwise) and the inference forward.
+// forward and backward (the NHWC persistent kernels for 16-bit data with c % 4 == 0, through the Ex
+// entry points when they fuse the ReLU; the plain spatial mode otherwise) and the inference forward.
 // Descriptors and workspace sizes of a problem are built once and cached for the process.
 #include <axon/kernels/cudnn_pool_norm.hpp>
 
@@ -66,6 +66,12 @@ std::unique_ptr<BnPlan> make_plan(const BatchNormArgs& a) {
     ok = ok && cudnnSetActivationDescriptor(p->act, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0) ==
                    CUDNN_STATUS_SUCCESS;
   }
+  // Only the fused ReLU needs the Ex entry points (and their workspace and reserve space); the plain
+  // batch norm takes the classic ones, which every dtype (f64 included) and layout have.
+  if (!a.relu) {
+    p->ok = ok;
+    return p;
+  }
   ok = ok && cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize(a.handle, p->mode, p->ops, p->x, nullptr, p->x,
                                                                       p->param, p->act,
                                                                       &p->fwd_workspace) == CUDNN_STATUS_SUCCESS;
@@ -112,11 +118,14 @@ bool batch_norm_forward_training(const BatchNormArgs& a, const void* x, void* y,
   BnPlan& p = plan_for(a);
   if (!p.ok) return false;
   AXON_CUDNN_CHECK(cudnnSetStream(a.handle, a.stream), op);
-  void* ws = alloc(a.workspace, p.fwd_workspace);
-  const cudnnStatus_t s = cudnnBatchNormalizationForwardTrainingEx(
-      a.handle, p.mode, p.ops, alpha(a.dt), beta(a.dt), p.x, x, nullptr, nullptr, p.x, y, p.param, gamma, bias,
-      factor, running_mean, running_var, a.eps, save_mean, save_invstd, p.act, ws, p.fwd_workspace, reserve,
-      p.reserve);
+  const cudnnStatus_t s =
+      a.relu ? cudnnBatchNormalizationForwardTrainingEx(
+                   a.handle, p.mode, p.ops, alpha(a.dt), beta(a.dt), p.x, x, nullptr, nullptr, p.x, y, p.param, gamma,
+                   bias, factor, running_mean, running_var, a.eps, save_mean, save_invstd, p.act,
+                   alloc(a.workspace, p.fwd_workspace), p.fwd_workspace, reserve, p.reserve)
+             : cudnnBatchNormalizationForwardTraining(a.handle, p.mode, alpha(a.dt), beta(a.dt), p.x, x, p.x, y,
+                                                      p.param, gamma, bias, factor, running_mean, running_var, a.eps,
+                                                      save_mean, save_invstd);
   if (refused(s)) {
     p.ok = false;
     return false;
@@ -151,11 +160,15 @@ bool batch_norm_backward(const BatchNormArgs& a, const void* x, const void* y, c
   BnPlan& p = plan_for(a);
   if (!p.ok) return false;
   AXON_CUDNN_CHECK(cudnnSetStream(a.handle, a.stream), op);
-  void* ws = alloc(a.workspace, p.bwd_workspace);
-  const cudnnStatus_t s = cudnnBatchNormalizationBackwardEx(
-      a.handle, p.mode, p.ops, alpha(a.dt), beta(a.dt), alpha(a.dt), beta(a.dt), p.x, x, p.x, y, p.x, dy, nullptr,
-      nullptr, p.x, dx, p.param, gamma, bias, dgamma, dbias, a.eps, save_mean, save_invstd, p.act, ws,
-      p.bwd_workspace, reserve, p.reserve);
+  const cudnnStatus_t s =
+      a.relu ? cudnnBatchNormalizationBackwardEx(a.handle, p.mode, p.ops, alpha(a.dt), beta(a.dt), alpha(a.dt),
+                                                 beta(a.dt), p.x, x, p.x, y, p.x, dy, nullptr, nullptr, p.x, dx, p.param,
+                                                 gamma, bias, dgamma, dbias, a.eps, save_mean, save_invstd, p.act,
+                                                 alloc(a.workspace, p.bwd_workspace), p.bwd_workspace, reserve,
+                                                 p.reserve)
+             : cudnnBatchNormalizationBackward(a.handle, p.mode, alpha(a.dt), beta(a.dt), alpha(a.dt), beta(a.dt), p.x,
+                                               x, p.x, dy, p.x, dx, p.param, gamma, dgamma, dbias, a.eps, save_mean,
+                                               save_invstd);
   if (refused(s)) return false;
   AXON_CUDNN_CHECK(s, op);
   ++g_pool_norm_runs[kBnBackward];

@@ -31,8 +31,8 @@ PoolNormRuns pool_norm_runs();
 
 // Pooling of a contiguous [N, D, H, W, C] array (PoolGeometry of pool.hpp; 1-D/2-D pooling have unit
 // leading axes). max: NaN propagates, padding never wins; the backward sends dy to the window's
-// maximum (deterministic mode; ties, which random data avoids, may go to another cell than the
-// direct kernel's first one). avg: the sum over the window divided by the window's full size
+// maximum (deterministic mode; ties and NaNs, which random data avoids, may send it to another cell
+// than the direct kernel's first one). avg: the sum over the window divided by the window's full size
 // (padding counted). cuDNN takes symmetric padding below the window size and no window dilation:
 // pool_supports says whether `g` (whose output size fixes the high padding) is such a problem.
 enum class PoolMode : int { max = 0, avg = 1 };
@@ -55,7 +55,8 @@ struct BatchNormArgs {
   Workspace workspace;  // scratch, valid until the stream passes the call
 };
 bool batch_norm_supports(DType dt, int64_t n, int64_t pixels, int64_t c);
-// cuDNN fuses the ReLU only into its NHWC persistent kernels: 16-bit data, c % 4 == 0.
+// cuDNN fuses the ReLU (its Ex entry points) only into its NHWC persistent kernels: 16-bit data,
+// c % 4 == 0. The plain batch norm takes the classic entry points, which have every dtype.
 bool fused_relu_supported(DType dt, int64_t c);
 // Bytes the training forward hands to its backward (cuDNN's reserve space).
 std::size_t batch_norm_reserve_bytes(const BatchNormArgs& a);
