@@ -19,7 +19,8 @@ std::atomic<int64_t> g_pool_norm_runs[5];
 }
 
 namespace {
-std::mutex g_mutex;
+// Recursive: a candidate (a composite of ops) may itself reach a choice for another problem.
+std::recursive_mutex g_mutex;
 std::map<std::vector<int64_t>, Path>& decisions() {
   static std::map<std::vector<int64_t>, Path> m;
   return m;
@@ -80,7 +81,7 @@ Path choose(const std::vector<int64_t>& key, cudaStream_t s, const std::function
 #else
   const Path forced = forced_path();
   if (forced != Path::automatic) return forced;
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::lock_guard<std::recursive_mutex> lock(g_mutex);
   auto it = decisions().find(key);
   if (it != decisions().end()) return it->second;
   cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
