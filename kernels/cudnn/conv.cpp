@@ -5,8 +5,8 @@
 // The plan for a problem (its descriptors and the algorithm of each direction, picked by
 // cudnnFind*Ex on the first call, i.e. measured once per shape like PyTorch's cudnn.benchmark) is
 // cached for the process; one templated runner serves the three directions.
-// Without cuDNN (AXON_HAS_CUDNN unset) only the run counters are compiled and every CUDA conv takes
-// the im2col path.
+// Without cuDNN (AXON_HAS_CUDNN unset) only the run counters and stubs that support nothing are
+// compiled, and every CUDA conv takes the im2col path.
 #include <atomic>
 #include <axon/kernels/conv.hpp>
 
@@ -267,4 +267,12 @@ bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const Co
 
 }  // namespace axon::kernels::cudnn
 
+#else
+// The backend table names these in every CUDA build: without cuDNN no problem is supported.
+namespace axon::kernels::cudnn {
+bool supports(const ConvGeometry&, DType) { return false; }
+bool forward(DType, const void*, const void*, void*, const ConvGeometry&, const Setup&) { return false; }
+bool backward_data(DType, const void*, const void*, void*, const ConvGeometry&, const Setup&) { return false; }
+bool backward_filter(DType, const void*, const void*, void*, const ConvGeometry&, const Setup&) { return false; }
+}  // namespace axon::kernels::cudnn
 #endif  // AXON_HAS_CUDNN
