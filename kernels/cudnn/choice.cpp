@@ -19,12 +19,14 @@ std::atomic<int64_t> g_pool_norm_runs[5];
 }
 
 namespace {
+#ifdef AXON_HAS_CUDNN
 // Recursive: a candidate (a composite of ops) may itself reach a choice for another problem.
 std::recursive_mutex g_mutex;
 std::map<std::vector<int64_t>, Path>& decisions() {
   static std::map<std::vector<int64_t>, Path> m;
   return m;
 }
+#endif
 Path from_env() {
   const char* v = std::getenv("AXON_CUDNN_POOL_NORM");
   if (v && std::strcmp(v, "cudnn") == 0) return Path::cudnn;
@@ -33,6 +35,7 @@ Path from_env() {
 }
 std::atomic<int> g_forced{-1};  // -1: not read from the environment yet
 
+#ifdef AXON_HAS_CUDNN
 // Milliseconds of one run of f on s, between two events.
 float time_ms(cudaStream_t s, const std::function<void()>& f) {
   const char* op = "cuDNN pooling/batch norm path choice";
@@ -55,6 +58,7 @@ float time_ms(cudaStream_t s, const std::function<void()>& f) {
   cudaEventDestroy(b);
   return ms;
 }
+#endif
 }  // namespace
 
 void force_path(Path p) { g_forced = static_cast<int>(p); }
