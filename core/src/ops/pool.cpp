@@ -222,7 +222,7 @@ Tensor avg_pool_nhwc_cudnn(const Tensor& x0, const std::vector<int64_t>& window,
     }
   }
 #else
-  (void)reference;
+  (void)reference, (void)g;
 #endif
   return Tensor();
 }
