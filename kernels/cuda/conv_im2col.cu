@@ -5,6 +5,8 @@
 #include <axon/kernels/cuda_check.hpp>
 #include <axon/kernels/scalar.hpp>
 
+#include "pop_fast.cuh"
+
 namespace axon::kernels::cuda {
 
 namespace {
@@ -17,30 +19,24 @@ __global__ void im2col_kernel(const T* __restrict__ x, T* __restrict__ col, Geo3
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total;
        t += int64_t(gridDim.x) * blockDim.x) {
     int64_t r = t;
-    const int64_t c = r % g.Cg;
-    r /= g.Cg;
-    int64_t kk = r % g.K;
-    r /= g.K;
-    const int64_t gi = r % g.G;
-    const int64_t row = r / g.G;
-    int64_t o = row % g.O;
-    const int64_t n = n0 + row / g.O;
+    const int64_t c = pop_fast(r, g.Cg);
+    int64_t kk = pop_fast(r, g.K);
+    const int64_t kflat = kk;
+    const int64_t gi = pop_fast(r, g.G);
+    const int64_t row = r;
+    int64_t o = pop_fast(r, g.O);
+    const int64_t n = n0 + r;
     int64_t idx[3];
     bool valid = true;
     for (int d = 2; d >= 0; --d) {
-      const int64_t od = o % g.out[d];
-      o /= g.out[d];
-      const int64_t kd = kk % g.k[d];
-      kk /= g.k[d];
+      const int64_t od = pop_fast(o, g.out[d]);
+      const int64_t kd = pop_fast(kk, g.k[d]);
       int64_t p = od * g.s[d] + kd * g.kdil[d] - g.lo[d];
-      if (p < 0 || p % g.idil[d] != 0) valid = false;
-      p /= g.idil[d];
-      if (p >= g.in[d]) valid = false;
+      if (p < 0 || pop_fast(p, g.idil[d]) != 0 || p >= g.in[d]) valid = false;
       idx[d] = p;
     }
     T v = T(0.0f);
     if (valid) v = x[(((n * g.in[0] + idx[0]) * g.in[1] + idx[1]) * g.in[2] + idx[2]) * g.C + gi * g.Cg + c];
-    const int64_t kflat = (t / g.Cg) % g.K;
     col[row * l.row_stride + gi * l.group_stride + kflat * g.Cg + c] = v;
   }
 }
@@ -53,15 +49,13 @@ __global__ void col2im_kernel(const T* __restrict__ col, T* __restrict__ dx, Geo
   const int64_t in_px = g.in[0] * g.in[1] * g.in[2];
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total;
        t += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t ch = t % g.C;
-    int64_t p = (t / g.C) % in_px;
-    const int64_t nl = t / (g.C * in_px);
-    const int64_t gi = ch / g.Cg, c = ch % g.Cg;
+    int64_t r = t;
+    int64_t gi = pop_fast(r, g.C);
+    const int64_t c = pop_fast(gi, g.Cg);
+    int64_t p = pop_fast(r, in_px);
+    const int64_t nl = r;
     int64_t i[3];
-    for (int d = 2; d >= 0; --d) {
-      i[d] = p % g.in[d];
-      p /= g.in[d];
-    }
+    for (int d = 2; d >= 0; --d) i[d] = pop_fast(p, g.in[d]);
     A acc = A(0);
     int64_t kk = 0;
     for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
@@ -72,11 +66,11 @@ __global__ void col2im_kernel(const T* __restrict__ col, T* __restrict__ dx, Geo
           bool valid = true;
           for (int d = 0; d < 3; ++d) {
             int64_t q = i[d] * g.idil[d] + g.lo[d] - kd[d] * g.kdil[d];
-            if (q < 0 || q % g.s[d] != 0 || q / g.s[d] >= g.out[d]) {
+            if (q < 0 || pop_fast(q, g.s[d]) != 0 || q >= g.out[d]) {
               valid = false;
               break;
             }
-            o = o * g.out[d] + q / g.s[d];
+            o = o * g.out[d] + q;
           }
           if (!valid) continue;
           const int64_t row = nl * g.O + o;

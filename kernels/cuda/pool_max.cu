@@ -7,6 +7,8 @@
 #include <axon/kernels/scalar.hpp>
 #include <limits>
 
+#include "pop_fast.cuh"
+
 namespace axon::kernels::cuda {
 
 namespace {
@@ -16,12 +18,9 @@ __global__ void max_pool_kernel(const T* __restrict__ x, T* __restrict__ y, int6
   using A = acc_t<T>;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
        e += int64_t(gridDim.x) * blockDim.x) {
-    int64_t c = e % g.c, r = e / g.c;
-    int64_t ow = r % g.out[2];
-    r /= g.out[2];
-    int64_t oh = r % g.out[1];
-    r /= g.out[1];
-    int64_t od = r % g.out[0], n = r / g.out[0];
+    int64_t r = e;
+    const int64_t c = pop_fast(r, g.c), ow = pop_fast(r, g.out[2]), oh = pop_fast(r, g.out[1]);
+    const int64_t od = pop_fast(r, g.out[0]), n = r;
     const T* xn = x + n * g.in[0] * g.in[1] * g.in[2] * g.c + c;
     A best = -std::numeric_limits<A>::infinity();
     int64_t bi = -1;
@@ -55,29 +54,29 @@ __global__ void max_pool_backward_kernel(const T* __restrict__ dy, const int64_t
   using A = acc_t<T>;
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
        e += int64_t(gridDim.x) * blockDim.x) {
-    int64_t c = e % g.c, r = e / g.c;
-    int64_t w = r % g.in[2];
-    r /= g.in[2];
-    int64_t h = r % g.in[1];
-    r /= g.in[1];
-    int64_t d = r % g.in[0], n = r / g.in[0];
+    int64_t r = e;
+    const int64_t c = pop_fast(r, g.c), w = pop_fast(r, g.in[2]), h = pop_fast(r, g.in[1]);
+    const int64_t d = pop_fast(r, g.in[0]), n = r;
     const int64_t sp = (d * g.in[1] + h) * g.in[2] + w;
     const int64_t base = n * g.out[0] * g.out[1] * g.out[2];
     A acc = 0;
     for (int64_t i = 0; i < g.window[0]; ++i) {
       int64_t pd = d + g.pad_lo[0] - i * g.dilation[0];
-      if (pd < 0 || pd % g.stride[0]) continue;
-      int64_t od = pd / g.stride[0];
+      if (pd < 0) continue;
+      int64_t od = pd;
+      if (pop_fast(od, g.stride[0])) continue;
       if (od >= g.out[0]) continue;
       for (int64_t j = 0; j < g.window[1]; ++j) {
         int64_t ph = h + g.pad_lo[1] - j * g.dilation[1];
-        if (ph < 0 || ph % g.stride[1]) continue;
-        int64_t oh = ph / g.stride[1];
+        if (ph < 0) continue;
+        int64_t oh = ph;
+        if (pop_fast(oh, g.stride[1])) continue;
         if (oh >= g.out[1]) continue;
         for (int64_t k = 0; k < g.window[2]; ++k) {
           int64_t pw = w + g.pad_lo[2] - k * g.dilation[2];
-          if (pw < 0 || pw % g.stride[2]) continue;
-          int64_t ow = pw / g.stride[2];
+          if (pw < 0) continue;
+          int64_t ow = pw;
+          if (pop_fast(ow, g.stride[2])) continue;
           if (ow >= g.out[2]) continue;
           int64_t o = ((base + (od * g.out[1] + oh) * g.out[2] + ow) * g.c) + c;
           if (index[o] == sp) acc += convert<A>(dy[o]);

@@ -5,8 +5,8 @@
 // The plan for a problem (its descriptors and the algorithm of each direction, picked by
 // cudnnFind*Ex on the first call, i.e. measured once per shape like PyTorch's cudnn.benchmark) is
 // cached for the process; one templated runner serves the three directions.
-// Without cuDNN (AXON_HAS_CUDNN unset) only the run counters are compiled and every CUDA conv takes
-// the im2col path.
+// Without cuDNN (AXON_HAS_CUDNN unset) only the run counters and stubs that support nothing are
+// compiled, and every CUDA conv takes the im2col path.
 #include <atomic>
 #include <axon/kernels/conv.hpp>
 
@@ -29,16 +29,14 @@ Runs runs() { return {g_runs[0].load(), g_runs[1].load(), g_runs[2].load()}; }
 }  // namespace axon::kernels::cudnn
 
 #ifdef AXON_HAS_CUDNN
-#include <cudnn.h>
-
 #include <algorithm>
-#include <axon/kernels/cuda_check.hpp>
-#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "cudnn_common.hpp"
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
@@ -46,21 +44,10 @@ namespace axon::kernels::cudnn {
 
 namespace {
 
+using namespace detail;
+
 constexpr std::size_t kFindWorkspaceBytes = std::size_t(256) << 20;
 constexpr int kMaxAlgos = 16;
-
-cudnnDataType_t data_type(DType dt) {
-  switch (dt) {
-    case DType::f32:
-      return CUDNN_DATA_FLOAT;
-    case DType::bf16:
-      return CUDNN_DATA_BFLOAT16;
-    case DType::f16:
-      return CUDNN_DATA_HALF;
-    default:
-      return CUDNN_DATA_DOUBLE;
-  }
-}
 
 // What cudnnFind*Ex chose for one direction of a plan. cudnnFind*Ex reports (algorithm, math type)
 // pairs and each workspace size holds for its pair; the descriptor is searched with the plan's
@@ -83,15 +70,6 @@ struct Plan {
   Found<cudnnConvolutionBwdFilterAlgo_t> bwd_filter;
   cudnnMathType_t search_math = CUDNN_DEFAULT_MATH;
 };
-
-// The largest power of two (<= 16) dividing every address: an algorithm found on aligned buffers
-// may not run on a view that starts at an odd offset, so alignment is part of the cache key.
-int64_t alignment(std::initializer_list<const void*> ptrs) {
-  int64_t a = 16;
-  for (const void* p : ptrs)
-    while (a > 1 && reinterpret_cast<uintptr_t>(p) % static_cast<uintptr_t>(a) != 0) a /= 2;
-  return a;
-}
 
 std::vector<int64_t> plan_key(DType dt, const ConvGeometry& g, const Setup& s, int64_t align) {
   std::vector<int64_t> k{static_cast<int64_t>(dt),
@@ -183,38 +161,6 @@ cudnnMathType_t found_math(const Plan& p, cudnnMathType_t m) {
   return p.search_math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : m;
 }
 
-void* alloc(Workspace ws, std::size_t bytes) { return bytes == 0 ? nullptr : ws.alloc(ws.ctx, bytes); }
-
-// cudnnFind*Ex runs and times every algorithm, waiting on the host: not inside a CUDA graph capture.
-// REVIEW(gpu): the plan cache is keyed by buffer alignment too; if a compiled conv net fails here
-// although its warmup ran, the capture's buffers (graph allocations) key differently.
-void check_not_capturing(cudaStream_t s, const char* op) {
-  cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
-  if (cudaStreamIsCapturing(s, &st) == cudaSuccess && st != cudaStreamCaptureStatusNone)
-    throw Error(std::string(op) +
-                    ": choosing the algorithm for a new convolution shape (cudnnFind) cannot run inside a CUDA graph "
-                    "capture; run the function eagerly on these shapes first (compile()'s warmup does)",
-                __FILE__, __LINE__);
-}
-
-template <class T>
-const T* one() {
-  static const T v = T(1);
-  return &v;
-}
-template <class T>
-const T* zero() {
-  static const T v = T(0);
-  return &v;
-}
-// Scaling factors: double for f64 problems, float otherwise.
-const void* alpha(DType dt) {
-  return dt == DType::f64 ? static_cast<const void*>(one<double>()) : one<float>();
-}
-const void* beta(DType dt) {
-  return dt == DType::f64 ? static_cast<const void*>(zero<double>()) : zero<float>();
-}
-
 // The three directions, each with its algorithm search and its call. Operands (a, b, c) are
 // (x, w, y) forward, (dy, w, dx) backward data and (x, dy, dw) backward filter; c is written.
 struct Forward {
@@ -274,7 +220,9 @@ bool run(DType dt, const void* a, const void* b, void* c, const ConvGeometry& g,
   Plan& p = plan_for(dt, g, s, alignment({a, b, c}));
   auto& f = Dir::found(p);
   if (f.state == 0) {
-    check_not_capturing(s.stream, Dir::op);
+    // REVIEW(gpu): the plan cache is keyed by buffer alignment too; if a compiled conv net fails here
+    // although its warmup ran, the capture's buffers (graph allocations) key differently.
+    check_not_capturing(s.stream, Dir::op, "choosing the algorithm for a new convolution shape (cudnnFind)");
     typename Dir::Perf perfs[kMaxAlgos];
     int n = 0;
     void* scratch = alloc(s.workspace, kFindWorkspaceBytes);
@@ -319,4 +267,12 @@ bool backward_filter(DType dt, const void* x, const void* dy, void* dw, const Co
 
 }  // namespace axon::kernels::cudnn
 
+#else
+// The backend table names these in every CUDA build: without cuDNN no problem is supported.
+namespace axon::kernels::cudnn {
+bool supports(const ConvGeometry&, DType) { return false; }
+bool forward(DType, const void*, const void*, void*, const ConvGeometry&, const Setup&) { return false; }
+bool backward_data(DType, const void*, const void*, void*, const ConvGeometry&, const Setup&) { return false; }
+bool backward_filter(DType, const void*, const void*, void*, const ConvGeometry&, const Setup&) { return false; }
+}  // namespace axon::kernels::cudnn
 #endif  // AXON_HAS_CUDNN

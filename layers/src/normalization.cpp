@@ -51,28 +51,11 @@ Tensor affine(const Tensor& y, const Tensor& gamma, const Tensor& beta, int64_t 
   return out;
 }
 
-BatchNormResult norm_with_stats(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                const Tensor& rm, const Tensor& rv, const BatchNormOptions& o,
-                                bool instance) {
-  AXON_CHECK(x.defined(), op, "the input must be defined");
-  AXON_CHECK(x.dim() >= (instance ? 3 : 2), op,
-             "the input must have rank >= {} ([batch, ..., channels]), got {}", instance ? 3 : 2,
-             describe(x));
-  AXON_CHECK(is_floating(x.dtype()), op, "the input must be floating, got {}", describe(x));
-  const int64_t c = channel_axis(op, x, o.channel_index);
-  AXON_CHECK(!instance || c != 0, op, "the channel axis cannot be the batch axis 0 for input {}",
-             describe(x));
+// The batch norm as ops over `axes` (every axis but the channel axis c, and for instance norm the batch).
+BatchNormResult composite_batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm,
+                                     const Tensor& rv, const BatchNormOptions& o, bool instance, const Axes& axes,
+                                     int64_t c) {
   const int64_t C = x.size(c);
-  check_param(op, "gamma", gamma, C, x);
-  check_param(op, "beta", beta, C, x);
-  check_param(op, "running_mean", rm, C, x);
-  check_param(op, "running_var", rv, C, x);
-  AXON_CHECK(rm.defined() == rv.defined(), op, "running_mean and running_var must be given together");
-  AXON_CHECK(instance || rm.defined(), op, "running_mean and running_var are required");
-  AXON_CHECK(o.epsilon >= 0, op, "epsilon must be >= 0, got {}", o.epsilon);
-  Axes axes;
-  for (int64_t d = 0; d < x.dim(); ++d)
-    if (d != c && !(instance && d == 0)) axes.push_back(d);
   BatchNormResult r{Tensor(), rm, rv};
   Tensor m, v;
   if (o.training || !rm.defined()) {
@@ -102,6 +85,43 @@ BatchNormResult norm_with_stats(const char* op, const Tensor& x, const Tensor& g
   }
   return r;
 }
+
+BatchNormResult norm_with_stats(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                const Tensor& rm, const Tensor& rv, const BatchNormOptions& o,
+                                bool instance) {
+  AXON_CHECK(x.defined(), op, "the input must be defined");
+  AXON_CHECK(x.dim() >= (instance ? 3 : 2), op,
+             "the input must have rank >= {} ([batch, ..., channels]), got {}", instance ? 3 : 2,
+             describe(x));
+  AXON_CHECK(is_floating(x.dtype()), op, "the input must be floating, got {}", describe(x));
+  const int64_t c = channel_axis(op, x, o.channel_index);
+  AXON_CHECK(!instance || c != 0, op, "the channel axis cannot be the batch axis 0 for input {}",
+             describe(x));
+  const int64_t C = x.size(c);
+  check_param(op, "gamma", gamma, C, x);
+  check_param(op, "beta", beta, C, x);
+  check_param(op, "running_mean", rm, C, x);
+  check_param(op, "running_var", rv, C, x);
+  AXON_CHECK(rm.defined() == rv.defined(), op, "running_mean and running_var must be given together");
+  AXON_CHECK(instance || rm.defined(), op, "running_mean and running_var are required");
+  AXON_CHECK(o.epsilon >= 0, op, "epsilon must be >= 0, got {}", o.epsilon);
+  Axes axes;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (d != c && !(instance && d == 0)) axes.push_back(d);
+  // Channels-last batch norm on CUDA: cuDNN's where it is the faster path for the shape (measured
+  // once against this composite), with PyTorch's running-statistics convention (cuDNN's own).
+  if (!instance && x.is_cuda() && c == x.dim() - 1 && rm.defined() &&
+      (!o.training || o.convention == MomentumConvention::pytorch)) {
+    auto composite = [&] {
+      NoGrad ng;
+      (void)composite_batch_norm(x, gamma, beta, rm, rv, o, instance, axes, c);
+    };
+    CudnnBatchNorm cb = batch_norm_cudnn(x, gamma, beta, rm, rv, o.training, o.momentum, o.epsilon, false, composite);
+    if (cb.output.defined()) return {cb.output, cb.running_mean, cb.running_var};
+  }
+  return composite_batch_norm(x, gamma, beta, rm, rv, o, instance, axes, c);
+}
+
 }  // namespace
 
 BatchNormResult batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,

@@ -2,6 +2,7 @@
 // composites: pad the spatial axes, then combine one strided slice per window offset (add, or maximum
 // beyond 3 spatial axes), so every option combination is one code path and the gradient comes from
 // the slice and elementwise ops.
+#include <axon/autograd.hpp>
 #include <axon/layers/pooling.hpp>
 #include <axon/ops.hpp>
 #include <axon/pool_ops.hpp>
@@ -33,7 +34,17 @@ std::vector<int64_t> per_axis(const char* op, const char* what, std::vector<int6
   return v;
 }
 
-Tensor pool(const char* op, Kind kind, const Tensor& x, const PoolOptions& o) {
+// The axis orders that move the channel axis of a channels-first tensor of this rank last, and back.
+std::pair<std::vector<int64_t>, std::vector<int64_t>> channel_orders(int64_t rank) {
+  std::vector<int64_t> to_last{0}, to_first{0, rank - 1};
+  for (int64_t d = 2; d < rank; ++d) to_last.push_back(d);
+  to_last.push_back(1);
+  for (int64_t d = 1; d < rank - 1; ++d) to_first.push_back(d);
+  return {to_last, to_first};
+}
+
+// with_cudnn: false for the composite itself (the reference cuDNN is measured against).
+Tensor pool(const char* op, Kind kind, const Tensor& x, const PoolOptions& o, bool with_cudnn = true) {
   auto sp = spatial_axes(op, x, o.channels);
   const size_t n = sp.size();
   AXON_CHECK(!o.kernel_size.empty(), op, "kernel_size is required");
@@ -64,16 +75,30 @@ Tensor pool(const char* op, Kind kind, const Tensor& x, const PoolOptions& o) {
                k[i], eff[i], padded, i, describe(x));
     out[i] = (padded - eff[i]) / st[i] + 1;
   }
+  std::vector<std::pair<int64_t, int64_t>> sp_pads;  // the spatial axes' (lo, hi)
+  for (size_t i = 0; i < n; ++i) sp_pads.push_back(pads[static_cast<size_t>(sp[i])]);
   if (kind == Kind::max && n <= 3) {
     // Direct kernel (argmax-scatter backward) on a channels-last view.
-    std::vector<std::pair<int64_t, int64_t>> sp_pads;
-    for (size_t i = 0; i < n; ++i) sp_pads.push_back(pads[static_cast<size_t>(sp[i])]);
     if (o.channels == Channels::last) return max_pool_nhwc(x, k, st, dil, sp_pads);
-    std::vector<int64_t> to_last{0}, to_first{0, x.dim() - 1};
-    for (int64_t d = 2; d < x.dim(); ++d) to_last.push_back(d);
-    to_last.push_back(1);
-    for (int64_t d = 1; d < x.dim() - 1; ++d) to_first.push_back(d);
+    const auto [to_last, to_first] = channel_orders(x.dim());
     return permute(max_pool_nhwc(permute(x, to_last), k, st, dil, sp_pads), to_first);
+  }
+  bool dilated = false;
+  for (int64_t v : dil) dilated |= v != 1;
+  if (kind == Kind::avg && n <= 3 && !dilated && x.is_cuda() && with_cudnn) {
+    // cuDNN's average pooling where it is the faster path for the shape, measured once against this
+    // composite (run on the same channels-last view, untracked).
+    PoolOptions last = o;
+    last.channels = Channels::last;
+    last.padding = Padding(sp_pads);
+    const bool first = o.channels == Channels::first;
+    const auto [to_last, to_first] = channel_orders(x.dim());
+    const Tensor xl = first ? permute(x, to_last) : x;
+    Tensor y = avg_pool_nhwc_cudnn(xl, k, st, sp_pads, [&] {
+      NoGrad ng;
+      (void)pool(op, kind, xl, last, false);
+    });
+    if (y.defined()) return first ? permute(y, to_first) : y;
   }
   Tensor src = kind == Kind::lp ? pow(x, Scalar(o.norm)) : x;
   const double fill = kind == Kind::max ? -std::numeric_limits<double>::infinity() : 0.0;

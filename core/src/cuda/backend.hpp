@@ -18,6 +18,7 @@
 #include <axon/kernels/conv.hpp>
 #include <axon/kernels/copy.hpp>
 #include <axon/kernels/cross_entropy.hpp>
+#include <axon/kernels/cudnn_pool_norm.hpp>
 #include <axon/kernels/elementwise.hpp>
 #include <axon/kernels/gemm.hpp>
 #include <axon/kernels/index.hpp>
@@ -120,12 +121,24 @@ void order_after(cudaStream_t waiter, cudaStream_t on, int index);
   X(cudnn_backward_data, kernels::cudnn::backward_data)                         \
   X(cudnn_backward_filter, kernels::cudnn::backward_filter)                     \
   X(cudnn_available, kernels::cudnn::available)                                 \
-  X(cudnn_runs, kernels::cudnn::runs)
+  X(cudnn_runs, kernels::cudnn::runs)                                           \
+  X(cudnn_force_path, kernels::cudnn::force_path)                               \
+  X(cudnn_choose, kernels::cudnn::choose)                                       \
+  X(cudnn_pool_norm_runs, kernels::cudnn::pool_norm_runs)                       \
+  X(cudnn_pool_supports, kernels::cudnn::pool_supports)                         \
+  X(cudnn_pool_forward, kernels::cudnn::pool_forward)                           \
+  X(cudnn_pool_backward, kernels::cudnn::pool_backward)                         \
+  X(cudnn_bn_supports, kernels::cudnn::batch_norm_supports)                     \
+  X(cudnn_bn_fused_relu, kernels::cudnn::fused_relu_supported)                  \
+  X(cudnn_bn_reserve_bytes, kernels::cudnn::batch_norm_reserve_bytes)           \
+  X(cudnn_bn_training, kernels::cudnn::batch_norm_forward_training)             \
+  X(cudnn_bn_inference, kernels::cudnn::batch_norm_forward_inference)           \
+  X(cudnn_bn_backward, kernels::cudnn::batch_norm_backward)
 
 namespace axon::cuda {
 
 // Bumped whenever the table changes: a libaxon_cuda.so from another build is refused, not called.
-inline constexpr int kBackendAbi = 2;
+inline constexpr int kBackendAbi = 3;
 
 struct Backend {
   int abi = kBackendAbi;

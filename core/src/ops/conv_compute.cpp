@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "conv_geometry.hpp"
+#include "cudnn_workspace.hpp"
 
 namespace axon::detail {
 
@@ -70,22 +71,8 @@ void col2im(const Tensor& col, const Tensor& dx, const ConvGeometry& g, ColLayou
 }
 
 #ifdef AXON_HAS_CUDNN
-// cuDNN workspaces come from the stream-ordered pool: freeing them after the enqueue is safe.
-struct WorkspaceKeep {
-  Device device;
-  std::vector<Tensor> keep;
-};
-kernels::cudnn::Workspace workspace_for(WorkspaceKeep& k) {
-  kernels::cudnn::Workspace ws;
-  ws.ctx = &k;
-  ws.alloc = [](void* ctx, std::size_t bytes) -> void* {
-    auto* keep = static_cast<WorkspaceKeep*>(ctx);
-    keep->keep.push_back(
-        empty({static_cast<int64_t>(std::max<std::size_t>(bytes, 1))}, DType::u8, keep->device));
-    return keep->keep.back().data_ptr();
-  };
-  return ws;
-}
+using detail::WorkspaceKeep;
+using detail::workspace_for;
 // How a conv runs on cuDNN, whose convolutions have symmetric padding and no input dilation:
 //  direct: the conv itself; an asymmetric padding (lo, hi) runs as an explicit zero pad of the
 //    difference on the input (cropped back off dx in the backward data) plus a symmetric min(lo, hi).
