@@ -1,0 +1,47 @@
+// The oneDNN engine and the calling-thread execution that keeps oneDNN's OpenMP pool idle.
+#ifdef AXON_HAS_DNNL
+#include "dnnl_runtime.hpp"
+
+#include <omp.h>
+
+#include <vector>
+
+namespace axon::kernels::cpu::onednn {
+
+dnnl::engine& engine() {
+  static dnnl::engine* e = new dnnl::engine(dnnl::engine::kind::cpu, 0);  // never destroyed: used until exit
+  return *e;
+}
+
+namespace {
+dnnl::stream& stream() {
+  thread_local dnnl::stream s(engine());
+  return s;
+}
+}  // namespace
+
+void execute(const dnnl::primitive& prim, const std::unordered_map<int, dnnl::memory>& args) {
+  struct OneThread {
+    int before = omp_get_max_threads();
+    OneThread() { omp_set_num_threads(1); }
+    ~OneThread() { omp_set_num_threads(before); }
+  } one;
+  prim.execute(stream(), args);
+  stream().wait();
+}
+
+void add_scratchpad(const dnnl::primitive_desc_base& pd, std::unordered_map<int, dnnl::memory>& args) {
+  const dnnl::memory::desc md = pd.scratchpad_desc();
+  thread_local std::vector<unsigned char> buf;
+  if (buf.size() < md.get_size()) buf.resize(md.get_size());
+  args.insert({DNNL_ARG_SCRATCHPAD, dnnl::memory(md, engine(), buf.data())});
+}
+
+dnnl::primitive_attr attr() {
+  dnnl::primitive_attr a;
+  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return a;
+}
+
+}  // namespace axon::kernels::cpu::onednn
+#endif
