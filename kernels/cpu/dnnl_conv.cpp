@@ -149,6 +149,7 @@ const Plan* plan_for(Dir dir, const ConvGeometry& g, int64_t batch) {
   if (it == cache->end()) {
     std::unique_ptr<Plan> p;
     try {
+      onednn::OneOmpThread one;
       p = make_plan(dir, g, batch);
     } catch (const dnnl::error&) {
       p = nullptr;

@@ -20,12 +20,11 @@ dnnl::stream& stream() {
 }
 }  // namespace
 
+OneOmpThread::OneOmpThread() : before_(omp_get_max_threads()) { omp_set_num_threads(1); }
+OneOmpThread::~OneOmpThread() { omp_set_num_threads(before_); }
+
 void execute(const dnnl::primitive& prim, const std::unordered_map<int, dnnl::memory>& args) {
-  struct OneThread {
-    int before = omp_get_max_threads();
-    OneThread() { omp_set_num_threads(1); }
-    ~OneThread() { omp_set_num_threads(before); }
-  } one;
+  OneOmpThread one;
   prim.execute(stream(), args);
   stream().wait();
 }

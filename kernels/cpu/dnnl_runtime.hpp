@@ -11,8 +11,21 @@ namespace axon::kernels::cpu::onednn {
 
 dnnl::engine& engine();
 
-// Executes `prim` with `args` on the calling thread (OpenMP set to one thread for the call and put
-// back after, so a caller's own OpenMP setting is left as it was).
+// OpenMP at one thread on the calling thread for a scope, the previous setting put back after.
+// oneDNN fixes a primitive's thread split when the primitive is created (and then asks OpenMP for
+// that many threads whatever the setting at run time), so creation must run inside one too.
+class OneOmpThread {
+ public:
+  OneOmpThread();
+  ~OneOmpThread();
+  OneOmpThread(const OneOmpThread&) = delete;
+  OneOmpThread& operator=(const OneOmpThread&) = delete;
+
+ private:
+  int before_;
+};
+
+// Executes `prim` with `args` on the calling thread, inside a OneOmpThread.
 void execute(const dnnl::primitive& prim, const std::unordered_map<int, dnnl::memory>& args);
 
 // Scratch memory of the primitive's scratchpad size, the calling thread's own (kept between calls),
