@@ -1,9 +1,11 @@
 // The f32 CPU convolutions' choice between oneDNN and im2col + OpenBLAS. Neither wins everywhere
 // (oneDNN's JIT kernels lead on most 3x3 layers, OpenBLAS on some shapes and thread counts), so
 // in the automatic setting each (direction, shape) is timed both ways on first use, as cuDNN's
-// algorithms are, and the faster path is kept for the rest of the process.
+// algorithms are, and the faster path is kept for the rest of the process (AXON_CPU_CONV_VERBOSE=1
+// prints each timing to stderr).
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -80,6 +82,13 @@ void run(Dir dir, DType dt, const ConvGeometry& g, I im2col, D onednn) {
     }
     use = t_onednn < t_im2col;
     if (use) via_onednn();  // the result of the path kept
+    if (std::getenv("AXON_CPU_CONV_VERBOSE"))
+      std::fprintf(stderr, "axon conv %s N%lld %lldx%lldx%lld %lld->%lld k%lld s%lld g%lld: oneDNN %.3f ms, im2col %.3f ms\n",
+                   dir == kForward ? "forward" : dir == kBackwardData ? "backward data" : "backward filter",
+                   (long long)g.batch, (long long)(g.nd > 2 ? g.in[g.nd - 3] : 1),
+                   (long long)(g.nd > 1 ? g.in[g.nd - 2] : 1), (long long)g.in[g.nd - 1], (long long)g.channels,
+                   (long long)g.out_channels, (long long)g.kernel[g.nd - 1], (long long)g.stride[g.nd - 1],
+                   (long long)g.groups, t_onednn * 1e3, t_im2col * 1e3);
   } else {
     via_im2col();
   }
