@@ -35,10 +35,9 @@ struct Ref {
 
 // Plain loops in float64 on channels-last values: Nx's conv definition, written from scratch.
 inline Ref ref_conv(const std::vector<double>& x, const Shape& xs, const std::vector<double>& w, const Shape& ws,
-             const ConvOptions& o) {
+                    const ConvOptions& o) {
   const size_t nd = xs.size() - 2;
-  const int64_t N = xs[0], C = xs.back(), G = o.feature_group_size, Cg = C / G, Cout = ws.back(),
-                Coutg = Cout / G;
+  const int64_t N = xs[0], C = xs.back(), G = o.feature_group_size, Cg = C / G, Cout = ws.back(), Coutg = Cout / G;
   int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, idil[3] = {1, 1, 1}, kdil[3] = {1, 1, 1},
           lo[3] = {0, 0, 0}, out[3] = {1, 1, 1};
   const size_t off = 3 - nd;
@@ -89,10 +88,9 @@ inline Ref ref_conv(const std::vector<double>& x, const Shape& xs, const std::ve
                   }
                   if (!ok) continue;
                   for (int64_t ci = 0; ci < Cg; ++ci) {
-                    const double xv = x[static_cast<size_t>(
-                        (((n * in[0] + p[0]) * in[1] + p[1]) * in[2] + p[2]) * C + g * Cg + ci)];
-                    const double wv =
-                        w[static_cast<size_t>((((ka * k[1] + kb) * k[2] + kc) * Cg + ci) * Cout + co)];
+                    const double xv =
+                        x[static_cast<size_t>((((n * in[0] + p[0]) * in[1] + p[1]) * in[2] + p[2]) * C + g * Cg + ci)];
+                    const double wv = w[static_cast<size_t>((((ka * k[1] + kb) * k[2] + kc) * Cg + ci) * Cout + co)];
                     acc += xv * wv;
                   }
                 }
@@ -107,10 +105,9 @@ struct RefGrads {
   std::vector<double> dx, dw;
 };
 inline RefGrads ref_conv_grads(const std::vector<double>& x, const Shape& xs, const std::vector<double>& w,
-                        const Shape& ws, const std::vector<double>& dy, const ConvOptions& o) {
+                               const Shape& ws, const std::vector<double>& dy, const ConvOptions& o) {
   const size_t nd = xs.size() - 2;
-  const int64_t N = xs[0], C = xs.back(), G = o.feature_group_size, Cg = C / G, Cout = ws.back(),
-                Coutg = Cout / G;
+  const int64_t N = xs[0], C = xs.back(), G = o.feature_group_size, Cg = C / G, Cout = ws.back(), Coutg = Cout / G;
   int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, idil[3] = {1, 1, 1}, kdil[3] = {1, 1, 1},
           lo[3] = {0, 0, 0}, out[3] = {1, 1, 1};
   const size_t off = 3 - nd;
@@ -157,10 +154,9 @@ inline RefGrads ref_conv_grads(const std::vector<double>& x, const Shape& xs, co
                   }
                   if (!ok) continue;
                   for (int64_t ci = 0; ci < Cg; ++ci) {
-                    const size_t xi = static_cast<size_t>(
-                        (((n * in[0] + p[0]) * in[1] + p[1]) * in[2] + p[2]) * C + g * Cg + ci);
-                    const size_t wi =
-                        static_cast<size_t>((((ka * k[1] + kb) * k[2] + kc) * Cg + ci) * Cout + co);
+                    const size_t xi =
+                        static_cast<size_t>((((n * in[0] + p[0]) * in[1] + p[1]) * in[2] + p[2]) * C + g * Cg + ci);
+                    const size_t wi = static_cast<size_t>((((ka * k[1] + kb) * k[2] + kc) * Cg + ci) * Cout + co);
                     r.dx[xi] += gy * w[wi];
                     r.dw[wi] += gy * x[xi];
                   }
@@ -170,8 +166,8 @@ inline RefGrads ref_conv_grads(const std::vector<double>& x, const Shape& xs, co
 }
 
 inline std::string describe_case(const Case& c) {
-  std::string s = "x " + to_string(c.x) + " k " + to_string(c.k) + " cout " + std::to_string(c.cout) +
-                  " groups " + std::to_string(c.o.feature_group_size) + " padding ";
+  std::string s = "x " + to_string(c.x) + " k " + to_string(c.k) + " cout " + std::to_string(c.cout) + " groups " +
+                  std::to_string(c.o.feature_group_size) + " padding ";
   if (c.o.padding.mode == PaddingMode::valid) s += "valid";
   if (c.o.padding.mode == PaddingMode::same) s += "same";
   for (auto [l, h] : c.o.padding.pads) s += "(" + std::to_string(l) + "," + std::to_string(h) + ")";

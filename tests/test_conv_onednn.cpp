@@ -32,7 +32,7 @@ std::vector<Case> cases() {
       {{2, 13, 11, 4}, {3, 3}, 8, {.strides = {2, 3}}},
       {{2, 7, 7, 12}, {3, 3}, 6, {.padding = P::same(), .feature_group_size = 3}},
       {{2, 32, 32, 3}, {7, 7}, 16, {.strides = {2}, .padding = {{3, 3}, {3, 3}}}},  // a ResNet stem
-      {{3, 8, 8, 16}, {1, 1}, 24, {.strides = {2}}},                                   // a projection
+      {{3, 8, 8, 16}, {1, 1}, 24, {.strides = {2}}},                                // a projection
       {{2, 4, 5, 6, 3}, {2, 3, 2}, 4, {.strides = {1, 2, 1}, .padding = P::same()}},
   };
 }
@@ -103,8 +103,8 @@ TEST_CASE("oneDNN convolution gradients match float64 loops and central differen
     const CpuConvRuns before = cpu_conv_runs();
     auto [value, g] = value_and_grad(loss, std::vector<Tensor>{x, w});
     CHECK(cpu_conv_runs().onednn - before.onednn == 3);  // forward, backward data, backward filter
-    const RefGrads rg = ref_conv_grads(x.to_vector<double>(), x.shape(), w.to_vector<double>(), w.shape(),
-                                       r.to_vector<double>(), c.o);
+    const RefGrads rg =
+        ref_conv_grads(x.to_vector<double>(), x.shape(), w.to_vector<double>(), w.shape(), r.to_vector<double>(), c.o);
     test::check_close(g[0], rg.dx, x.shape(), kTol);
     test::check_close(g[1], rg.dw, w.shape(), kTol);
     for (int arg = 0; arg < 2; ++arg) {
@@ -143,8 +143,7 @@ TEST_CASE("convolutions oneDNN cannot run fall back to im2col when oneDNN is for
   }
 }
 
-TEST_CASE("the automatic CPU convolution path times both once per shape and then runs one",
-          "[layers][ops][onednn]") {
+TEST_CASE("the automatic CPU convolution path times both once per shape and then runs one", "[layers][ops][onednn]") {
   PathScope p(CpuConvPath::automatic);
   const Case c{{3, 10, 9, 8}, {3, 3}, 12, {.strides = {1, 2}, .padding = Padding::same()}};
   Tensor x = random_tensor(c.x, DType::f32, -1, 1, 7701);

@@ -83,12 +83,14 @@ void run(Dir dir, DType dt, const ConvGeometry& g, I im2col, D onednn) {
     use = t_onednn < t_im2col;
     if (use) via_onednn();  // the result of the path kept
     if (std::getenv("AXON_CPU_CONV_VERBOSE"))
-      std::fprintf(stderr, "axon conv %s N%lld %lldx%lldx%lld %lld->%lld k%lld s%lld g%lld: oneDNN %.3f ms, im2col %.3f ms\n",
-                   dir == kForward ? "forward" : dir == kBackwardData ? "backward data" : "backward filter",
-                   (long long)g.batch, (long long)(g.nd > 2 ? g.in[g.nd - 3] : 1),
-                   (long long)(g.nd > 1 ? g.in[g.nd - 2] : 1), (long long)g.in[g.nd - 1], (long long)g.channels,
-                   (long long)g.out_channels, (long long)g.kernel[g.nd - 1], (long long)g.stride[g.nd - 1],
-                   (long long)g.groups, t_onednn * 1e3, t_im2col * 1e3);
+      std::fprintf(
+          stderr, "axon conv %s N%lld %lldx%lldx%lld %lld->%lld k%lld s%lld g%lld: oneDNN %.3f ms, im2col %.3f ms\n",
+          dir == kForward        ? "forward"
+          : dir == kBackwardData ? "backward data"
+                                 : "backward filter",
+          (long long)g.batch, (long long)(g.nd > 2 ? g.in[g.nd - 3] : 1), (long long)(g.nd > 1 ? g.in[g.nd - 2] : 1),
+          (long long)g.in[g.nd - 1], (long long)g.channels, (long long)g.out_channels, (long long)g.kernel[g.nd - 1],
+          (long long)g.stride[g.nd - 1], (long long)g.groups, t_onednn * 1e3, t_im2col * 1e3);
   } else {
     via_im2col();
   }
@@ -106,8 +108,8 @@ void conv_forward_best(DType dt, const void* x, const void* w, void* y, const Co
   run(
       kForward, dt, g, [&] { conv_forward(dt, x, w, y, g); },
       [&] {
-        return onednn_conv_forward(static_cast<const float*>(x), static_cast<const float*>(w),
-                                   static_cast<float*>(y), g);
+        return onednn_conv_forward(static_cast<const float*>(x), static_cast<const float*>(w), static_cast<float*>(y),
+                                   g);
       });
 }
 

@@ -14,8 +14,8 @@
 #include <mutex>
 #include <vector>
 
-#include "dnnl_runtime.hpp"
 #include "conv_geometry.hpp"
+#include "dnnl_runtime.hpp"
 
 namespace axon::kernels::cpu {
 

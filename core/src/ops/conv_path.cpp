@@ -14,9 +14,12 @@ void set_cpu_conv_path(CpuConvPath path) {
 
 CpuConvPath cpu_conv_path() {
   switch (kc::conv_path()) {
-    case kc::ConvPath::im2col: return CpuConvPath::im2col;
-    case kc::ConvPath::onednn: return CpuConvPath::onednn;
-    default: return CpuConvPath::automatic;
+    case kc::ConvPath::im2col:
+      return CpuConvPath::im2col;
+    case kc::ConvPath::onednn:
+      return CpuConvPath::onednn;
+    default:
+      return CpuConvPath::automatic;
   }
 }
 
