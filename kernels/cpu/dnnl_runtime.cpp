@@ -4,6 +4,7 @@
 
 #include <omp.h>
 
+#include <axon/error.hpp>
 #include <vector>
 
 namespace axon::kernels::cpu::onednn {
@@ -25,8 +26,12 @@ OneOmpThread::~OneOmpThread() { omp_set_num_threads(before_); }
 
 void execute(const dnnl::primitive& prim, const std::unordered_map<int, dnnl::memory>& args) {
   OneOmpThread one;
-  prim.execute(stream(), args);
-  stream().wait();
+  try {
+    prim.execute(stream(), args);
+    stream().wait();
+  } catch (const dnnl::error& e) {  // e.g. out of memory for its buffers: an axon::Error like the rest
+    AXON_FAIL("conv", "oneDNN failed to run a primitive: {}", e.what());
+  }
 }
 
 void add_scratchpad(const dnnl::primitive_desc_base& pd, std::unordered_map<int, dnnl::memory>& args) {
