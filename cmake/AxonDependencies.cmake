@@ -19,6 +19,37 @@ else()
   set(AXON_BLAS_SUMMARY "OpenBLAS ${AXON_OPENBLAS_LIB}")
 endif()
 
+# ---- oneDNN (Debian's libdnnl-dev; issue 17): CPU f32 convolutions where it beats im2col + OpenBLAS.
+# A private dependency of libaxon: no oneDNN header is in axon's installed ones.
+set(AXON_DNNL_FOUND OFF)
+set(AXON_DNNL_SUMMARY "off")
+if(NOT AXON_DNNL STREQUAL "OFF")
+  find_path(AXON_DNNL_INCLUDE dnnl.hpp PATH_SUFFIXES oneapi/dnnl)
+  find_library(AXON_DNNL_LIB dnnl)
+  if(AXON_DNNL_INCLUDE AND AXON_DNNL_LIB AND EXISTS ${AXON_DNNL_INCLUDE}/dnnl_version.h)
+    file(STRINGS ${AXON_DNNL_INCLUDE}/dnnl_version.h _dnnl_v REGEX "define DNNL_VERSION_(MAJOR|MINOR|PATCH) ")
+    string(REGEX MATCHALL "[0-9]+" _dnnl_v "${_dnnl_v}")
+    string(REPLACE ";" "." _dnnl_v "${_dnnl_v}")
+    # Its OpenMP runtime too: axon runs each primitive with OpenMP set to one thread
+    # (kernels/cpu/dnnl_runtime.hpp). Only the library, no -fopenmp for axon's sources.
+    find_package(OpenMP REQUIRED COMPONENTS CXX)
+    set(_dnnl_omp ${OpenMP_CXX_LIBRARIES})
+    if(OpenMP_gomp_LIBRARY)  # GCC's: libgomp alone (the list also names glibc's empty libpthread.a)
+      set(_dnnl_omp ${OpenMP_gomp_LIBRARY})
+    endif()
+    add_library(axon_dnnl INTERFACE)
+    target_include_directories(axon_dnnl INTERFACE ${AXON_DNNL_INCLUDE})
+    target_link_libraries(axon_dnnl INTERFACE ${AXON_DNNL_LIB} ${_dnnl_omp})
+    set(AXON_DNNL_FOUND ON)
+    set(AXON_DNNL_SUMMARY "${_dnnl_v} (${AXON_DNNL_LIB})")
+  elseif(AXON_DNNL STREQUAL "ON")
+    message(FATAL_ERROR "AXON_DNNL=ON but oneDNN (dnnl.hpp, libdnnl) was not found (apt-get install libdnnl-dev)")
+  else()
+    set(AXON_DNNL_SUMMARY "not found (CPU convolutions use im2col + OpenBLAS only)")
+  endif()
+endif()
+message(STATUS "axon: oneDNN ${AXON_DNNL_SUMMARY}")
+
 # ---- CUDA
 set(AXON_WITH_CUDA OFF)
 set(AXON_CUDA_SUMMARY "off")

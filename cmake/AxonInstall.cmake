@@ -19,7 +19,7 @@ if(TARGET axon_cuda)
   install(TARGETS axon_cuda LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_SKIP)
 endif()
 # Private link dependencies of a static libaxon must be exported too.
-foreach(t axon_openblas axon_cudnn)
+foreach(t axon_openblas axon_cudnn axon_dnnl)
   if(TARGET ${t})
     install(TARGETS ${t} EXPORT axonTargets)
   endif()

@@ -8,6 +8,7 @@ pkgs+=(libopenmpi-dev openmpi-bin)  # issue 13: axon::dist over MPI (mpiexec run
 pkgs+=(libonnx-dev libprotobuf-dev protobuf-compiler python3-venv python3-torch python3-torchvision)  # issue 14: ONNX export, .ci/onnx's PyTorch side
 pkgs+=(python3-matplotlib python3-venv)  # issue 15: tools/plot_logs.py, .ci/tensorboard's venv (pip install tensorboard)
 pkgs+=(gfortran libdlpack-dev libtorch-dev)  # issue 12: the Fortran module and example, DLPack, the LibTorch DLPack peer test
+pkgs+=(libdnnl-dev)  # issue 17: oneDNN for CPU f32 convolutions (AXON_DNNL=AUTO uses it when found)
 # The Fashion-MNIST files for the training workloads, where the distribution packages them.
 optional=(dataset-fashion-mnist)
 missing=()

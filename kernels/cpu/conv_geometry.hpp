@@ -1,6 +1,7 @@
 #pragma once
 // Geometry helpers shared by the CPU convolution kernels (not installed).
 #include <algorithm>
+#include <array>
 #include <axon/kernels/conv.hpp>
 #include <vector>
 
@@ -8,6 +9,16 @@
 
 namespace axon::kernels::cpu::conv_detail {
 
+// A problem (a direction `tag` and its whole geometry) as a map key, for per-shape caches.
+using ConvKey = std::array<int64_t, 6 + 8 * kConvMaxDims>;
+inline ConvKey conv_key(int64_t tag, const ConvGeometry& g) {
+  ConvKey k{};
+  size_t i = 0;
+  for (int64_t v : {tag, int64_t(g.nd), g.batch, g.channels, g.groups, g.out_channels}) k[i++] = v;
+  for (const int64_t* a : {g.in, g.out, g.kernel, g.stride, g.pad_lo, g.pad_hi, g.in_dil, g.k_dil})
+    for (int d = 0; d < kConvMaxDims; ++d) k[i++] = a[d];
+  return k;
+}
 
 // Runs f(begin, end) over batch items [n0, n0 + count) on the kernels' pool when the work pays
 // for the threads.

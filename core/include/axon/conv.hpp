@@ -15,7 +15,9 @@
 //
 // CPU: im2col + OpenBLAS GEMM in cache-sized chunks of output rows, one chunk at a time per
 // thread of the CPU kernels' pool, f32 / f64 (1x1 unit-stride convs are one matmul; depthwise convs
-// run direct loops; 16-bit floats go through matmul's conversions).
+// run direct loops; 16-bit floats go through matmul's conversions). In builds with oneDNN, f32
+// convs without input dilation or negative padding run on oneDNN where it is faster: by default
+// both are timed on a shape's first use (see set_cpu_conv_path).
 // CUDA: cuDNN (NHWC, f32 / TF32 only under allow_tf32() / bf16 / f16, algorithm measured once per
 // shape and cached) for 1-D, 2-D and 3-D convs without input dilation and with non-negative padding
 // (an asymmetric one becomes an explicit pad plus a symmetric one); input dilation, negative
@@ -69,5 +71,20 @@ Tensor conv_backward_data(const Tensor& grad_output, const Tensor& kernel, const
                           const ConvOptions& options = {});
 Tensor conv_backward_filter(const Tensor& input, const Tensor& grad_output, const Shape& kernel_shape,
                             const ConvOptions& options = {});
+
+
+// Which implementation runs the CPU's f32 convolutions that both can run (builds with oneDNN):
+// automatic (the default) times oneDNN and im2col + OpenBLAS on each shape's and direction's first
+// use and keeps the faster; im2col and onednn force one. The environment variable AXON_CPU_CONV
+// (auto, im2col, onednn) sets the initial value. Without oneDNN everything runs im2col.
+enum class CpuConvPath { automatic, im2col, onednn };
+void set_cpu_conv_path(CpuConvPath path);
+CpuConvPath cpu_conv_path();
+bool cpu_conv_has_onednn();  // whether this build has oneDNN
+// How many CPU convolution calls (any direction) each implementation has run since the start.
+struct CpuConvRuns {
+  int64_t im2col = 0, onednn = 0;
+};
+CpuConvRuns cpu_conv_runs();
 
 }  // namespace axon

@@ -32,7 +32,8 @@ bool is_pointwise(const ConvGeometry& g) {
   return true;
 }
 
-// CPU f32 / f64: the chunked im2col + GEMM kernels (kernels/cpu/conv_gemm.cpp). Elsewhere (CUDA
+// CPU f32 / f64: the chunked im2col + GEMM kernels (kernels/cpu/conv_gemm.cpp) or, f32 where it is
+// faster, oneDNN (kernels/cpu/conv_select.cpp). Elsewhere (CUDA
 // without cuDNN, 16-bit floats on the CPU) the whole-batch im2col + matmul below.
 bool use_cpu_gemm(const Tensor& t) {
   return !t.is_cuda() && (t.dtype() == DType::f32 || t.dtype() == DType::f64);
@@ -216,7 +217,7 @@ Tensor conv_forward_last(const Tensor& x, const Tensor& w, const ConvGeometry& g
   }
   if (use_cpu_gemm(x)) {
     Tensor y = empty(out_shape, x.dtype(), x.device());
-    kernels::cpu::conv_forward(x.dtype(), x.data_ptr(), w.data_ptr(), y.data_ptr(), g);
+    kernels::cpu::conv_forward_best(x.dtype(), x.data_ptr(), w.data_ptr(), y.data_ptr(), g);
     return y;
   }
 
@@ -272,7 +273,7 @@ Tensor conv_backward_data_last(const Tensor& dy, const Tensor& w, const ConvGeom
   }
   if (use_cpu_gemm(dy)) {
     Tensor dx = empty(in_shape, dy.dtype(), dy.device());
-    kernels::cpu::conv_backward_data(dy.dtype(), dy.data_ptr(), w.data_ptr(), dx.data_ptr(), g);
+    kernels::cpu::conv_backward_data_best(dy.dtype(), dy.data_ptr(), w.data_ptr(), dx.data_ptr(), g);
     return dx;
   }
 
@@ -323,7 +324,7 @@ Tensor conv_backward_filter_last(const Tensor& x, const Tensor& dy, const ConvGe
   }
   if (use_cpu_gemm(x)) {
     Tensor dw = empty(k_shape, x.dtype(), x.device());
-    kernels::cpu::conv_backward_filter(x.dtype(), x.data_ptr(), dy.data_ptr(), dw.data_ptr(), g);
+    kernels::cpu::conv_backward_filter_best(x.dtype(), x.data_ptr(), dy.data_ptr(), dw.data_ptr(), g);
     return dw;
   }
 

@@ -93,6 +93,30 @@ void conv_backward_filter(DType dt, const void* x, const void* dy, void* dw, con
 void depthwise_forward(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g);
 void depthwise_backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g);
 void depthwise_backward_filter(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g);
+
+// oneDNN (builds with it; issue 17) convolutions in f32, same layouts and contracts as above, for
+// 1-D to 3-D problems without input dilation or negative padding. Each returns false (having
+// written nothing) where oneDNN cannot run the problem, and always in builds without oneDNN.
+bool onednn_available();
+bool onednn_conv_forward(const float* x, const float* w, float* y, const ConvGeometry& g);
+bool onednn_conv_backward_data(const float* dy, const float* w, float* dx, const ConvGeometry& g);
+bool onednn_conv_backward_filter(const float* x, const float* dy, float* dw, const ConvGeometry& g);
+
+// Which of the two runs the f32 CPU convolutions that both can run. automatic: both are timed on a
+// shape's first use (per direction) and the faster is kept. The initial setting comes from the
+// environment variable AXON_CPU_CONV (auto, im2col, onednn).
+enum class ConvPath { automatic, im2col, onednn };
+void set_conv_path(ConvPath p);
+ConvPath conv_path();
+// Calls that each path ran since the start (tests' proof of which one ran).
+struct ConvRuns {
+  int64_t im2col = 0, onednn = 0;
+};
+ConvRuns conv_runs();
+// The f32 / f64 CPU convolutions through the chosen path (f64 and what oneDNN cannot run: im2col).
+void conv_forward_best(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g);
+void conv_backward_data_best(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g);
+void conv_backward_filter_best(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g);
 }  // namespace cpu
 
 namespace cuda {
