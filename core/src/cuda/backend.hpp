@@ -18,6 +18,7 @@
 #include <axon/kernels/conv.hpp>
 #include <axon/kernels/copy.hpp>
 #include <axon/kernels/cross_entropy.hpp>
+#include <axon/kernels/dense.hpp>
 #include <axon/kernels/elementwise.hpp>
 #include <axon/kernels/gemm.hpp>
 #include <axon/kernels/index.hpp>
@@ -79,6 +80,8 @@ void order_after(cudaStream_t waiter, cudaStream_t on, int index);
   X(synchronize, cuda::deferred::synchronize)                                   \
   X(activation_forward, kernels::cuda::activation_forward)                      \
   X(activation_backward, kernels::cuda::activation_backward)                    \
+  X(dense_epilogue, kernels::cuda::dense_epilogue)                              \
+  X(dense_epilogue_backward, kernels::cuda::dense_epilogue_backward)            \
   X(binary, kernels::cuda::binary)                                              \
   X(binary_scalar, kernels::cuda::binary_scalar)                                \
   X(clamp, kernels::cuda::clamp)                                                \
@@ -125,7 +128,7 @@ void order_after(cudaStream_t waiter, cudaStream_t on, int index);
 namespace axon::cuda {
 
 // Bumped whenever the table changes: a libaxon_cuda.so from another build is refused, not called.
-inline constexpr int kBackendAbi = 2;
+inline constexpr int kBackendAbi = 3;
 
 struct Backend {
   int abi = kBackendAbi;
