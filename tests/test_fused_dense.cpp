@@ -176,3 +176,29 @@ TEST_CASE("fused_dense on CUDA matches the CPU, values and gradients", "[fused_d
     for (size_t i = 0; i < 3; ++i) check_close(gg[i].to(Device::cpu()), gc[i], {1e-4, 1e-4});
   }
 }
+
+TEST_CASE("apply fuses only the builders' own dense and activation forwards", "[fused_dense][model]") {
+  Model m = input("x", {-1, 6}) | dense(8, {.activation = "relu"});
+  Params p = init(m, {.seed = 9});
+  Tensor x = random_tensor({5, 6}, DType::f32, -2, 2, 71);
+  const Tensor& w = p.at("dense_0").at("kernel");
+  const Tensor& b = p.at("dense_0").at("bias");
+  auto with_relu_forward = [&](ForwardFn f) {
+    return map_nodes(m, [f](NodeView v) {
+      if (v.op == "relu") v.forward = f;
+      return v;
+    });
+  };
+  // A relu node given another forward (here the identity) runs that forward: no fusion past it.
+  Model identity = with_relu_forward([](const std::vector<Tensor>& xs, const ParamMap&, ForwardContext&) { return xs[0]; });
+  check_close(predict(identity, p, x), add(matmul(x, w), b), {1e-6, 1e-6});
+  // The fused pair makes one output tensor where the unfused pair makes two.
+  Model unfusable = with_relu_forward([](const std::vector<Tensor>& xs, const ParamMap&, ForwardContext&) { return relu(xs[0]); });
+  auto allocations = [&](const Model& model) {
+    const size_t a0 = memory_stats(Device::cpu()).allocations;
+    Tensor y = predict(model, p, x);
+    return memory_stats(Device::cpu()).allocations - a0;
+  };
+  check_close(predict(unfusable, p, x), predict(m, p, x), {0, 0});
+  CHECK(allocations(m) + 1 == allocations(unfusable));
+}
