@@ -26,6 +26,7 @@ struct Options {
   bool compile = false;  // W1/W2: train steps captured as CUDA graphs (TrainStepOptions::compile)
   std::string data;  // W1/W2: the Fashion-MNIST folder (default data/fashion-mnist, then Debian's)
   bool pipeline = false;  // W1/W2: batches from a data::Pipeline (IDX on the CPU, crop + flip, prefetch)
+  bool verbose = false;   // W1/W2: a line with the allocations a step and the host cache's hit rate
   // W1/W2 --ranks N: data-parallel over the N ranks mpirun launched (dist.cpp sets the rest);
   // batch 128 split among them, the figure printed by rank 0.
   int ranks = 0;

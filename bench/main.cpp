@@ -15,7 +15,8 @@ void usage(std::FILE* to) {
              "          --data DIR: default data/fashion-mnist, then /usr/share/datasets/fashion-mnist;\n"
              "          --compile: each train step replayed as a CUDA graph, no effect on the CPU;\n"
              "          --pipeline: batches from a data::Pipeline reading the IDX files with crop+flip on 2 threads,\n"
-             "          4 batches ahead; the check line says how long the loop waited for its batches)\n"
+             "          4 batches ahead; the check line says how long the loop waited for its batches;\n"
+             "          --verbose: a line with the allocations a step and the share the host cache served)\n"
              "  w3     GEMM n = 4096, 8192: f32, TF32, bf16, f16 on a GPU (f32, f64 on the CPU), TFLOP/s\n"
              "  w4     copy, add, gelu, sum on 2^28 f32; row softmax and layer norm of 16384x16384, GB/s (CPU: each array\n"
              "         4x the last-level cache read from the machine)\n"
@@ -85,6 +86,8 @@ int main(int argc, char** argv) {
         opt.compile = true;
       } else if (a == "--pipeline") {
         opt.pipeline = true;
+      } else if (a == "--verbose") {
+        opt.verbose = true;
       } else if (a == "--data") {
         opt.data = value();
       } else if (a == "--ranks") {

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include <axon/data/pipeline.hpp>
+#include <axon/host_cache.hpp>
 
 #include "bench.hpp"
 
@@ -39,14 +40,20 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
   // Epoch times: synchronised at both ends, and taken before validation runs.
   std::vector<double> ms;
   std::chrono::steady_clock::time_point t0;
+  // --verbose: the allocations of the epochs' steps (validation excluded) and the cache's hits among them.
+  std::size_t allocs0 = 0, hits0 = 0, allocs = 0, hits = 0;
   loop.handle(training::Event::epoch_started, [&](LoopState&) {
     synchronize(dev);
+    allocs0 = memory_stats(dev).allocations;
+    hits0 = host_cache_hits();
     t0 = std::chrono::steady_clock::now();
     return training::Action::continue_;
   });
   loop.handle(training::Event::epoch_completed, [&](LoopState&) {
     synchronize(dev);
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    allocs += memory_stats(dev).allocations - allocs0;
+    hits += host_cache_hits() - hits0;
     return training::Action::continue_;
   });
   training::metric(loop, "accuracy", [](const Tensor& y, const Tensor& p) {
@@ -110,7 +117,17 @@ void run_one(const Workload& w, const Options& opt, Reporter& out) {
                         steps > 0 ? " (steps limited: not checked)" : fmt::format(" (>= {:.2f})", w.min_accuracy),
                         data_ms, std::accumulate(ms.begin(), ms.end(), 0.0),
                         opt.pipeline ? "pipeline (crop+flip, prefetch 4)" : "in-memory");
+  std::string verbose;
+  if (opt.verbose) {
+    const double steps_run = double(epochs) * double(steps > 0 ? steps : train_data.num_batches());
+    verbose = fmt::format("{:.1f} allocations a step", double(allocs) / std::max(steps_run, 1.0));
+    if (dev.is_cpu())
+      verbose += fmt::format(", {:.1f}% of them served by the host cache",
+                             allocs ? 100.0 * double(hits) / double(allocs) : 0.0);
+    f.check += "; " + verbose;
+  }
   out.figure(f);
+  if (opt.verbose) out.note(fmt::format("{} (--verbose): {}", w.id, verbose));
 }
 
 }  // namespace

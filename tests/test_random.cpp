@@ -87,6 +87,16 @@ TEST_CASE("rand follows the documented stream layout", "[random]") {
       CHECK(hh[i] == double(word_at(5, 0, i) >> 21) * 0x1p-11);
     }
   }
+  SECTION("a draw long enough to be split across the CPU pool keeps the layout") {
+    Generator g(77);
+    g.offset = 3;
+    const int64_t n = 40001;  // 10001 blocks: several parts of the pool's split, and a partial last block
+    auto v = rand({n}, g, DType::f32).to_vector<float>();
+    CHECK(g.offset == 3 + 10001);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) bad += v[i] != float(word_at(77, 3, i) >> 8) * 0x1p-24f;
+    CHECK(bad == 0);
+  }
   SECTION("two draws continue the stream where one longer draw would") {
     Generator g1(42), g2(42);
     auto first = rand({8}, g1).to_vector<float>();

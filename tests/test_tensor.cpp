@@ -2,6 +2,8 @@
 #include <cmath>
 #include <numeric>
 
+#include <axon/host_cache.hpp>
+
 #include "harness.hpp"
 
 using namespace axon;
@@ -243,4 +245,15 @@ TEST_CASE("method spellings forward to the ops", "[tensor]") {
   test::check_close(x.tanh(), {std::tanh(-1.0), std::tanh(2.0), std::tanh(-3.0), std::tanh(4.0), std::tanh(0.5),
                                std::tanh(-6.0)},
                     {2, 3}, test::tol_for(DType::f64));
+}
+
+TEST_CASE("host cache hits: a freed block of the same size class serves the next allocation", "[tensor][storage]") {
+  empty_cache(Device::cpu());
+  const size_t a0 = memory_stats(Device::cpu()).allocations, h0 = host_cache_hits();
+  { Tensor a = empty({1000, 37}); }  // freed into the cache
+  CHECK(memory_stats(Device::cpu()).allocations - a0 == 1);
+  CHECK(host_cache_hits() == h0);  // the cache was emptied: a fresh block
+  Tensor b = empty({1000, 37});
+  CHECK(memory_stats(Device::cpu()).allocations - a0 == 2);
+  CHECK(host_cache_hits() - h0 == 1);
 }

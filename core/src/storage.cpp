@@ -8,6 +8,7 @@
 
 #include <axon/cuda_context.hpp>
 #include <axon/error.hpp>
+#include <axon/host_cache.hpp>
 #include <axon/storage.hpp>
 
 #include "cuda/capture.hpp"
@@ -20,7 +21,7 @@ namespace axon {
 
 namespace {
 struct Counters {
-  std::atomic<std::size_t> in_use{0}, peak{0}, allocations{0};
+  std::atomic<std::size_t> in_use{0}, peak{0}, allocations{0}, cache_hits{0};  // cache_hits: CPU only
   void add(std::size_t n) {
     std::size_t now = in_use.fetch_add(n) + n;
     std::size_t p = peak.load();
@@ -114,6 +115,7 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes, Device device) {
   if (device.is_cpu()) {
     n = HostCache::size_class(nbytes);
     s->data = host_cache().take(n);
+    if (s->data) stats.cache_hits.fetch_add(1, std::memory_order_relaxed);
     if (!s->data) s->data = std::aligned_alloc(64, n);
     if (!s->data) {  // give the cache back to the system and try once more
       host_cache().release_all();
@@ -189,6 +191,8 @@ void empty_cache(Device device) {
   if (device.is_cuda() && cuda_available()) cuda::backend().trim_pool(device.index);
 #endif
 }
+
+std::size_t host_cache_hits() { return counters(Device::cpu(), "host_cache_hits").cache_hits.load(); }
 
 void reset_peak_memory(Device device) {
   auto& c = counters(device, "reset_peak_memory");

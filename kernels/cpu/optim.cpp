@@ -11,6 +11,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include <axon/kernels/elementwise_math.hpp>
 #include <axon/kernels/optim.hpp>
@@ -111,6 +114,44 @@ void adam_range(const AdamSlotT<T>& s, int64_t begin, int64_t end, const AdamCon
   });
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__SSE2__)
+// adam_range for f32 on AVX2 machines, eight lanes at a time: W1's profile spent 14% of its time in
+// the four-lane loop (two divisions and a square root per element). The same IEEE operations per
+// lane in the same order, and no FMA (target avx2 only), so the results stay the composite path's
+// bit for bit. Written out without the lanes() lambda, which would not inherit the target.
+using F8 = float __attribute__((vector_size(32)));
+template <bool Decay>
+__attribute__((target("avx2"))) void adam_range_avx2(const AdamSlotT<float>& s, int64_t begin, int64_t end,
+                                                    const AdamConst<float>& k) {
+  int64_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    F8 g, m0, v0;
+    __builtin_memcpy(&g, s.g + i, sizeof g);
+    __builtin_memcpy(&m0, s.m + i, sizeof m0);
+    __builtin_memcpy(&v0, s.v + i, sizeof v0);
+    const F8 m = g * k.c1 + m0 * k.b1;
+    const F8 v = g * g * k.c2 + v0 * k.b2;
+    __builtin_memcpy(s.m_out + i, &m, sizeof m);
+    __builtin_memcpy(s.v_out + i, &v, sizeof v);
+    const F8 root = (F8)_mm256_sqrt_ps((__m256)(v / k.bc2 + k.eps_root));
+    F8 u = (m / k.bc1) / (root + k.eps);
+    if constexpr (Decay) {
+      F8 p;
+      __builtin_memcpy(&p, s.p + i, sizeof p);
+      u = u + p * k.wd;
+    }
+    u = u * k.scale;
+    __builtin_memcpy(s.u + i, &u, sizeof u);
+  }
+  if (i < end) adam_range<float, Decay>(s, i, end, k);
+}
+bool has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+#define AXON_ADAM_AVX2 1
+#endif
+
 template <class T>
 void adam_impl(const AdamSlotT<T>* slots, int64_t nslots, const int64_t* count, const T* scale,
                const AdamCoefficients& h) {
@@ -120,6 +161,17 @@ void adam_impl(const AdamSlotT<T>* slots, int64_t nslots, const int64_t* count, 
                  static_cast<T>(-ew::m_expm1(static_cast<T>(t * static_cast<T>(std::log(h.b1))))),
                  static_cast<T>(-ew::m_expm1(static_cast<T>(t * static_cast<T>(std::log(h.b2))))),
                  T(h.eps_root), T(h.eps), T(h.weight_decay), *scale};
+#ifdef AXON_ADAM_AVX2
+  if constexpr (std::is_same_v<T, float>) {
+    if (has_avx2()) {
+      if (h.weight_decay != 0.0)
+        over_slots(slots, nslots, [&](const AdamSlotT<T>& s, int64_t b, int64_t e) { adam_range_avx2<true>(s, b, e, c); });
+      else
+        over_slots(slots, nslots, [&](const AdamSlotT<T>& s, int64_t b, int64_t e) { adam_range_avx2<false>(s, b, e, c); });
+      return;
+    }
+  }
+#endif
   if (h.weight_decay != 0.0)
     over_slots(slots, nslots, [&](const AdamSlotT<T>& s, int64_t b, int64_t e) { adam_range<T, true>(s, b, e, c); });
   else

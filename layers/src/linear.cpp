@@ -1,5 +1,7 @@
-// dense, bilinear, embedding: composites of matmul / take, so autograd comes from those ops.
+// dense (the fused dense op), bilinear and embedding (composites of matmul / take, so autograd comes
+// from those ops).
 #include <axon/layers/linear.hpp>
+#include <axon/nn_ops.hpp>
 #include <axon/ops.hpp>
 
 namespace axon::layers {
@@ -12,7 +14,7 @@ void check_bias(const char* op, const Tensor& bias, int64_t out, const Tensor& k
 }
 }  // namespace
 
-Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias) {
+Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, FusedActivation activation) {
   AXON_CHECK(x.defined() && kernel.defined(), "dense", "input and kernel must be defined");
   AXON_CHECK(x.dim() >= 2, "dense", "the input must have rank >= 2 ([batch, ..., features]), got {}",
              describe(x));
@@ -21,8 +23,7 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias) {
              "input {} has {} features but the kernel {} expects {}", describe(x), x.shape().back(),
              describe(kernel), kernel.size(0));
   check_bias("dense", bias, kernel.size(1), kernel);
-  Tensor y = matmul(x, kernel);
-  return bias.defined() ? add(y, bias) : y;
+  return fused_dense(x, kernel, bias, activation);
 }
 
 Tensor bilinear(const Tensor& x1, const Tensor& x2, const Tensor& kernel, const Tensor& bias) {

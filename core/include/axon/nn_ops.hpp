@@ -43,6 +43,15 @@ Tensor leaky_relu(const Tensor& x, double alpha = 0.01);
 // x / (|x| + 1)
 Tensor softsign(const Tensor& x);
 
+// A dense layer's y = act(x @ kernel + bias) with the bias add and the activation fused into one pass
+// after the GEMM, and a backward whose first pass forms act' and the bias gradient together (the
+// derivative is taken from y: nothing else is kept). x [..., in], kernel [in, out], bias [out] or
+// undefined; the result is [..., out]. Gradients and values are those of the composite matmul, add and
+// relu / tanh / sigmoid (which run instead for dtypes other than f32 and f64).
+enum class FusedActivation { none, relu, tanh, sigmoid };
+Tensor fused_dense(const Tensor& x, const Tensor& kernel, const Tensor& bias,
+                   FusedActivation activation = FusedActivation::none);
+
 // Softmax cross-entropy from logits along the last axis, one fused kernel forward and backward:
 // loss[...] = logsumexp(x[..., :]) * sum(y[..., :]) - sum(y[..., :] * x[..., :]) = -sum(y * log_softmax(x)).
 // `labels` has x's shape (dense, floating) and the result has x's shape without its last axis.

@@ -19,6 +19,7 @@
 #include <axon/kernels/copy.hpp>
 #include <axon/kernels/cross_entropy.hpp>
 #include <axon/kernels/cudnn_pool_norm.hpp>
+#include <axon/kernels/dense.hpp>
 #include <axon/kernels/elementwise.hpp>
 #include <axon/kernels/gemm.hpp>
 #include <axon/kernels/index.hpp>
@@ -80,6 +81,8 @@ void order_after(cudaStream_t waiter, cudaStream_t on, int index);
   X(synchronize, cuda::deferred::synchronize)                                   \
   X(activation_forward, kernels::cuda::activation_forward)                      \
   X(activation_backward, kernels::cuda::activation_backward)                    \
+  X(dense_epilogue, kernels::cuda::dense_epilogue)                              \
+  X(dense_epilogue_backward, kernels::cuda::dense_epilogue_backward)            \
   X(binary, kernels::cuda::binary)                                              \
   X(binary_scalar, kernels::cuda::binary_scalar)                                \
   X(clamp, kernels::cuda::clamp)                                                \

@@ -20,6 +20,21 @@ Tensor param_or_none(const ParamMap& p, const char* name) {
 
 }  // namespace
 
+namespace detail {
+Tensor DenseForward::operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext&) const {
+  return layers::dense(in[0], p.at("kernel"), param_or_none(p, "bias"));
+}
+Tensor DenseForward::fused(const std::vector<Tensor>& in, const ParamMap& p, const std::string& activation) const {
+  const FusedActivation a = activation == "relu"   ? FusedActivation::relu
+                            : activation == "tanh" ? FusedActivation::tanh
+                                                   : FusedActivation::sigmoid;
+  return layers::dense(in[0], p.at("kernel"), param_or_none(p, "bias"), a);
+}
+Tensor ActivationForward::operator()(const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) const {
+  return activations::activate(fn, in[0]);
+}
+}  // namespace detail
+
 Model dense(const Model& x, int64_t units, DenseOptions o) {
   Model m = detail::make_node("dense", {x}, o.name, [&](NodeBuild& b) {
     b.node.spec = detail::SpecWriter()("units", units).options(o).str();
@@ -31,9 +46,7 @@ Model dense(const Model& x, int64_t units, DenseOptions o) {
     b.node.shape.back() = units;
     b.node.params.push_back({.name = "kernel", .shape = {in, units}, .initializer = o.kernel_initializer});
     if (o.use_bias) b.node.params.push_back({.name = "bias", .shape = {units}, .initializer = o.bias_initializer});
-    b.node.forward = [](const std::vector<Tensor>& in, const ParamMap& p, ForwardContext&) {
-      return layers::dense(in[0], p.at("kernel"), param_or_none(p, "bias"));
-    };
+    b.node.forward = detail::DenseForward{};
   });
   return detail::with_activation(m, o.activation);
 }
@@ -111,9 +124,7 @@ Model activation(const Model& x, const std::string& fn, NameOptions o) {
       AXON_CHECK(!b.node.shape.empty(), b.who, "needs an input of rank >= 1");
       b.node.shape.back() = 1;
     }
-    b.node.forward = [fn](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
-      return activations::activate(fn, in[0]);
-    };
+    b.node.forward = detail::ActivationForward{fn};
   });
 }
 Layer activation(const std::string& fn, NameOptions o) {

@@ -77,6 +77,21 @@ ParamMap with_ties(const Node& node, const std::string& layer, const ParamMap& o
 DType param_dtype(const Node& node, DType fallback);
 
 // What a builder fills in for the node it creates. `who` ("dense_0 (dense)") starts its errors.
+// Forwards that apply() fuses: a dense node whose only consumer is the next node, a relu / tanh /
+// sigmoid activation node, runs as one fused_dense (bias and activation in one pass after the GEMM)
+// and the activation node is skipped. Named types, not lambdas, so that apply() can recognise them:
+// a forward replaced by graph surgery (map_nodes) is another type and is never fused.
+struct DenseForward {
+  Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
+  // The forward of dense followed by the named activation.
+  Tensor fused(const std::vector<Tensor>& in, const ParamMap& p, const std::string& activation) const;
+};
+struct ActivationForward {
+  std::string fn;
+  Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
+  bool fusable() const { return fn == "relu" || fn == "tanh" || fn == "sigmoid"; }
+};
+
 struct NodeBuild {
   Node& node;
   std::string name;

@@ -1,0 +1,108 @@
+// CPU dense epilogue (bias + activation after the GEMM) and its backward (act' and the bias gradient),
+// each one pass over the m x n output, vectorized (AVX2 / AVX-512 clones) and split across the pool.
+#include <algorithm>
+#include <vector>
+
+#include <axon/error.hpp>
+#include <axon/kernels/dense.hpp>
+
+#include "parallel.hpp"
+#include "vmath.hpp"
+
+namespace axon::kernels::cpu {
+
+namespace {
+using dense_detail::with_act;
+
+// Elements per part of the pool's split.
+constexpr int64_t kGrain = int64_t(1) << 15;
+
+// The CPU's activations: vmath's vectorizable tanh / sigmoid (what the unfused f32 ops use here).
+template <DenseAct Act, class T>
+AXON_VM_INLINE T act(T z) {
+  if constexpr (Act == DenseAct::tanh)
+    return vm::tanh(z);
+  else if constexpr (Act == DenseAct::sigmoid)
+    return vm::sigmoid(z);
+  else
+    return dense_detail::forward<Act, T>(z);
+}
+
+template <DenseAct Act, class T>
+AXON_VM_CLONES void forward_rows(T* y, const T* b, int64_t r0, int64_t r1, int64_t n) {
+  for (int64_t i = r0; i < r1; ++i) {
+    T* row = y + i * n;
+    if (b != nullptr) {
+      for (int64_t j = 0; j < n; ++j) row[j] = act<Act, T>(row[j] + b[j]);
+    } else {
+      for (int64_t j = 0; j < n; ++j) row[j] = act<Act, T>(row[j]);
+    }
+  }
+}
+
+// Columns [c0, c1): dz over every row, and the column sums in double (acc: c1 - c0 zeroed doubles),
+// so the bias gradient does not depend on how the columns were split.
+template <DenseAct Act, class T>
+AXON_VM_CLONES void backward_columns(const T* y, const T* dy, T* dz, double* acc, int64_t m, int64_t n, int64_t c0,
+                                     int64_t c1) {
+  const int64_t w = c1 - c0;
+  for (int64_t i = 0; i < m; ++i) {
+    const T* yr = y + i * n + c0;
+    const T* gr = dy + i * n + c0;
+    T* zr = dz != nullptr ? dz + i * n + c0 : nullptr;
+    if (zr != nullptr) {
+      for (int64_t j = 0; j < w; ++j) zr[j] = dense_detail::backward<Act, T>(yr[j], gr[j]);
+      if (acc != nullptr)
+        for (int64_t j = 0; j < w; ++j) acc[j] += double(zr[j]);
+    } else if (acc != nullptr) {
+      for (int64_t j = 0; j < w; ++j) acc[j] += double(dense_detail::backward<Act, T>(yr[j], gr[j]));
+    }
+  }
+}
+
+template <class T>
+void forward_t(DenseAct a, T* y, const T* b, int64_t m, int64_t n) {
+  with_act(a, [&]<DenseAct Act>() {
+    if (Act == DenseAct::none && b == nullptr) return;
+    parallel_for(m, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)),
+                 [&](int64_t r0, int64_t r1) { forward_rows<Act, T>(y, b, r0, r1, n); });
+  });
+}
+
+template <class T>
+void backward_t(DenseAct a, const T* y, const T* dy, T* dz, T* db, int64_t m, int64_t n) {
+  with_act(a, [&]<DenseAct Act>() {
+    parallel_for(n, std::max<int64_t>(1, kGrain / std::max<int64_t>(m, 1)), [&](int64_t c0, int64_t c1) {
+      std::vector<double> acc(db != nullptr ? size_t(c1 - c0) : 0, 0.0);
+      backward_columns<Act, T>(y, dy, dz, db != nullptr ? acc.data() : nullptr, m, n, c0, c1);
+      if (db != nullptr)
+        for (int64_t j = c0; j < c1; ++j) db[j] = static_cast<T>(acc[size_t(j - c0)]);
+    });
+  });
+}
+}  // namespace
+
+void dense_epilogue(DenseAct act, DType dt, void* y, const void* b, int64_t m, int64_t n) {
+  if (m == 0 || n == 0) return;
+  switch (dt) {
+    case DType::f32: return forward_t(act, static_cast<float*>(y), static_cast<const float*>(b), m, n);
+    case DType::f64: return forward_t(act, static_cast<double*>(y), static_cast<const double*>(b), m, n);
+    default: AXON_FAIL("fused_dense", "the CPU epilogue takes f32 or f64, got {}", dtype_name(dt));
+  }
+}
+
+void dense_epilogue_backward(DenseAct act, DType dt, const void* y, const void* dy, void* dz, void* db, int64_t m,
+                             int64_t n) {
+  if (n == 0) return;
+  switch (dt) {
+    case DType::f32:
+      return backward_t(act, static_cast<const float*>(y), static_cast<const float*>(dy), static_cast<float*>(dz),
+                        static_cast<float*>(db), m, n);
+    case DType::f64:
+      return backward_t(act, static_cast<const double*>(y), static_cast<const double*>(dy), static_cast<double*>(dz),
+                        static_cast<double*>(db), m, n);
+    default: AXON_FAIL("fused_dense", "the CPU epilogue takes f32 or f64, got {}", dtype_name(dt));
+  }
+}
+
+}  // namespace axon::kernels::cpu
