@@ -158,6 +158,7 @@ void run_infer(const Options& opt) {
                build_commit(), threads, rounds, opt.ort_python.empty() ? "not run" : "(intra_op_num_threads = threads)",
                "model", "batch", "axon us", "ORT us", "axon/ORT", "check");
   for (const Case& c : cases) {
+    if (opt.size > 0 && c.batch != opt.size) continue;  // --size N: only batch N
     const Model model = c.build();
     const Params params = init(model, {.seed = 1});
     Shape shape = c.sample;

@@ -39,7 +39,7 @@ void usage(std::FILE* to) {
              "  infer  small-batch predict (surrogate MLP 64-256-256-256-8 tanh at batch 1, 16, 256; W2's CNN at 1, 64),\n"
              "         us a call, new input values each call, into a kept output (--threads N: the kernels' threads;\n"
              "         --ort-python PY: ONNX Runtime's time for the same exported models in the same run, from\n"
-             "         bench/peers/ort_infer.py or --ort-script PATH; --repeats N: rounds, default 3)\n"
+             "         bench/peers/ort_infer.py or --ort-script PATH; --repeats N: rounds, default 3; --size N: batch N only)\n"
              "  all    w3 then w4\n"
              "  quick  both at small sizes (default): W3 n = 512 on the CPU, 2048 on a GPU; W4 n = 2^24 on a GPU\n"
              "  --size N   W3: the matrix side; W4: the element count (softmax on sqrt(N) x sqrt(N))\n"
