@@ -57,14 +57,42 @@ inline __attribute__((always_inline)) void rows(int64_t n, int64_t k, const floa
   if (j < n) tail<R>(n - j, k, a, lda, b + j, ldb, c + j, ldc);
 }
 
+// One row of C: B streamed row after row (as it lies in memory, which the prefetcher follows; a
+// 1-row dense layer is a read of its weights), C's row kept in L1 and updated once per 4 rows of B.
+inline __attribute__((always_inline)) void one_row(int64_t n, int64_t k, const float* a, const float* b, int64_t ldb,
+                                                   float* c) {
+  constexpr int64_t kCols = 512;  // 2 KiB of C at a time
+  for (int64_t j0 = 0; j0 < n; j0 += kCols) {
+    const int64_t cols = std::min(kCols, n - j0), vec = cols / 8 * 8;
+    float* cj = c + j0;
+    for (int64_t j = 0; j < cols; ++j) cj[j] = 0;
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const float* b0 = b + p * ldb + j0;
+      const float s0 = a[p], s1 = a[p + 1], s2 = a[p + 2], s3 = a[p + 3];
+      const v8 a0 = {s0, s0, s0, s0, s0, s0, s0, s0}, a1 = {s1, s1, s1, s1, s1, s1, s1, s1};
+      const v8 a2 = {s2, s2, s2, s2, s2, s2, s2, s2}, a3 = {s3, s3, s3, s3, s3, s3, s3, s3};
+      for (int64_t j = 0; j < vec; j += 8) {
+        const v8 x0 = *reinterpret_cast<const v8u*>(b0 + j), x1 = *reinterpret_cast<const v8u*>(b0 + ldb + j);
+        const v8 x2 = *reinterpret_cast<const v8u*>(b0 + 2 * ldb + j), x3 = *reinterpret_cast<const v8u*>(b0 + 3 * ldb + j);
+        *reinterpret_cast<v8u*>(cj + j) += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3);
+      }
+      for (int64_t j = vec; j < cols; ++j)
+        cj[j] += (s0 * b0[j] + s1 * b0[ldb + j]) + (s2 * b0[2 * ldb + j] + s3 * b0[3 * ldb + j]);
+    }
+    for (; p < k; ++p)
+      for (int64_t j = 0; j < cols; ++j) cj[j] += a[p] * b[p * ldb + j0 + j];
+  }
+}
+
 }  // namespace
 
 AXON_VM_CLONES void small_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                                int64_t ldb, float* c, int64_t ldc) {
-  // 4 x 24 and 1 x 32: 12 and 4 accumulators plus B's panel row fit AVX2's 16 registers.
+  // 4 x 24: 12 accumulators plus B's panel row fit AVX2's 16 registers.
   int64_t i = 0;
   for (; i + 4 <= m; i += 4) rows<4, 3>(n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
-  for (; i < m; ++i) rows<1, 4>(n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
+  for (; i < m; ++i) one_row(n, k, a + i * lda, b, ldb, c + i * ldc);
 }
 
 }  // namespace axon::kernels::cpu
