@@ -134,7 +134,7 @@ void run_infer(const Options& opt) {
   const int rounds = opt.repeats_or(3);
   const std::vector<Case> cases = {
       {"mlp", surrogate_mlp, {64}, 1},          {"mlp", surrogate_mlp, {64}, 16},
-      {"mlp", surrogate_mlp, {64}, 256},        {"cnn", w2_cnn, {28, 28, 1}, 1},
+      {"mlp", surrogate_mlp, {64}, 256}, {"cnn", w2_cnn, {28, 28, 1}, 1},
       {"cnn", w2_cnn, {28, 28, 1}, 64},
   };
 

@@ -90,9 +90,16 @@ inline __attribute__((always_inline)) void one_row(int64_t n, int64_t k, const f
 AXON_VM_CLONES void small_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                                int64_t ldb, float* c, int64_t ldc) {
   // 4 x 24: 12 accumulators plus B's panel row fit AVX2's 16 registers.
-  int64_t i = 0;
-  for (; i + 4 <= m; i += 4) rows<4, 3>(n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
-  for (; i < m; ++i) one_row(n, k, a + i * lda, b, ldb, c + i * ldc);
+  // Strips of 24 columns outside, rows inside: a strip of B (24 x k floats, 24 KiB at k = 256) stays
+  // in L1 for every group of 4 rows, where rows outside would stream all of B from L2 per group.
+  const int64_t m4 = m / 4 * 4;
+  if (m4 > 0) {
+    int64_t j = 0;
+    for (; j + 24 <= n; j += 24)
+      for (int64_t i = 0; i < m4; i += 4) tile<4, 3>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc);
+    for (int64_t i = 0; i < m4; i += 4) rows<4, 3>(n - j, k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc);
+  }
+  for (int64_t i = m4; i < m; ++i) one_row(n, k, a + i * lda, b, ldb, c + i * ldc);
 }
 
 }  // namespace axon::kernels::cpu
