@@ -50,11 +50,11 @@ void forward(const T* x, T* y, int64_t* index, const PoolGeometry& g) {
               }
             }
             T* yp = y + o * C;
-            int64_t* idx = index + o * C;
+            int64_t* idx = index ? index + o * C : nullptr;
             if (nc == 0) {
               for (int64_t c = 0; c < C; ++c) {
                 yp[c] = convert<T>(-std::numeric_limits<A>::infinity());
-                idx[c] = -1;
+                if (idx) idx[c] = -1;
               }
               continue;
             }
@@ -66,6 +66,17 @@ void forward(const T* x, T* y, int64_t* index, const PoolGeometry& g) {
             for (int64_t c = 0; c < C; ++c) {
               b[c] = convert<A>(x0[c]);
               a[c] = 0;
+            }
+            if (!index) {  // inference: the max alone, with the same NaN rule
+              for (int64_t j = 1; j < nc; ++j) {
+                const T* xp = xn + cells[static_cast<size_t>(j)] * C;
+                for (int64_t c = 0; c < C; ++c) {
+                  const A v = convert<A>(xp[c]), cur = b[c];
+                  b[c] = !(v <= cur) && cur == cur ? v : cur;
+                }
+              }
+              for (int64_t c = 0; c < C; ++c) yp[c] = convert<T>(b[c]);
+              continue;
             }
             for (int64_t j = 1; j < nc; ++j) {
               const T* xp = xn + cells[static_cast<size_t>(j)] * C;
