@@ -95,6 +95,7 @@ void run_memory(const Options& opt, Reporter& out);    // fused activations' GB/
 void run_optim(const Options& opt, Reporter& out);     // AdamW update, fused and composite (optim.cpp)
 void run_conv(const Options& opt, Reporter& out);      // 3x3 NHWC convs fwd and fwd+bwd (conv.cpp)
 void run_train(const Options& opt, Reporter& out);     // W1 / W2 training epochs (train_workloads.cpp)
+Model w2_model();  // W2's CNN (train_workloads.cpp), also timed by infer
 void run_w5(const Options& opt, Reporter& out);        // GPT-2 124M training step (w5_gpt2.cpp)
 void run_w6(const Options& opt, Reporter& out);        // 2-layer LSTM forward + backward (w6_lstm.cpp)
 void run_w7(const Options& opt, Reporter& out);        // ResNet-18 CIFAR-sized training step (w7_resnet.cpp)

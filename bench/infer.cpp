@@ -32,13 +32,6 @@ Model surrogate_mlp() {
   return input("state", {-1, 64}) | dense(256, {.activation = "tanh"}) | dense(256, {.activation = "tanh"}) |
          dense(256, {.activation = "tanh"}) | dense(8);
 }
-Model w2_cnn() {
-  return input("images", {-1, 28, 28, 1}) |
-         conv(32, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
-         max_pool({.kernel_size = {2}}) |
-         conv(64, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
-         max_pool({.kernel_size = {2}}) | flatten() | dense(128, {.activation = "relu"}) | dense(10);
-}
 
 struct Case {
   const char* model;
@@ -134,8 +127,8 @@ void run_infer(const Options& opt) {
   const int rounds = opt.repeats_or(3);
   const std::vector<Case> cases = {
       {"mlp", surrogate_mlp, {64}, 1},          {"mlp", surrogate_mlp, {64}, 16},
-      {"mlp", surrogate_mlp, {64}, 256}, {"cnn", w2_cnn, {28, 28, 1}, 1},
-      {"cnn", w2_cnn, {28, 28, 1}, 64},
+      {"mlp", surrogate_mlp, {64}, 256}, {"cnn", w2_model, {28, 28, 1}, 1},
+      {"cnn", w2_model, {28, 28, 1}, 64},
   };
 
   std::string ort_missing;

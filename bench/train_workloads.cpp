@@ -11,18 +11,19 @@
 
 namespace axon::bench {
 
-namespace {
-
-Model w1_model() {
-  return input("images", {-1, 28, 28, 1}) | flatten() | dense(128, {.activation = "relu"}) |
-         dropout({.rate = 0.5}) | dense(10);
-}
 Model w2_model() {
   return input("images", {-1, 28, 28, 1}) |
          conv(32, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
          max_pool({.kernel_size = {2}}) |
          conv(64, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
          max_pool({.kernel_size = {2}}) | flatten() | dense(128, {.activation = "relu"}) | dense(10);
+}
+
+namespace {
+
+Model w1_model() {
+  return input("images", {-1, 28, 28, 1}) | flatten() | dense(128, {.activation = "relu"}) |
+         dropout({.rate = 0.5}) | dense(10);
 }
 
 Tensor loss(const Tensor& y, const Tensor& logits) {
