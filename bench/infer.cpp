@@ -76,6 +76,15 @@ std::optional<double> json_number(const std::string& line, const std::string& ke
   return std::strtod(line.c_str() + at + key.size() + 3, nullptr);
 }
 
+std::string json_escape(const std::string& s) {
+  std::string e;
+  for (char c : s) {
+    if (c == '"' || c == '\\') e += '\\';
+    e += c == '\n' ? ' ' : c;
+  }
+  return e;
+}
+
 std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -209,7 +218,7 @@ void run_infer(const Options& opt) {
                  c.model, c.batch, threads, axon_best->median_us, axon_best->min_us,
                  ort_best ? fmt::format("{:.3f}", ort_best->median_us) : "null",
                  ort_best ? fmt::format("{:.3f}", axon_best->median_us / ort_best->median_us) : "null",
-                 ok ? "true" : "false", ort_best ? "" : why_not);
+                 ok ? "true" : "false", ort_best ? "" : json_escape(why_not));
     } else {
       fmt::print("{:<6} {:>6} {:>12.2f} {:>12} {:>9}  {}\n", c.model, c.batch, axon_best->median_us,
                  ort_best ? fmt::format("{:.2f}", ort_best->median_us) : "-",
