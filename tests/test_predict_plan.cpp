@@ -108,3 +108,16 @@ TEST_CASE("predict from several threads at once gives each its own result", "[mo
   for (auto& th : threads) th.join();
   for (int t = 0; t < 4; ++t) test::check_close(got[t], refs[t], kExact);
 }
+
+TEST_CASE("predict inside a layer that predicts with another model", "[model][predict]") {
+  const Model inner = input("x", {-1, 4}) | dense(4, {.activation = "tanh"}) | dense(4);
+  const Params pin = init(inner, {.seed = 7});
+  const Model outer = input("x", {-1, 4}) |
+                      layer([&](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
+                        return predict(inner, pin, in[0]);
+                      }) |
+                      dense(3);
+  const Params pout = init(outer, {.seed = 8});
+  const Tensor x = randn({2, 4});
+  for (int k = 0; k < 3; ++k) test::check_close(predict(outer, pout, x), apply(outer, pout, x).output, kExact);
+}

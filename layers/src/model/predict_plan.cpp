@@ -100,6 +100,8 @@ class Plan {
     slots_ = n;
   }
 
+  bool busy = false;  // running on this thread
+
   bool matches(const Model& model, const Params& params, const Tensor& input) const {
     return &model.graph() == &model_.graph() && &params == params_ && input.dtype() == dtype_ &&
            input.shape() == shape_ && same_fingerprint(params, fingerprint_);
@@ -161,7 +163,9 @@ class Plan {
 
 // Recently used first; a handful, since each holds handles on its params and its buffers.
 constexpr size_t kPlansPerThread = 4;
-thread_local std::vector<std::unique_ptr<Plan>> t_plans;
+// Shared: a layer's forward may itself call predict (a custom layer around another model), which
+// may evict the plan that is running; the running call keeps it alive.
+thread_local std::vector<std::shared_ptr<Plan>> t_plans;
 
 }  // namespace
 
@@ -170,13 +174,20 @@ std::optional<Tensor> predict_planned(const Model& model, const Params& params, 
   if (!plannable(g, input)) return std::nullopt;
   auto hit = std::find_if(t_plans.begin(), t_plans.end(), [&](const auto& p) { return p->matches(model, params, input); });
   if (hit == t_plans.end()) {
-    auto plan = std::make_unique<Plan>(model, params, input);
+    auto plan = std::make_shared<Plan>(model, params, input);
     if (t_plans.size() == kPlansPerThread) t_plans.pop_back();
     t_plans.insert(t_plans.begin(), std::move(plan));
   } else if (hit != t_plans.begin()) {
     std::rotate(t_plans.begin(), hit, hit + 1);
   }
-  return t_plans.front()->run(input, out);
+  const std::shared_ptr<Plan> plan = t_plans.front();
+  if (plan->busy) return std::nullopt;  // the same model inside itself: its buffers are in use
+  plan->busy = true;
+  struct Idle {
+    Plan& p;
+    ~Idle() { p.busy = false; }
+  } idle{*plan};
+  return plan->run(input, out);
 }
 
 }  // namespace axon::detail
