@@ -149,11 +149,6 @@ ForwardResult apply(const Model& model, const Params& params, const std::map<std
 // batch_size 0 (for a model whose output rows are not its input rows: batching is then an error).
 // With `out` defined, the result goes into it (shape, dtype and device of the result, as
 // copy_into in <axon/out.hpp>; a slice of a larger tensor works) and `out` is returned.
-// A one-pass call with one input (an embedding code's time step) runs a plan compiled on its first
-// call for that model, params object and input shape / dtype, and replayed after (each thread keeps
-// its last 4 plans; a plan holds handles on its params and buffers for its dense layers). Replacing
-// a tensor in `params`, other params, shapes or dtypes compile a new plan; values changed in place
-// are read. Results never share memory with a later call's. Safe to call from several threads.
 struct PredictOptions {
   int64_t batch_size = 256;  // W2's CNN on 10k images on a CPU: 575 MiB peak (one pass: 3.1 GiB), bench/RESULTS.md
   Tensor out = {};
