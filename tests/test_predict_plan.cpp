@@ -120,4 +120,7 @@ TEST_CASE("predict inside a layer that predicts with another model", "[model][pr
   const Params pout = init(outer, {.seed = 8});
   const Tensor x = randn({2, 4});
   for (int k = 0; k < 3; ++k) test::check_close(predict(outer, pout, x), apply(outer, pout, x).output, kExact);
+  // A model that is only its input: the input's values.
+  const Model bare = input("x", {-1, 4});
+  test::check_close(predict(bare, {}, x), x, kExact);
 }

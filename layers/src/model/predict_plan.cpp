@@ -29,7 +29,7 @@ bool same_fingerprint(const Params& params, const std::vector<const TensorImpl*>
 }
 
 bool plannable(const Graph& g, const Tensor& input) {
-  if (!input.defined() || input.dim() == 0 || !input.device().is_cpu()) return false;
+  if (!input.defined() || input.dim() == 0 || !input.device().is_cpu() || g.nodes.size() < 2) return false;
   int inputs = 0;
   for (const auto& n : g.nodes) {
     if (n->op == "input") ++inputs;
