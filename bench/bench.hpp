@@ -31,6 +31,11 @@ struct Options {
   // batch 128 split among them, the figure printed by rank 0.
   int ranks = 0;
   training::DataParallel data_parallel = {};
+  // infer: the kernels' threads (set through AXON_NUM_THREADS before any kernel runs; 0: default),
+  // and the python + script that time the same models in ONNX Runtime (empty python: no peer).
+  int threads = 0;
+  std::string ort_python;
+  std::string ort_script;
   bool quick() const { return workload == "quick"; }
   int repeats_or(int dflt) const { return repeats > 0 ? repeats : dflt; }
   int warmup_or(int dflt) const { return warmup >= 0 ? warmup : dflt; }
@@ -94,6 +99,7 @@ void run_train(const Options& opt, Reporter& out);     // W1 / W2 training epoch
 void run_w5(const Options& opt, Reporter& out);        // GPT-2 124M training step (w5_gpt2.cpp)
 void run_w6(const Options& opt, Reporter& out);        // 2-layer LSTM forward + backward (w6_lstm.cpp)
 void run_w7(const Options& opt, Reporter& out);        // ResNet-18 CIFAR-sized training step (w7_resnet.cpp)
+void run_infer(const Options& opt);  // small-batch predict beside ONNX Runtime (infer.cpp); prints its own table
 
 // axon::dist (dist.cpp; without MPI in the build both say so and fail): the job's communicator for
 // --ranks and allreduce (ranks other than 0 print nothing), and the all-reduce bus bandwidth.

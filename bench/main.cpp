@@ -1,4 +1,4 @@
-// axon-bench [w1|...|w7|autograd|memory|optim|conv|all|quick] [--device cpu|cuda[:i]] [--json] [--repeats N] [--warmup N] [--size N]
+// axon-bench [w1|...|w7|infer|autograd|memory|optim|conv|all|quick] [--device cpu|cuda[:i]] [--json] [--repeats N] [--warmup N] [--size N]
 #include <cstdlib>
 #include <string>
 
@@ -7,7 +7,7 @@
 namespace {
 void usage(std::FILE* to) {
   fmt::print(to,
-             "usage: axon-bench [w1|w2|w3|w4|w5|w6|w7|autograd|memory|optim|conv|all|quick] [--device cpu|cuda] [--json]\n"
+             "usage: axon-bench [w1|w2|w3|w4|w5|w6|w7|infer|autograd|memory|optim|conv|all|quick] [--device cpu|cuda] [--json]\n"
              "                  [--repeats N] [--warmup N] [--size N] [--epochs N] [--data DIR] [--dtype f32|bf16]\n"
              "  w1     the seed MLP on Fashion-MNIST (model + training APIs, Adam, batch 128): ms an epoch, test accuracy\n"
              "  w2     the small CNN (conv 32, pool, conv 64, pool, dense 128, dense 10) likewise\n"
@@ -37,6 +37,10 @@ void usage(std::FILE* to) {
              "  allreduce  all_reduce (sum, f32) bus bandwidth over sizes 4 KiB .. 64 MiB, GB/s: MPI on the CPU, NCCL on a\n"
              "         GPU (axon::dist; launch with mpirun -np N)\n"
              "  --ranks N  W1/W2 data-parallel over N ranks: mpirun -np N axon-bench w1 --ranks N (batch 128 split)\n"
+             "  infer  small-batch predict (surrogate MLP 64-256-256-256-8 tanh at batch 1, 16, 256; W2's CNN at 1, 64),\n"
+             "         us a call, new input values each call, into a kept output (--threads N: the kernels' threads;\n"
+             "         --ort-python PY: ONNX Runtime's time for the same exported models in the same run, from\n"
+             "         bench/peers/ort_infer.py or --ort-script PATH; --repeats N: rounds, default 3; --size N: batch N only)\n"
              "  all    w3 then w4\n"
              "  quick  both at small sizes (default): W3 n = 512 on the CPU, 2048 on a GPU; W4 n = 2^24 on a GPU\n"
              "  --size N   W3: the matrix side; W4: the element count (softmax on sqrt(N) x sqrt(N))\n"
@@ -65,7 +69,7 @@ int main(int argc, char** argv) {
       if (a == "-h" || a == "--help") {
         usage(stdout);
         return 0;
-      } else if (a == "w1" || a == "w2" || a == "w3" || a == "w4" || a == "w5" || a == "w6" || a == "w7" || a == "autograd" || a == "memory" || a == "optim" || a == "conv" || a == "all" || a == "quick" || a == "allreduce") {
+      } else if (a == "w1" || a == "w2" || a == "w3" || a == "w4" || a == "w5" || a == "w6" || a == "w7" || a == "autograd" || a == "memory" || a == "optim" || a == "conv" || a == "all" || a == "quick" || a == "allreduce" || a == "infer") {
         opt.workload = a;
       } else if (a == "--device") {
         opt.device = Device::parse(value());
@@ -92,6 +96,15 @@ int main(int argc, char** argv) {
         opt.data = value();
       } else if (a == "--ranks") {
         opt.ranks = static_cast<int>(parse_int(a, value()));
+      } else if (a == "--threads") {
+        opt.threads = static_cast<int>(parse_int(a, value()));
+        if (opt.threads < 1) throw Error("axon-bench: --threads must be at least 1");
+        // Read once by the kernels' pool, which nothing has started yet.
+        ::setenv("AXON_NUM_THREADS", std::to_string(opt.threads).c_str(), 1);
+      } else if (a == "--ort-python") {
+        opt.ort_python = value();
+      } else if (a == "--ort-script") {
+        opt.ort_script = value();
       } else if (a == "--size") {
         opt.size = parse_int(a, value());
       } else {
@@ -115,6 +128,16 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       fmt::print(stderr, "{}\n", e.what());
       return 2;
+    }
+  if (opt.workload == "infer") try {
+      if (device_given && opt.device.is_cuda()) throw Error("axon-bench infer: CPU only (--device cpu)");
+      opt.device = Device::cpu();
+      if (opt.ort_script.empty()) opt.ort_script = AXON_BENCH_ORT_SCRIPT;
+      bench::run_infer(opt);
+      return 0;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "{}\n", e.what());
+      return 1;
     }
   bench::Reporter out(opt);
   out.header();

@@ -346,3 +346,34 @@ TEST_CASE("max_pool on a batch split across threads: ties, NaN and padding again
     check_close(gx, rg, {N, H, W, C}, tol_for(dt));
   }
 }
+
+TEST_CASE("max_pool outside a tape (no argmax kept) gives the recorded forward's values", "[layers][pool]") {
+  // Padding, overlapping windows, NaN and a window of padding only (-inf); f32 and f64; channels in
+  // groups of 8 (f32's vector loop) and not.
+  for (DType dt : {DType::f32, DType::f64}) {
+    for (int64_t ch : {3, 11, 16}) {
+      INFO(dtype_name(dt) << ", " << ch << " channels");
+      Tensor x = random_tensor({2, 5, 6, ch}, dt, -1, 1, 21);
+      x = where(gt(random_tensor({2, 5, 6, ch}, dt, 0, 1, 22), 0.9), full({}, Scalar(NAN), dt), x);
+      const layers::PoolOptions o{.kernel_size = {3, 2}, .strides = {2, 1}, .padding = Padding({{1, 1}, {0, 1}})};
+      Tensor recorded;
+      (void)value_and_grad(
+          [&](const Tensor& t) {
+            recorded = layers::max_pool(t, o);
+            return sum(recorded);
+          },
+          x);
+      const Tensor plain = layers::max_pool(x, o);
+      const auto a = recorded.to_vector<double>(), b = plain.to_vector<double>();
+      REQUIRE(a.size() == b.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        INFO(i);
+        CHECK(std::isnan(a[i]) == std::isnan(b[i]));
+        if (!std::isnan(a[i])) CHECK(a[i] == b[i]);
+      }
+    }
+  }
+  const Tensor pad_only = layers::max_pool(ones({1, 1, 2, 1}), {.kernel_size = {1, 1}, .strides = {1, 3},
+                                                                .padding = Padding({{0, 0}, {0, 4}})});
+  CHECK(pad_only.to_vector<float>().back() == -std::numeric_limits<float>::infinity());
+}

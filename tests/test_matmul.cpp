@@ -85,6 +85,24 @@ TEST_CASE("matmul of matrices matches a float64 reference", "[ops]") {
   }
 }
 
+TEST_CASE("matmul of few rows (the CPU's small-row kernel, no packing) matches a float64 reference", "[ops]") {
+  // Rows 1..16 cover its 4-row and 1-row tiles, columns its 24- and 32-wide tiles, the 8-wide ones
+  // and single columns; 256 x 256 with 16 rows is split between threads.
+  uint64_t seed = 1;
+  for (int64_t m : {1, 2, 3, 4, 5, 7, 8, 13, 16})
+    for (int64_t n : {1, 7, 8, 9, 23, 24, 25, 32, 33, 100, 256})
+      for (int64_t k : {1, 5, 64, 256}) {
+        const Tensor a = random_tensor({m, k}, DType::f32, -1, 1, ++seed);
+        const Tensor b = random_tensor({k, n}, DType::f32, -1, 1, ++seed);
+        check_matmul(a, b, tol_matmul(DType::f32));
+      }
+  // A batch of them, and rows read with a stride (a slice of wider rows).
+  check_matmul(random_tensor({3, 5, 40}, DType::f32, -1, 1, 101), random_tensor({3, 40, 72}, DType::f32, -1, 1, 102),
+               tol_matmul(DType::f32));
+  const Tensor wide = random_tensor({6, 90}, DType::f32, -1, 1, 103);
+  check_matmul(wide.narrow(1, 10, 50), random_tensor({50, 30}, DType::f32, -1, 1, 104), tol_matmul(DType::f32));
+}
+
 TEST_CASE("matmul follows NumPy's rules for 1-D operands", "[ops]") {
   const std::vector<std::pair<Shape, Shape>> cases = {
       {{4}, {4}}, {{4}, {4, 3}}, {{2, 4}, {4}}, {{4}, {2, 4, 3}}, {{2, 3, 4}, {4}}, {{1}, {1}}};

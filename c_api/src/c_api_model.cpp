@@ -26,6 +26,14 @@ Tensor forward(const axon_model_t& m, const std::vector<Tensor>& inputs, const c
   return apply(m.model, m.params, by_name).output;
 }
 
+// What the predict calls run: predict's compiled plan for a one-input model (one pass, as apply),
+// which an embedding code calling every time step with the same model gains most from.
+Tensor infer(const axon_model_t& m, const std::vector<Tensor>& inputs, const char* op) {
+  if (inputs.size() == 1 && m.model.input_names().size() == 1)
+    return predict(m.model, m.params, inputs[0], {.batch_size = 0});
+  return forward(m, inputs, op);
+}
+
 Params on_device(const Params& params, Device device) {
   Params out;
   for (const auto& [layer, entries] : params)
@@ -91,7 +99,7 @@ axon_status axon_model_predict(axon_model model, int n_inputs, const axon_tensor
     const axon_model_t& m = model_of(model, op);
     require(output, op, "output");
     NoGrad no_grad;
-    *output = new_handle(forward(m, tensors_of(op, n_inputs, inputs, "inputs"), op));
+    *output = new_handle(infer(m, tensors_of(op, n_inputs, inputs, "inputs"), op));
   });
 }
 
@@ -101,7 +109,7 @@ axon_status axon_model_predict_into(axon_model model, int n_inputs, const axon_t
     const axon_model_t& m = model_of(model, op);
     const Tensor& out = tensor_of(output, op, "output");
     NoGrad no_grad;
-    copy_into(op, forward(m, tensors_of(op, n_inputs, inputs, "inputs"), op), out);
+    copy_into(op, infer(m, tensors_of(op, n_inputs, inputs, "inputs"), op), out);
   });
 }
 

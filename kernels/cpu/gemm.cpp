@@ -4,11 +4,13 @@
 
 #include <climits>
 #include <mutex>
+#include <type_traits>
 
 #include <axon/error.hpp>
 #include <axon/kernels/gemm.hpp>
 
 #include "blas.hpp"
+#include "gemm_small.hpp"
 #include "parallel.hpp"
 
 namespace axon::kernels::cpu {
@@ -36,6 +38,22 @@ void gemm_t(const GemmArgs& g) {
   auto* c = static_cast<T*>(g.c);
   const double item_work = double(g.m) * double(g.n) * double(g.k);
   const int threads = num_threads();
+  if constexpr (std::is_same_v<T, float>) {
+    if (!g.trans_a && !g.trans_b && small_gemm_fits(g.m, g.n, g.k)) {
+      // Split the columns between threads in multiples of the kernel's 24-column tiles, from a
+      // quarter of kSplitWork: few rows make the product a read of B, which two cores share faster.
+      const int64_t tiles = (g.n + 23) / 24;
+      const int64_t grain =
+          std::max<int64_t>(1, static_cast<int64_t>(kSplitWork / 4 / (24.0 * double(g.m) * double(g.k))));
+      for (int64_t i = 0; i < g.batch; ++i)
+        parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
+          const int64_t c0 = t0 * 24, c1 = std::min(g.n, t1 * 24);
+          small_gemm(g.m, c1 - c0, g.k, a + i * g.stride_a, g.lda, b + i * g.stride_b + c0, g.ldb,
+                     c + i * g.stride_c + c0, g.ldc);
+        });
+      return;
+    }
+  }
   auto one = [&](int64_t i, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
     // Rows r0..r1 of op(A) and C, columns c0..c1 of op(B) and C.
     const T* ai = a + i * g.stride_a + (g.trans_a ? r0 : r0 * g.lda);

@@ -174,7 +174,13 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
     }
   }
 #endif
-  Tensor y(out_shape, x.dtype(), dev), idx(out_shape, DType::i64, dev);
+  Tensor y(out_shape, x.dtype(), dev);
+  // The argmax only serves the backward: on the CPU, a call nothing records (inference) skips it.
+  if (dev.is_cpu() && !autograd::recording()) {
+    if (y.numel() > 0) kernels::cpu::max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), nullptr, g);
+    return y;
+  }
+  Tensor idx(out_shape, DType::i64, dev);
   if (y.numel() > 0)
     AXON_ON_DEVICE(
         dev, kernels::cpu::max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), idx.data<int64_t>(), g),

@@ -1,5 +1,6 @@
 // apply / predict: the graph evaluated in topological order on the functional layers.
 #include "graph.hpp"
+#include "predict_plan.hpp"
 
 #include <algorithm>
 
@@ -128,6 +129,11 @@ ForwardResult apply(const Model& model, const Params& params, const Tensor& inpu
 }
 
 Tensor predict(const Model& model, const Params& params, const Tensor& input, const PredictOptions& o) {
+  // The per-time-step call of an embedding code: one input, one pass, through a compiled plan.
+  if (o.batch_size >= 0 && input.defined() && input.dim() > 0 && (o.batch_size == 0 || input.shape()[0] <= o.batch_size)) {
+    NoGrad ng;
+    if (auto y = detail::predict_planned(model, params, input, o.out)) return *y;
+  }
   const auto names = model.input_names();
   AXON_CHECK(names.size() == 1, "predict",
              "the model has {} inputs ({}); pass a map of input name -> tensor", names.size(), list_names(names));
@@ -148,7 +154,11 @@ Tensor predict(const Model& model, const Params& params, const std::map<std::str
       rows_differ = fmt::format("{} has {}, another {}", name, t.shape()[0], rows);
     rows = std::max(rows, t.shape()[0]);
   }
-  if (o.batch_size == 0 || rows <= o.batch_size) return finish(apply(model, params, inputs, {}).output);
+  if (o.batch_size == 0 || rows <= o.batch_size) {
+    if (inputs.size() == 1)
+      if (auto y = detail::predict_planned(model, params, inputs.begin()->second, o.out)) return *y;
+    return finish(apply(model, params, inputs, {}).output);
+  }
   AXON_CHECK(rows_differ.empty(), "predict",
              "inputs have different numbers of rows ({}): batches of {} need the same; pass batch_size = 0 for one pass",
              rows_differ, o.batch_size);

@@ -17,6 +17,7 @@ struct PoolGeometry {
 // The backward: dx[n, sp, c] = sum of dy[n, o, c] over the outputs o with index[n, o, c] == sp
 // (deterministic: each input element gathers from the windows that can contain it; no atomics).
 namespace cpu {
+// index may be null (nothing will take the gradient): the max alone, without the argmax.
 void max_pool_forward(DType dt, const void* x, void* y, int64_t* index, const PoolGeometry& g);
 void max_pool_backward(DType dt, const void* dy, const int64_t* index, void* dx, const PoolGeometry& g);
 }  // namespace cpu

@@ -1,0 +1,193 @@
+// predict()'s plans (predict_plan.hpp).
+#include "predict_plan.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include <axon/out.hpp>
+
+#include "graph.hpp"
+
+namespace axon::detail {
+
+namespace {
+
+// Every parameter handle of a Params in its (sorted) order: equal lists mean the same tensors.
+std::vector<const TensorImpl*> fingerprint(const Params& params) {
+  std::vector<const TensorImpl*> f;
+  for (const auto& [layer, map] : params)
+    for (const auto& [name, t] : map) f.push_back(t.impl_ptr().get());
+  return f;
+}
+
+bool same_fingerprint(const Params& params, const std::vector<const TensorImpl*>& f) {
+  size_t i = 0;
+  for (const auto& [layer, map] : params)
+    for (const auto& [name, t] : map)
+      if (i >= f.size() || f[i++] != t.impl_ptr().get()) return false;
+  return i == f.size();
+}
+
+bool plannable(const Graph& g, const Tensor& input) {
+  if (!input.defined() || input.dim() == 0 || !input.device().is_cpu() || g.nodes.size() < 2) return false;
+  int inputs = 0;
+  for (const auto& n : g.nodes) {
+    if (n->op == "input") ++inputs;
+    if (n->precision || !n->ties.empty()) return false;
+  }
+  return inputs == 1;
+}
+
+struct Step {
+  const Node* node = nullptr;
+  size_t slot = 0;  // where its value goes
+  std::string name;
+  std::vector<size_t> args;     // slots of its arguments
+  std::vector<size_t> release;  // slots dead after it
+  ParamMap params;              // its own parameters, checked when the plan was built
+  // A dense layer on a contiguous 2-D input: matmul_out into `buffer` (kept between calls), then
+  // add_out of the bias in place. The last step has no buffer: it writes into the caller's `out`
+  // or a new tensor.
+  bool dense = false;
+  Tensor kernel, bias, buffer;
+};
+
+class Plan {
+ public:
+  // Runs apply()'s walk once on `input`, checking what apply() checks, and records it.
+  Plan(const Model& model, const Params& params, const Tensor& input)
+      : model_(model), params_(&params), fingerprint_(fingerprint(params)), shape_(input.shape()),
+        dtype_(input.dtype()) {
+    const Graph& g = model.graph();
+    const size_t n = g.nodes.size();
+    std::vector<size_t> last_use(n, 0);
+    for (size_t i = 0; i < n; ++i)
+      for (const auto& in : g.nodes[i]->inputs) last_use[g.position.at(in.get())] = i;
+    // The reference pass: apply() itself, so every error is the one apply() gives.
+    (void)apply(model, params, input);
+    std::vector<Tensor> values(n);
+    for (size_t i = 0; i < n; ++i) {
+      const Node& node = *g.nodes[i];
+      if (node.op == "input") {
+        input_slot_ = i;
+        values[i] = input;
+        continue;
+      }
+      Step s;
+      s.node = &node;
+      s.slot = i;
+      s.name = g.names[i];
+      for (const auto& in : node.inputs) s.args.push_back(g.position.at(in.get()));
+      for (size_t a : s.args)
+        if (last_use[a] == i && a + 1 != n && std::find(s.release.begin(), s.release.end(), a) == s.release.end())
+          s.release.push_back(a);
+      if (!node.params.empty()) s.params = params.at(s.name);
+      std::vector<Tensor> args;
+      for (size_t a : s.args) args.push_back(values[a]);
+      const Tensor& x = args.empty() ? Tensor() : args[0];
+      if (node.op == "dense" && args.size() == 1 && x.dim() == 2 && x.is_contiguous()) {
+        s.dense = true;
+        s.kernel = s.params.at("kernel");
+        if (auto b = s.params.find("bias"); b != s.params.end()) s.bias = b->second;
+      }
+      ForwardContext ctx{Mode::inference, &default_generator(), s.name, {}};
+      values[i] = node.forward(args, s.params, ctx);
+      if (s.dense && i + 1 != n) s.buffer = empty(values[i].shape(), values[i].dtype(), values[i].device());
+      out_shape_ = values[i].shape();
+      out_dtype_ = values[i].dtype();
+      steps_.push_back(std::move(s));
+    }
+    slots_ = n;
+  }
+
+  bool busy = false;  // running on this thread
+
+  bool matches(const Model& model, const Params& params, const Tensor& input) const {
+    return &model.graph() == &model_.graph() && &params == params_ && input.dtype() == dtype_ &&
+           input.shape() == shape_ && same_fingerprint(params, fingerprint_);
+  }
+
+  Tensor run(const Tensor& input, const Tensor& out) {
+    // The last dense layer writes into `out` itself when it can (and `out` is not the input).
+    const bool into_out = out.defined() && out.is_contiguous() && out.shape() == out_shape_ &&
+                          out.dtype() == out_dtype_ && out.device().is_cpu() &&
+                          out.impl().storage != input.impl().storage;
+    values_.resize(slots_);
+    values_[input_slot_] = input;
+    Tensor result;
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      Step& s = steps_[k];
+      const bool last = k + 1 == steps_.size();
+      Tensor y;
+      if (s.dense) {
+        const Tensor& x = values_[s.args[0]];
+        y = !last ? s.buffer : into_out ? out : empty(out_shape_, out_dtype_);
+        matmul_out(y, x, s.kernel);
+        if (s.bias.defined()) add_out(y, y, s.bias);
+      } else {
+        args_.clear();
+        for (size_t a : s.args) args_.push_back(values_[a]);
+        ForwardContext ctx{Mode::inference, &default_generator(), s.name, {}};
+        try {
+          y = s.node->forward(args_, s.params, ctx);
+        } catch (const Error& e) {
+          throw Error(fmt::format("{} [in layer \"{}\" ({})]", e.what(), s.name, s.node->op), e.file(), e.line());
+        }
+      }
+      for (size_t a : s.release) values_[a] = Tensor();
+      if (last) result = std::move(y);
+      else values_[s.slot] = std::move(y);
+    }
+    args_.clear();
+    std::fill(values_.begin(), values_.end(), Tensor());  // hold nothing of the caller's between calls
+    if (out.defined()) return result.impl_ptr() == out.impl_ptr() ? out : copy_into(out, result);
+    // A layer's view of a kept buffer (a reshape after a dense layer) must not reach the caller:
+    // the next call overwrites it.
+    for (const Step& s : steps_)
+      if (s.buffer.defined() && s.buffer.impl().storage == result.impl().storage) return result.clone();
+    return result;
+  }
+
+ private:
+  Model model_;  // keeps the graph (whose address is the key) alive
+  const Params* params_;
+  std::vector<const TensorImpl*> fingerprint_;
+  Shape shape_;
+  DType dtype_;
+  size_t input_slot_ = 0, slots_ = 0;
+  std::vector<Step> steps_;
+  Shape out_shape_;
+  DType out_dtype_ = DType::f32;
+  std::vector<Tensor> values_, args_;  // reused between calls
+};
+
+// Recently used first; a handful, since each holds handles on its params and its buffers.
+constexpr size_t kPlansPerThread = 4;
+// Shared: a layer's forward may itself call predict (a custom layer around another model), which
+// may evict the plan that is running; the running call keeps it alive.
+thread_local std::vector<std::shared_ptr<Plan>> t_plans;
+
+}  // namespace
+
+std::optional<Tensor> predict_planned(const Model& model, const Params& params, const Tensor& input, const Tensor& out) {
+  const Graph& g = graph_of(model, "predict");
+  if (!plannable(g, input)) return std::nullopt;
+  auto hit = std::find_if(t_plans.begin(), t_plans.end(), [&](const auto& p) { return p->matches(model, params, input); });
+  if (hit == t_plans.end()) {
+    auto plan = std::make_shared<Plan>(model, params, input);
+    if (t_plans.size() == kPlansPerThread) t_plans.pop_back();
+    t_plans.insert(t_plans.begin(), std::move(plan));
+  } else if (hit != t_plans.begin()) {
+    std::rotate(t_plans.begin(), hit, hit + 1);
+  }
+  const std::shared_ptr<Plan> plan = t_plans.front();
+  if (plan->busy) return std::nullopt;  // the same model inside itself: its buffers are in use
+  plan->busy = true;
+  struct Idle {
+    Plan& p;
+    ~Idle() { p.busy = false; }
+  } idle{*plan};
+  return plan->run(input, out);
+}
+
+}  // namespace axon::detail
