@@ -141,6 +141,29 @@ TEST_CASE("fused_dense: 16-bit dtypes through the composite ops, empty batches, 
                            "same floating dtype");
 }
 
+TEST_CASE("fused_dense_out writes fused_dense's values into the caller's tensor", "[fused_dense]") {
+  Tensor x = random_tensor({5, 2, 6}, DType::f32, -2, 2, 61), w = random_tensor({6, 3}, DType::f32, -1, 1, 62);
+  Tensor b = random_tensor({3}, DType::f32, -1, 1, 63);
+  for (FusedActivation a : kActs) {
+    INFO(act_name(a));
+    Tensor out = full({5, 2, 3}, 7.0);
+    Tensor r = fused_dense_out(out, x, w, b, a);
+    CHECK(r.data_ptr() == out.data_ptr());
+    check_close(out, fused_dense(x, w, b, a), {0, 0});
+    Tensor strided = full({3, 10}, 7.0).transpose(0, 1).slice(0, 0, 10);  // not contiguous: computed, copied in
+    check_close(fused_dense_out(strided, x.reshape({10, 6}), w, Tensor(), a), fused_dense(x.reshape({10, 6}), w, Tensor(), a),
+                {0, 0});
+  }
+  AXON_REQUIRE_THROWS_WITH(fused_dense_out(zeros({5, 2, 4}), x, w, b), "fused_dense_out");
+  AXON_REQUIRE_THROWS_WITH(fused_dense_out(zeros({5, 2, 3}, DType::f64), x, w, b), "dtype");
+  AXON_REQUIRE_THROWS_WITH(axon::grad([&](const Params& q) {
+                             fused_dense_out(zeros({5, 2, 3}), x, q.at("l").at("w"), b);
+                             return sum(q.at("l").at("w"));
+                           },
+                           Params{{"l", {{"w", w}}}}),
+                           "autograd tape records");
+}
+
 TEST_CASE("a model's dense + relu/tanh/sigmoid pair runs fused with the unfused results", "[fused_dense][model]") {
   for (const char* act : {"relu", "tanh", "sigmoid", "softplus"}) {
     INFO(act);

@@ -51,6 +51,11 @@ Tensor softsign(const Tensor& x);
 enum class FusedActivation { none, relu, tanh, sigmoid };
 Tensor fused_dense(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                    FusedActivation activation = FusedActivation::none);
+// The same written into `out` (shape [..., out], x's dtype and device), as the out= variants of
+// <axon/out.hpp>: no gradient (an error while a tape records), `out` returned. A contiguous f32/f64
+// `out` gets the GEMM and the epilogue in place; anything else is computed, then copied in.
+Tensor fused_dense_out(const Tensor& out, const Tensor& x, const Tensor& kernel, const Tensor& bias,
+                       FusedActivation activation = FusedActivation::none);
 
 // Softmax cross-entropy from logits along the last axis, one fused kernel forward and backward:
 // loss[...] = logsumexp(x[..., :]) * sum(y[..., :]) - sum(y[..., :] * x[..., :]) = -sum(y * log_softmax(x)).

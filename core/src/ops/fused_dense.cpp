@@ -3,8 +3,10 @@
 // One tape entry instead of matmul + add + activation's three, and no temporaries between them.
 #include <axon/kernels/dense.hpp>
 #include <axon/nn_ops.hpp>
+#include <axon/out.hpp>
 
 #include "internal.hpp"
+#include "out_checks.hpp"
 
 namespace axon {
 
@@ -120,6 +122,29 @@ Tensor fused_dense(const Tensor& x, const Tensor& w, const Tensor& b, FusedActiv
     return d;
   });
   return y;
+}
+
+Tensor fused_dense_out(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b,
+                       FusedActivation activation) {
+  const char* op = "fused_dense_out";
+  detail::check_not_recording(op);
+  check_operands(x, w, b);
+  Shape shape = x.shape();
+  shape.back() = w.size(1);
+  detail::check_out(op, out, shape, x.dtype(), x.device());
+  if ((x.dtype() != DType::f32 && x.dtype() != DType::f64) || !out.is_contiguous())
+    return copy_into(out, fused_dense(x, w, b, activation));
+  const int64_t in = w.size(0), n = w.size(1);
+  const int64_t rows = numel(Shape(x.shape().begin(), x.shape().end() - 1));
+  matmul_out(out.reshape({rows, n}), x.reshape({rows, in}), w);  // views of `out`: it is contiguous
+  const Tensor bc = b.defined() ? b.contiguous() : Tensor();
+  const DenseAct act = kernel_act(activation);
+  AXON_ON_DEVICE(out.device(),
+                 kernels::cpu::dense_epilogue(act, out.dtype(), out.data_ptr(), bc.defined() ? bc.data_ptr() : nullptr,
+                                              rows, n),
+                 cuda::backend().dense_epilogue(act, out.dtype(), out.data_ptr(), bc.defined() ? bc.data_ptr() : nullptr,
+                                                rows, n, detail::stream_for(out.device())));
+  return out;
 }
 
 }  // namespace axon

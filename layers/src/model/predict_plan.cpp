@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <memory>
 
+#include <axon/nn_ops.hpp>
 #include <axon/out.hpp>
 
 #include "graph.hpp"
@@ -45,12 +46,23 @@ struct Step {
   std::vector<size_t> args;     // slots of its arguments
   std::vector<size_t> release;  // slots dead after it
   ParamMap params;              // its own parameters, checked when the plan was built
-  // A dense layer on a contiguous 2-D input: matmul_out into `buffer` (kept between calls), then
-  // add_out of the bias in place. The last step has no buffer: it writes into the caller's `out`
-  // or a new tensor.
-  bool dense = false;
+  // A dense layer on a contiguous 2-D input: fused_dense_out (the GEMM, then bias and activation in
+  // one pass) into `buffer` (kept between calls). The last step has no buffer: it writes into the
+  // caller's `out` or a new tensor. When the dense layer's only consumer is the next node and that is a
+  // relu / tanh / sigmoid, the activation runs in the same pass (as apply() fuses it): the dense step
+  // writes the activation's slot and the activation's step is skipped.
+  bool dense = false, skip = false;
+  FusedActivation act = FusedActivation::none;
   Tensor kernel, bias, buffer;
 };
+
+FusedActivation fused_activation_of(const Node& dense, const Node& next, int uses) {
+  if (uses != 1 || dense.precision || next.precision || next.inputs.size() != 1 || next.inputs[0].get() != &dense)
+    return FusedActivation::none;
+  const auto* act = next.forward.target<ActivationForward>();
+  if (act == nullptr || !act->fusable()) return FusedActivation::none;
+  return act->fn == "relu" ? FusedActivation::relu : act->fn == "tanh" ? FusedActivation::tanh : FusedActivation::sigmoid;
+}
 
 class Plan {
  public:
@@ -61,8 +73,13 @@ class Plan {
     const Graph& g = model.graph();
     const size_t n = g.nodes.size();
     std::vector<size_t> last_use(n, 0);
+    std::vector<int> uses(n, 0);
     for (size_t i = 0; i < n; ++i)
-      for (const auto& in : g.nodes[i]->inputs) last_use[g.position.at(in.get())] = i;
+      for (const auto& in : g.nodes[i]->inputs) {
+        last_use[g.position.at(in.get())] = i;
+        ++uses[g.position.at(in.get())];
+      }
+    bool absorbed = false;  // the previous dense step runs this activation
     // The reference pass: apply() itself, so every error is the one apply() gives.
     (void)apply(model, params, input);
     std::vector<Tensor> values(n);
@@ -74,6 +91,8 @@ class Plan {
         continue;
       }
       Step s;
+      s.skip = absorbed;
+      absorbed = false;
       s.node = &node;
       s.slot = i;
       s.name = g.names[i];
@@ -89,10 +108,17 @@ class Plan {
         s.dense = true;
         s.kernel = s.params.at("kernel");
         if (auto b = s.params.find("bias"); b != s.params.end()) s.bias = b->second;
+        if (i + 1 < n && node.forward.target<DenseForward>()) {
+          s.act = fused_activation_of(node, *g.nodes[i + 1], uses[i]);
+          if (s.act != FusedActivation::none) {
+            s.slot = i + 1;
+            absorbed = true;
+          }
+        }
       }
       ForwardContext ctx{Mode::inference, &default_generator(), s.name, {}};
       values[i] = node.forward(args, s.params, ctx);
-      if (s.dense && i + 1 != n) s.buffer = empty(values[i].shape(), values[i].dtype(), values[i].device());
+      if (s.dense && s.slot + 1 != n) s.buffer = empty(values[i].shape(), values[i].dtype(), values[i].device());
       out_shape_ = values[i].shape();
       out_dtype_ = values[i].dtype();
       steps_.push_back(std::move(s));
@@ -117,13 +143,13 @@ class Plan {
     Tensor result;
     for (size_t k = 0; k < steps_.size(); ++k) {
       Step& s = steps_[k];
-      const bool last = k + 1 == steps_.size();
+      if (s.skip) continue;
+      const bool last = s.slot + 1 == slots_;
       Tensor y;
       if (s.dense) {
         const Tensor& x = values_[s.args[0]];
         y = !last ? s.buffer : into_out ? out : empty(out_shape_, out_dtype_);
-        matmul_out(y, x, s.kernel);
-        if (s.bias.defined()) add_out(y, y, s.bias);
+        fused_dense_out(y, x, s.kernel, s.bias, s.act);
       } else {
         args_.clear();
         for (size_t a : s.args) args_.push_back(values_[a]);
