@@ -15,9 +15,9 @@ struct LstmSequence {
 //   [i f g o] = [sigmoid sigmoid tanh sigmoid](x_t wx + h_prev wh + bias),
 //   c_t = f c_prev + i g, h_t = o tanh(c_t);
 // reverse scans from the last step to the first (outputs stay aligned with the input steps).
-// Gradients flow to every input, c0 and h0 included. The fused kernel runs for f32 / f64 tensors of
-// one dtype on the CPU; anything else (other devices or dtypes, mixed dtypes) and the backward while
-// a tape records it (grad of grad) run the same math as separate axon ops.
+// Gradients flow to every input, c0 and h0 included. The fused path runs for f32 / f64 tensors of
+// one dtype (CPU and CUDA); anything else (16-bit or mixed dtypes) and the backward while a tape
+// records it (grad of grad) run the same math as separate axon ops.
 LstmSequence lstm_sequence(const Tensor& x, const Tensor& wx, const Tensor& wh, const Tensor& bias, const Tensor& c0,
                            const Tensor& h0, bool reverse = false);
 

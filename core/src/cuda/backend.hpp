@@ -25,6 +25,7 @@
 #include <axon/kernels/optim.hpp>
 #include <axon/kernels/pool.hpp>
 #include <axon/kernels/random.hpp>
+#include <axon/kernels/recurrent.hpp>
 #include <axon/kernels/reduce.hpp>
 #include <axon/kernels/scan.hpp>
 #include <axon/kernels/softmax.hpp>
@@ -115,6 +116,8 @@ void order_after(cudaStream_t waiter, cudaStream_t on, int index);
   X(im2col, kernels::cuda::im2col)                                              \
   X(col2im, kernels::cuda::col2im)                                              \
   X(gemm, kernels::cuda::gemm)                                                  \
+  X(lstm_cell_forward, kernels::cuda::lstm_cell_forward)                        \
+  X(lstm_cell_backward, kernels::cuda::lstm_cell_backward)                      \
   X(cudnn_supports, kernels::cudnn::supports)                                   \
   X(cudnn_forward, kernels::cudnn::forward)                                     \
   X(cudnn_backward_data, kernels::cudnn::backward_data)                         \
@@ -125,7 +128,7 @@ void order_after(cudaStream_t waiter, cudaStream_t on, int index);
 namespace axon::cuda {
 
 // Bumped whenever the table changes: a libaxon_cuda.so from another build is refused, not called.
-inline constexpr int kBackendAbi = 2;
+inline constexpr int kBackendAbi = 3;
 
 struct Backend {
   int abi = kBackendAbi;

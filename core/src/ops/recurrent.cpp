@@ -1,4 +1,5 @@
-// lstm_sequence: the fused CPU kernel forward and backward (kernels/cpu/lstm.cpp), else axon ops.
+// lstm_sequence: fused forward and backward, on the CPU kernels/cpu/lstm.cpp, on a GPU cuBLAS and
+// kernels/cuda/lstm_cell.cu; else (other dtypes) axon ops.
 #include <axon/kernels/recurrent.hpp>
 #include <axon/recurrent_ops.hpp>
 
@@ -80,11 +81,81 @@ void check_inputs(const Tensor& x, const Tensor& wx, const Tensor& wh, const Ten
 
 bool fused_kernel_applies(const Tensor& x, const Tensor& wx, const Tensor& wh, const Tensor& bias, const Tensor& c0,
                           const Tensor& h0) {
-  if (!x.device().is_cpu() || (x.dtype() != DType::f32 && x.dtype() != DType::f64)) return false;
+  if (x.dtype() != DType::f32 && x.dtype() != DType::f64) return false;
   for (const Tensor* t : {&wx, &wh, &bias, &c0, &h0})
     if (t->defined() && t->dtype() != x.dtype()) return false;
   return true;
 }
+
+#ifdef AXON_HAS_CUDA
+// An element offset into a tensor's storage, for the kernels' row pointers.
+void* at(const Tensor& t, int64_t elements) {
+  return static_cast<char*>(t.data_ptr()) + elements * static_cast<int64_t>(itemsize(t.dtype()));
+}
+
+// The GPU path: cuBLAS for every GEMM (the input projection of all steps, one h_prev Wh per step,
+// the weight gradients with K = B T), kernels/cuda/lstm_cell.cu for the per-step pointwise passes.
+void gpu_gemm(const Tensor& like, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda,
+              const void* b, int64_t ldb, void* c, int64_t ldc) {
+  kernels::GemmArgs g;
+  g.dtype = like.dtype();
+  g.m = m, g.n = n, g.k = k;
+  g.trans_a = ta, g.trans_b = tb;
+  g.a = a, g.lda = lda, g.b = b, g.ldb = ldb, g.c = c, g.ldc = ldc;
+  const int index = like.device().index;
+  cuda::Context& ctx = cuda::context(index);
+  kernels::cuda::BlasHandles h{ctx.cublas, ctx.cublas_lt, ctx.workspace, ctx.workspace_bytes, cuda::stream(index)};
+  cuda::backend().gemm(g, h);
+}
+
+void gpu_forward(const kernels::LstmDims& d, const Tensor& x, const Tensor& wx, const Tensor& wh, const Tensor& bias,
+                 const Tensor& c0, const Tensor& h0, const Tensor& gates, const Tensor& cs, const Tensor& hs) {
+  const int64_t B = d.batch, T = d.time, U = d.units, G = 4 * U;
+  const cudaStream_t st = cuda::stream(x.device().index);
+  gpu_gemm(x, false, false, B * T, G, d.in, x.data_ptr(), d.in, wx.data_ptr(), G, gates.data_ptr(), G);
+  Tensor gh({B, G}, x.dtype(), x.device());
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t t = d.reverse ? T - 1 - s : s, tp = d.reverse ? t + 1 : t - 1;
+    const bool first = s == 0;
+    gpu_gemm(x, false, false, B, G, U, first ? h0.data_ptr() : at(hs, tp * U), first ? U : T * U, wh.data_ptr(), G,
+             gh.data_ptr(), G);
+    cuda::backend().lstm_cell_forward(x.dtype(), B, U, at(gates, t * G), T * G, gh.data_ptr(),
+                                      bias.defined() ? bias.data_ptr() : nullptr,
+                                      first ? c0.data_ptr() : at(cs, tp * U), first ? U : T * U, at(gates, t * G),
+                                      T * G, at(cs, t * U), at(hs, t * U), T * U, st);
+  }
+}
+
+// dc0 and dh0 hold the final carry's gradients on entry and carry the recurrent ones through the loop.
+void gpu_backward(const kernels::LstmDims& d, const Tensor& x, const Tensor& wx, const Tensor& wh, const Tensor& c0,
+                  const Tensor& h0, const Tensor& gates, const Tensor& cs, const Tensor& hs, const Tensor& dhs,
+                  const Tensor& dgates, const Tensor& dc0, const Tensor& dh0, const Tensor& dx, const Tensor& dwx,
+                  const Tensor& dwh) {
+  const int64_t B = d.batch, T = d.time, U = d.units, G = 4 * U;
+  const cudaStream_t st = cuda::stream(x.device().index);
+  for (int64_t s = T - 1; s >= 0; --s) {
+    const int64_t t = d.reverse ? T - 1 - s : s, tp = d.reverse ? t + 1 : t - 1;
+    const bool first = s == 0;
+    cuda::backend().lstm_cell_backward(x.dtype(), B, U, at(gates, t * G), T * G,
+                                       first ? c0.data_ptr() : at(cs, tp * U), first ? U : T * U, at(cs, t * U),
+                                       at(dhs, t * U), T * U, dh0.data_ptr(), dc0.data_ptr(), at(dgates, t * G), T * G,
+                                       st);
+    gpu_gemm(x, false, true, B, U, G, at(dgates, t * G), T * G, wh.data_ptr(), G, dh0.data_ptr(), U);
+  }
+  if (dwh.defined()) {
+    NoGrad ng;
+    Tensor h = reshape(h0, {B, 1, U});
+    Tensor hprev = T == 1 ? h
+                   : d.reverse ? concat({hs.slice(1, 1, T), h}, 1)
+                               : concat({h, hs.slice(1, 0, T - 1)}, 1);
+    gpu_gemm(x, true, false, U, G, B * T, hprev.data_ptr(), U, dgates.data_ptr(), G, dwh.data_ptr(), G);
+  }
+  if (dwx.defined())
+    gpu_gemm(x, true, false, d.in, G, B * T, x.data_ptr(), d.in, dgates.data_ptr(), G, dwx.data_ptr(), G);
+  if (dx.defined())
+    gpu_gemm(x, false, true, B * T, d.in, G, dgates.data_ptr(), G, wx.data_ptr(), G, dx.data_ptr(), d.in);
+}
+#endif
 
 }  // namespace
 
@@ -99,10 +170,11 @@ LstmSequence lstm_sequence(const Tensor& x0, const Tensor& wx0, const Tensor& wh
   const kernels::LstmDims d{x.size(0), x.size(1), x.size(2), wh.size(0), reverse};
   const int64_t B = d.batch, T = d.time, U = d.units;
   Tensor gates({B, T, 4 * U}, dt, dev), cs({B, T, U}, dt, dev), hs({B, T, U}, dt, dev);
-  detail::check_cpu_outside_capture();
-  kernels::cpu::lstm_forward(dt, d, x.data_ptr(), wx.data_ptr(), wh.data_ptr(),
-                             bias.defined() ? bias.data_ptr() : nullptr, c0.data_ptr(), h0.data_ptr(),
-                             gates.data_ptr(), cs.data_ptr(), hs.data_ptr());
+  AXON_ON_DEVICE(dev,
+                 kernels::cpu::lstm_forward(dt, d, x.data_ptr(), wx.data_ptr(), wh.data_ptr(),
+                                            bias.defined() ? bias.data_ptr() : nullptr, c0.data_ptr(), h0.data_ptr(),
+                                            gates.data_ptr(), cs.data_ptr(), hs.data_ptr()),
+                 gpu_forward(d, x, wx, wh, bias, c0, h0, gates, cs, hs));
   const int64_t last = reverse ? 0 : T - 1;
   Tensor c_last, h_last;
   {
@@ -119,13 +191,26 @@ LstmSequence lstm_sequence(const Tensor& x0, const Tensor& wx0, const Tensor& wh
     Tensor dx, dwx, dwh, dbias, hprev;
     if (need(0)) dx = Tensor(x.shape(), dt, dev);
     if (need(1)) dwx = Tensor(wx.shape(), dt, dev);
-    if (need(2)) dwh = Tensor(wh.shape(), dt, dev), hprev = Tensor({B, T, U}, dt, dev);
-    if (need(3)) dbias = Tensor(bias.shape(), dt, dev);
+    if (need(2)) dwh = Tensor(wh.shape(), dt, dev);
     auto ptr = [](const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; };
-    kernels::cpu::lstm_backward(dt, d, x.data_ptr(), wx.data_ptr(), wh.data_ptr(), c0.data_ptr(), h0.data_ptr(),
-                                gates.data_ptr(), cs.data_ptr(), hs.data_ptr(), dhs.data_ptr(), dcl.data_ptr(),
-                                dhl.data_ptr(), dgates.data_ptr(), ptr(hprev), dc0.data_ptr(), dh0.data_ptr(),
-                                ptr(dx), ptr(dwx), ptr(dwh), ptr(dbias));
+    if (dev.is_cpu()) {
+      if (need(2)) hprev = Tensor({B, T, U}, dt, dev);
+      if (need(3)) dbias = Tensor(bias.shape(), dt, dev);
+      kernels::cpu::lstm_backward(dt, d, x.data_ptr(), wx.data_ptr(), wh.data_ptr(), c0.data_ptr(), h0.data_ptr(),
+                                  gates.data_ptr(), cs.data_ptr(), hs.data_ptr(), dhs.data_ptr(), dcl.data_ptr(),
+                                  dhl.data_ptr(), dgates.data_ptr(), ptr(hprev), dc0.data_ptr(), dh0.data_ptr(),
+                                  ptr(dx), ptr(dwx), ptr(dwh), ptr(dbias));
+      return {dx, dwx, dwh, dbias, dc0, dh0};
+    }
+#ifdef AXON_HAS_CUDA
+    detail::copy_to_view(dcl, dc0);
+    detail::copy_to_view(dhl, dh0);
+    gpu_backward(d, x, wx, wh, c0, h0, gates, cs, hs, dhs, dgates, dc0, dh0, dx, dwx, dwh);
+    if (need(3)) {
+      NoGrad ng;
+      dbias = sum(reshape(dgates, {B * T, 4 * U}), {0});
+    }
+#endif
     return {dx, dwx, dwh, dbias, dc0, dh0};
   });
   return {hs, c_last, h_last};

@@ -28,4 +28,19 @@ void lstm_backward(DType dt, const LstmDims& d, const void* x, const void* wx, c
                    void* dx, void* dwx, void* dwh, void* dbias);
 }  // namespace cpu
 
+// CUDA: the GEMMs are cuBLAS calls made by the op front-end; these are the per-step pointwise passes.
+// Row b of a step lives at base + b * ld (ld = T * width for a [B, T, width] buffer's step t).
+namespace cuda {
+// pre = xp + gh + bias (gh [B, 4U] contiguous, bias [4U] or null) -> gates (activated i, f, g, o;
+// may alias xp), c = f c_prev + i g, h = o tanh(c).
+void lstm_cell_forward(DType dt, int64_t batch, int64_t units, const void* xp, int64_t ld_xp, const void* gh,
+                       const void* bias, const void* c_prev, int64_t ld_cp, void* gates, int64_t ld_g, void* c, void* h,
+                       int64_t ld_ch, cudaStream_t s);
+// dh = dh_out + dh_rec ([B, U] contiguous); dc ([B, U], in: from the step after, out: to the step
+// before); dgates gets the pre-activation gradients.
+void lstm_cell_backward(DType dt, int64_t batch, int64_t units, const void* gates, int64_t ld_g, const void* c_prev,
+                        int64_t ld_cp, const void* c, const void* dh_out, int64_t ld_ch, const void* dh_rec, void* dc,
+                        void* dgates, int64_t ld_dg, cudaStream_t s);
+}  // namespace cuda
+
 }  // namespace axon::kernels
