@@ -493,6 +493,38 @@ TEST_CASE("lstm fused sequence op: a two-layer stack, return_sequences, as the c
   }
 }
 
+TEST_CASE("lstm fused sequence op on CUDA: forward and gradients equal the CPU's", "[layers][recurrent][fused][cuda]") {
+  AXON_REQUIRE_CUDA();
+  const Device gpu = Device::cuda(0);
+  // U 6 and B 3: partial blocks; B 33, U 130, T 9: a grid of several blocks and a long scan.
+  for (auto [B, T, F, U] : {std::array<int64_t, 4>{3, 5, 4, 6}, std::array<int64_t, 4>{33, 9, 17, 130}}) {
+    Tensor x = random_tensor({B, T, F}, DType::f64, -1, 1, 81);
+    Tensor c0 = random_tensor({B, U}, DType::f64, -1, 1, 82), h0 = random_tensor({B, U}, DType::f64, -1, 1, 83);
+    for (bool with_bias : {true, false}) {
+      Cell p = make_cell(true, F, U, 500, DType::f64, with_bias);
+      for (DType dt : {DType::f32, DType::f64})
+        for (bool reverse : {false, true}) {
+          INFO("B " << B << " U " << U << " " << dtype_name(dt) << " bias " << with_bias << " reverse " << reverse);
+          const auto in = lstm_inputs(x, c0, h0, p, dt);
+          std::vector<Tensor> in_gpu;
+          for (const Tensor& t : in) in_gpu.push_back(t.to(gpu));
+          const Tol tol = dt == DType::f64 ? Tol{1e-10, 1e-12} : Tol{1e-4, 1e-4};
+          check_close(lstm_all(in_gpu, p, reverse, true).to(Device::cpu()), lstm_all(in, p, reverse, true), tol);
+          Tensor w = random_tensor({B * T * U + 2 * B * U}, dt, -1, 1, 84);
+          auto loss = [&](const Tensor& wd) {
+            return [&, wd](const std::vector<Tensor>& v) { return sum(mul(lstm_all(v, p, reverse, true), wd)); };
+          };
+          auto gg = autograd::value_and_grad_flat(loss(w.to(gpu)), in_gpu).second;
+          auto gc = autograd::value_and_grad_flat(loss(w), in).second;
+          for (size_t i = 0; i < in.size(); ++i) {
+            INFO("input " << i);
+            check_close(gg[i].to(Device::cpu()), gc[i], tol);
+          }
+        }
+    }
+  }
+}
+
 TEST_CASE("lstm fused sequence op: errors name the op and the shapes", "[layers][recurrent][fused][errors]") {
   Tensor x = zeros({2, 3, 4}), wx = zeros({4, 8}), wh = zeros({2, 8}), c = zeros({2, 2});
   AXON_REQUIRE_THROWS_WITH(lstm_sequence(x, zeros({4, 6}), wh, Tensor(), c, c),
