@@ -21,7 +21,6 @@
 #include <axon/nn_ops.hpp>
 #include <axon/norm_ops.hpp>
 #include <axon/pool_ops.hpp>
-#include <axon/recurrent_ops.hpp>
 
 // The functional API (layers/include): axon::activations, initializers, losses, metrics, and the
 // functional layers in axon::layers.

@@ -19,13 +19,10 @@
 // initializer. Here an empty carry means zeros (PyTorch's h0 = None); the model builders offer Axon's
 // draw as an option (RecurrentLayerOptions::initial_state in <axon/model/builders.hpp>).
 //
-// Cost: the sequence functions compute x . W for every gate and every time step with ONE matmul before
-// the loop (the gate kernels concatenated), and h . W_h per step with one matmul for all gates. lstm
-// with the default gate and activation ("sigmoid", "tanh" by name) and no mask runs the fused
-// sequence op axon::lstm_sequence (<axon/recurrent_ops.hpp>): one tape entry, one pointwise pass per
-// step, and a backward whose weight gradients are single GEMMs over batch * time. Otherwise (other
-// gates, functions, masks; gru; conv_lstm) the steps are composed of ops, the per-step gate split and
-// the time split being single tape entries.
+// Cost: lstm with the default gate and activation ("sigmoid", "tanh" by name) and no mask runs the fused op
+// axon::lstm_sequence (<axon/recurrent_ops.hpp>): one GEMM for x . W of every step, per step one GEMM and one
+// pointwise pass, weight gradients as single GEMMs over batch * time. Otherwise (other gates, functions, masks;
+// gru; conv_lstm) the steps are composed of ops, x . W of every step still one matmul before the loop.
 #include <cstdint>
 #include <functional>
 #include <map>
