@@ -46,8 +46,8 @@ void copy_cast(DType src, const void* x, const Indexer& ix, DType dst, void* y, 
         copy_typed(xp, ix, yp, n);
       } else if (same_rows(ix, *iy)) {
         // A strided destination (concat, a slab of an output): two index computations per row of
-        // the innermost axis rather than per element, which made concatenating [512, 512] gate
-        // kernels along axis 1 cost 10 ms.
+        // the innermost axis rather than per element, which made concatenating W6's [512, 512] gate
+        // kernels along axis 1 8% of its CPU time at 32 steps.
         const int64_t inner = ix.sizes[ix.ndim - 1], sx = ix.strides[ix.ndim - 1], sy = iy->strides[ix.ndim - 1];
         for (int64_t i = 0; i < n; i += inner) {
           const S* xr = xp + ix.offset(i);
