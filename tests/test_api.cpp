@@ -123,7 +123,9 @@ TEST_CASE("recurrent layers take their activation and gate as a name or a functi
   Params p = init(by_name, {.seed = 4});
   Tensor x = test::random_tensor({2, 4, 3}, DType::f32, -1, 1, 5);
   const std::vector<float> a = predict(by_name, p, x).to_vector<float>(), b = predict(by_fn, p, x).to_vector<float>();
-  CHECK(a == b);
+  // By name the fused LSTM op runs, by function the composed steps: the same math up to rounding.
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Catch::Approx(b[i]).epsilon(1e-5).margin(1e-6));
   // A different function gives a different result: the function is the one used.
   Model hard = input("x", {-1, 4, 3}) | gru(5, {.activation = [](const Tensor& t) { return clamp(t, -0.1, 0.1); },
                                                   .return_sequences = false});

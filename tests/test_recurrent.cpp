@@ -1,10 +1,12 @@
 // LSTM / GRU / ConvLSTM cells, unrolls, sequences and their model builders against float64 loops.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <map>
 
 #include <axon/layers/recurrent.hpp>
+#include <axon/recurrent_ops.hpp>
 
 #include "harness.hpp"
 
@@ -346,6 +348,197 @@ TEST_CASE("recurrent gradients against finite differences", "[layers][recurrent]
   Tensor cb = random_tensor({4}, DType::f64, -0.3, 0.3, 34);
   check_grad([](const std::vector<Tensor>& v) { return layers::conv_lstm(v[0], {}, Tensor(), v[1], v[2], v[3]).output; },
              {cx, ik, hk, cb});
+}
+
+// ---- the fused sequence op (lstm_sequence) that layers::lstm runs for the default gates on the CPU
+
+namespace {
+
+// A gate given as a function: layers::lstm then runs its composed per-step path (the reference the
+// fused op must match).
+const Activation kComposedSigmoid = [](const Tensor& t) { return sigmoid(t); };
+
+// Outputs and final carry of layers::lstm, flattened into one vector (for gradients and comparisons).
+Tensor lstm_all(const std::vector<Tensor>& v, const Cell& p, bool reverse, bool fused) {
+  size_t i = 3;
+  layers::GateParams ik, hk, b;
+  for (const auto& k : p.wi) ik[k] = v[i++];
+  for (const auto& k : p.wh) hk[k] = v[i++];
+  for (; i < v.size(); ++i) b[p.b[i - 3 - p.wi.size() - p.wh.size()]] = v[i];
+  layers::RecurrentOptions o{.reverse = reverse};
+  if (!fused) o.gate = kComposedSigmoid;
+  auto r = layers::lstm(v[0], {v[1], v[2]}, Tensor(), ik, hk, b, o);
+  return concat({r.output.flatten(), r.carry[0].flatten(), r.carry[1].flatten()}, 0);
+}
+
+std::vector<Tensor> lstm_inputs(const Tensor& x, const Tensor& c0, const Tensor& h0, const Cell& p, DType dt) {
+  std::vector<Tensor> in{x.to(dt), c0.to(dt), h0.to(dt)};
+  for (const auto* keys : {&p.wi, &p.wh, &p.b})
+    for (const auto& k : *keys) {
+      const auto& src = keys == &p.wi ? p.ik : keys == &p.wh ? p.hk : p.bias;
+      if (src.count(k)) in.push_back(src.at(k).to(dt));
+    }
+  return in;
+}
+
+}  // namespace
+
+TEST_CASE("lstm fused sequence op: forward and gradients equal the composed path and a float64 loop",
+          "[layers][recurrent][fused]") {
+  // B 20 and U 200: the pointwise passes and the per-step GEMMs split over the pool's threads; U 6
+  // leaves a remainder in the vectorized loops; T 1: the first step is the last.
+  for (auto [B, T, F, U] : {std::array<int64_t, 4>{3, 5, 4, 6}, std::array<int64_t, 4>{20, 4, 8, 200},
+                            std::array<int64_t, 4>{2, 1, 3, 4}}) {
+    Tensor x = random_tensor({B, T, F}, DType::f64, -1, 1, 41);
+    Tensor c0 = random_tensor({B, U}, DType::f64, -1, 1, 42), h0 = random_tensor({B, U}, DType::f64, -1, 1, 43);
+    for (bool with_bias : {true, false}) {
+      Cell p = make_cell(true, F, U, 200, DType::f64, with_bias);
+      for (DType dt : {DType::f32, DType::f64})
+        for (bool reverse : {false, true}) {
+          INFO("B " << B << " U " << U << " " << dtype_name(dt) << " bias " << with_bias << " reverse " << reverse);
+          const Tol tol = tol_of(dt);
+          SeqRef ref = seq_ref(true, p, x.to_vector<double>(), B, T, {}, reverse, c0.to_vector<double>(),
+                               h0.to_vector<double>());
+          std::vector<double> expect = ref.out;
+          expect.insert(expect.end(), ref.c.begin(), ref.c.end());
+          expect.insert(expect.end(), ref.h.begin(), ref.h.end());
+          const auto in = lstm_inputs(x, c0, h0, p, dt);
+          Tensor fused = lstm_all(in, p, reverse, true);
+          check_close(fused, expect, {B * T * U + 2 * B * U}, tol);
+          check_close(fused, lstm_all(in, p, reverse, false), tol);
+          // Gradients of a weighted sum of every output, to every input (x, c0, h0, the kernels).
+          Tensor w = random_tensor({B * T * U + 2 * B * U}, dt, -1, 1, 44);
+          auto loss = [&](bool f) {
+            return [&, f](const std::vector<Tensor>& v) { return sum(mul(lstm_all(v, p, reverse, f), w)); };
+          };
+          auto gf = autograd::value_and_grad_flat(loss(true), in).second;
+          auto gc = autograd::value_and_grad_flat(loss(false), in).second;
+          REQUIRE(gf.size() == in.size());
+          for (size_t i = 0; i < in.size(); ++i) {
+            INFO("input " << i);
+            check_close(gf[i], gc[i], dt == DType::f64 ? Tol{1e-10, 1e-12} : Tol{1e-4, 1e-4});
+          }
+        }
+    }
+  }
+}
+
+TEST_CASE("lstm fused sequence op: gradients against finite differences", "[layers][recurrent][fused]") {
+  const int64_t B = 2, T = 3, F = 2, U = 3;
+  Tensor x = random_tensor({B, T, F}, DType::f64, -1, 1, 51);
+  Tensor c0 = random_tensor({B, U}, DType::f64, -1, 1, 52), h0 = random_tensor({B, U}, DType::f64, -1, 1, 53);
+  Cell p = make_cell(true, F, U, 300);
+  for (bool reverse : {false, true}) {
+    INFO("reverse " << reverse);
+    check_grad([&](const std::vector<Tensor>& v) { return lstm_all(v, p, reverse, true); },
+               lstm_inputs(x, c0, h0, p, DType::f64));
+  }
+  // The op itself, with the packed kernels and no bias.
+  Tensor wx = random_tensor({F, 4 * U}, DType::f64, -0.8, 0.8, 54), wh = random_tensor({U, 4 * U}, DType::f64, -0.8, 0.8, 55);
+  check_grad(
+      [](const std::vector<Tensor>& v) {
+        LstmSequence r = lstm_sequence(v[0], v[1], v[2], Tensor(), v[3], v[4]);
+        return concat({r.output.flatten(), r.c.flatten(), r.h.flatten()}, 0);
+      },
+      {x, wx, wh, c0, h0});
+}
+
+TEST_CASE("lstm fused sequence op: grad of grad equals the composed path's", "[layers][recurrent][fused]") {
+  const int64_t B = 2, T = 3, F = 2, U = 3;
+  Tensor x = random_tensor({B, T, F}, DType::f64, -1, 1, 61);
+  Tensor c0 = random_tensor({B, U}, DType::f64, -1, 1, 62), h0 = random_tensor({B, U}, DType::f64, -1, 1, 63);
+  Cell p = make_cell(true, F, U, 400);
+  const auto in = lstm_inputs(x, c0, h0, p, DType::f64);
+  // d/d(every input) of |d sum(outputs) / dx|^2: the fused backward runs under a recording tape.
+  auto penalty = [&](bool fused) {
+    return [&, fused](const std::vector<Tensor>& v) {
+      Tensor dx = grad(
+          [&](const Tensor& xt) {
+            std::vector<Tensor> w = v;
+            w[0] = xt;
+            return sum(lstm_all(w, p, false, fused));
+          },
+          v[0]);
+      return sum(mul(dx, dx));
+    };
+  };
+  auto gf = autograd::value_and_grad_flat(penalty(true), in).second;
+  auto gc = autograd::value_and_grad_flat(penalty(false), in).second;
+  for (size_t i = 0; i < in.size(); ++i) {
+    INFO("input " << i);
+    CHECK(gf[i].abs().max().item<double>() > 0);
+    check_close(gf[i], gc[i], {1e-10, 1e-12});
+  }
+}
+
+TEST_CASE("lstm fused sequence op: a two-layer stack, return_sequences, as the composed layers",
+          "[layers][recurrent][fused][model]") {
+  Model x = input("x", {-1, 6, 5});
+  for (bool sequences : {true, false}) {
+    INFO("return_sequences " << sequences);
+    Model fused = x | lstm(7) | lstm(4, {.return_sequences = sequences});
+    Model composed = x | lstm(7, {.gate = kComposedSigmoid}) | lstm(4, {.gate = kComposedSigmoid, .return_sequences = sequences});
+    Params p = init(fused, {.dtype = DType::f64, .seed = 5});
+    for (auto& [layer, m] : p)
+      for (auto& [name, t] : m)
+        if (name.rfind("bias.", 0) == 0) t = random_tensor(t.shape(), DType::f64, -0.5, 0.5, 70);
+    Tensor xs = random_tensor({3, 6, 5}, DType::f64, -1, 1, 71);
+    check_close(apply(fused, p, xs).output, apply(composed, p, xs).output, {1e-12, 1e-12});
+    auto g = [&](const Model& m) { return grad([&](const Params& q) { return sum(square(apply(m, q, xs).output)); }, p); };
+    Params gf = g(fused), gc = g(composed);
+    for (const auto& [layer, m] : gf)
+      for (const auto& [name, t] : m) {
+        INFO(layer << "." << name);
+        check_close(t, gc.at(layer).at(name), {1e-10, 1e-12});
+      }
+  }
+}
+
+TEST_CASE("lstm fused sequence op on CUDA: forward and gradients equal the CPU's", "[layers][recurrent][fused][cuda]") {
+  AXON_REQUIRE_CUDA();
+  const Device gpu = Device::cuda(0);
+  // U 6 and B 3: partial blocks; B 33, U 130, T 9: a grid of several blocks and a long scan.
+  for (auto [B, T, F, U] : {std::array<int64_t, 4>{3, 5, 4, 6}, std::array<int64_t, 4>{33, 9, 17, 130}}) {
+    Tensor x = random_tensor({B, T, F}, DType::f64, -1, 1, 81);
+    Tensor c0 = random_tensor({B, U}, DType::f64, -1, 1, 82), h0 = random_tensor({B, U}, DType::f64, -1, 1, 83);
+    for (bool with_bias : {true, false}) {
+      Cell p = make_cell(true, F, U, 500, DType::f64, with_bias);
+      for (DType dt : {DType::f32, DType::f64})
+        for (bool reverse : {false, true}) {
+          INFO("B " << B << " U " << U << " " << dtype_name(dt) << " bias " << with_bias << " reverse " << reverse);
+          const auto in = lstm_inputs(x, c0, h0, p, dt);
+          std::vector<Tensor> in_gpu;
+          for (const Tensor& t : in) in_gpu.push_back(t.to(gpu));
+          const Tol tol = dt == DType::f64 ? Tol{1e-10, 1e-12} : Tol{1e-4, 1e-4};
+          check_close(lstm_all(in_gpu, p, reverse, true).to(Device::cpu()), lstm_all(in, p, reverse, true), tol);
+          Tensor w = random_tensor({B * T * U + 2 * B * U}, dt, -1, 1, 84);
+          auto loss = [&](const Tensor& wd) {
+            return [&, wd](const std::vector<Tensor>& v) { return sum(mul(lstm_all(v, p, reverse, true), wd)); };
+          };
+          auto gg = autograd::value_and_grad_flat(loss(w.to(gpu)), in_gpu).second;
+          auto gc = autograd::value_and_grad_flat(loss(w), in).second;
+          for (size_t i = 0; i < in.size(); ++i) {
+            INFO("input " << i);
+            check_close(gg[i].to(Device::cpu()), gc[i], tol);
+          }
+        }
+    }
+  }
+}
+
+TEST_CASE("lstm fused sequence op: errors name the op and the shapes", "[layers][recurrent][fused][errors]") {
+  Tensor x = zeros({2, 3, 4}), wx = zeros({4, 8}), wh = zeros({2, 8}), c = zeros({2, 2});
+  AXON_REQUIRE_THROWS_WITH(lstm_sequence(x, zeros({4, 6}), wh, Tensor(), c, c),
+                           "lstm: the input kernel must be [4, 8] for the input f32[2, 3, 4] on cpu, got f32[4, 6]");
+  AXON_REQUIRE_THROWS_WITH(lstm_sequence(x, wx, zeros({2, 6}), Tensor(), c, c),
+                           "lstm: the hidden kernel must be [units, 4 units], got f32[2, 6]");
+  AXON_REQUIRE_THROWS_WITH(lstm_sequence(x, wx, wh, zeros({7}), c, c), "lstm: the bias must be [8], got f32[7]");
+  AXON_REQUIRE_THROWS_WITH(lstm_sequence(x, wx, wh, Tensor(), zeros({3, 2}), c),
+                           "lstm: the initial c and h must be [2, 2], got f32[3, 2] on cpu and f32[2, 2] on cpu");
+  AXON_REQUIRE_THROWS_WITH(lstm_sequence(zeros({2, 0, 4}), wx, wh, Tensor(), c, c),
+                           "lstm: the input must be [batch, time > 0, features]");
+  AXON_REQUIRE_THROWS_WITH(lstm_sequence(zeros({2, 3, 4}, DType::i32), wx, wh, Tensor(), c, c),
+                           "lstm: every operand must be floating");
 }
 
 TEST_CASE("recurrent errors name the op and the shapes", "[layers][recurrent][errors]") {

@@ -25,6 +25,13 @@ void copy_typed(const S* x, const Indexer& ix, D* y, int64_t n) {
     }
   }
 }
+// Whether two indexers walk the same shape with a non-empty innermost axis (rows to copy whole).
+bool same_rows(const Indexer& a, const Indexer& b) {
+  if (a.ndim != b.ndim || a.ndim == 0 || a.sizes[a.ndim - 1] == 0) return false;
+  for (int d = 0; d < a.ndim; ++d)
+    if (a.sizes[d] != b.sizes[d]) return false;
+  return true;
+}
 }  // namespace
 
 void copy_cast(DType src, const void* x, const Indexer& ix, DType dst, void* y, int64_t n, const Indexer* iy) {
@@ -37,6 +44,19 @@ void copy_cast(DType src, const void* x, const Indexer& ix, DType dst, void* y, 
       auto* xp = static_cast<const S*>(x);
       if (out_contig) {
         copy_typed(xp, ix, yp, n);
+      } else if (same_rows(ix, *iy)) {
+        // A strided destination (concat, a slab of an output): two index computations per row of
+        // the innermost axis rather than per element, which made concatenating W6's [512, 512] gate
+        // kernels along axis 1 8% of its CPU time at 32 steps.
+        const int64_t inner = ix.sizes[ix.ndim - 1], sx = ix.strides[ix.ndim - 1], sy = iy->strides[ix.ndim - 1];
+        for (int64_t i = 0; i < n; i += inner) {
+          const S* xr = xp + ix.offset(i);
+          scalar_t* yr = yp + iy->offset(i);
+          if (sx == 1 && sy == 1)
+            for (int64_t j = 0; j < inner; ++j) yr[j] = convert<scalar_t>(xr[j]);
+          else
+            for (int64_t j = 0; j < inner; ++j) yr[j * sy] = convert<scalar_t>(xr[j * sx]);
+        }
       } else {
         for (int64_t i = 0; i < n; ++i) yp[iy->offset(i)] = convert<scalar_t>(xp[ix.offset(i)]);
       }

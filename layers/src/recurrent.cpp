@@ -6,6 +6,7 @@
 #include <axon/activations.hpp>
 #include <axon/layers/conv.hpp>
 #include <axon/ops.hpp>
+#include <axon/recurrent_ops.hpp>
 
 #include "unbind.hpp"
 
@@ -184,6 +185,14 @@ void check_sequence(const char* op, const Tensor& x, int64_t min_rank, const cha
   AXON_CHECK(x.is_floating_point(), op, "the input must be floating, got {}", describe(x));
 }
 
+// The fused sequence op (lstm_sequence) serves the default gates (sigmoid, tanh, given by name)
+// without a mask. Composed per step: gates or activations given as functions (even sigmoid / tanh
+// themselves: a function cannot be compared) or other names, and masks (the fused kernels have no
+// keep-the-carry path).
+bool fused_lstm_applies(const Tensor& mask, const RecurrentOptions& o) {
+  return !mask.defined() && !o.gate.fn && o.gate.name == "sigmoid" && !o.activation.fn && o.activation.name == "tanh";
+}
+
 // Runs `step(t, carry, mask_t)` over the time steps (backwards when reverse) and stacks the outputs in
 // input order.
 template <class Step>
@@ -326,6 +335,10 @@ UnrollOutput lstm(const Tensor& x, const Carry& carry, const Tensor& mask, const
   Carry c = check_carry(op, carry, 2, {x.size(0), p.units}, x);
   auto masks = step_masks(op, mask, x.size(0), x.size(1), 2);
   AXON_CHECK(x.size(1) > 0, op, "the input {} has no time steps", describe(x));
+  if (fused_lstm_applies(mask, options)) {
+    LstmSequence r = lstm_sequence(x, p.wx, p.wh, p.bx, c[0], c[1], options.reverse);
+    return {r.output, {r.c, r.h}};
+  }
   auto xs = project_sequence(x, p);
   CellOptions co{options.gate, options.activation};
   return scan(x.size(1), c, masks, options.reverse,

@@ -27,6 +27,7 @@
 #include <axon/kernels/optim.hpp>
 #include <axon/kernels/pool.hpp>
 #include <axon/kernels/random.hpp>
+#include <axon/kernels/recurrent.hpp>
 #include <axon/kernels/reduce.hpp>
 #include <axon/kernels/scan.hpp>
 #include <axon/kernels/softmax.hpp>
@@ -119,6 +120,8 @@ void order_after(cudaStream_t waiter, cudaStream_t on, int index);
   X(im2col, kernels::cuda::im2col)                                              \
   X(col2im, kernels::cuda::col2im)                                              \
   X(gemm, kernels::cuda::gemm)                                                  \
+  X(lstm_cell_forward, kernels::cuda::lstm_cell_forward)                        \
+  X(lstm_cell_backward, kernels::cuda::lstm_cell_backward)                      \
   X(cudnn_supports, kernels::cudnn::supports)                                   \
   X(cudnn_forward, kernels::cudnn::forward)                                     \
   X(cudnn_backward_data, kernels::cudnn::backward_data)                         \

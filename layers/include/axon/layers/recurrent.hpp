@@ -1,8 +1,8 @@
 #pragma once
 // Recurrent layers (Axon.Layers "Recurrent"): the LSTM, GRU and ConvLSTM cells, the
 // static / dynamic unrolls that scan a cell over axis 1 of a sequence, and whole-sequence lstm / gru /
-// conv_lstm. Everything is built from differentiable axon ops (matmul, conv, sigmoid, tanh, mul, add,
-// where, concat), so gradients come from the tape.
+// conv_lstm. Built from differentiable axon ops (matmul, conv, sigmoid, tanh, mul, add, where, concat),
+// so gradients come from the tape; the default LSTM runs one fused op instead (see Cost below).
 //
 // Parameter layout as Axon keeps it: one tensor per gate, in maps.
 //   lstm: input_kernel {"wii","wif","wig","wio"} [in, units], hidden_kernel {"whi","whf","whg","who"}
@@ -19,10 +19,10 @@
 // initializer. Here an empty carry means zeros (PyTorch's h0 = None); the model builders offer Axon's
 // draw as an option (RecurrentLayerOptions::initial_state in <axon/model/builders.hpp>).
 //
-// Cost: the sequence functions compute x . W for every gate and every time step with ONE matmul before
-// the loop (the gate kernels concatenated), and h . W_h per step with one matmul for all gates; the
-// per-step gate split and the time split are single tape entries. (A fused cell kernel, or cuDNN's
-// RNN, would remove the per-step elementwise launches.)
+// Cost: lstm with the default gate and activation ("sigmoid", "tanh" by name) and no mask runs the fused op
+// axon::lstm_sequence (<axon/recurrent_ops.hpp>): one GEMM for x . W of every step, per step one GEMM and one
+// pointwise pass, weight gradients as single GEMMs over batch * time. Otherwise (other gates, functions, masks;
+// gru; conv_lstm) the steps are composed of ops, x . W of every step still one matmul before the loop.
 #include <cstdint>
 #include <functional>
 #include <map>

@@ -1,0 +1,228 @@
+// The whole-sequence LSTM (kernels/include/axon/kernels/recurrent.hpp): GEMMs from OpenBLAS on the
+// kernels' pool, one fused pointwise pass per step forward and backward.
+#include <cstring>
+#include <vector>
+
+#include <axon/error.hpp>
+#include <axon/kernels/gemm.hpp>
+#include <axon/kernels/recurrent.hpp>
+
+#include "blas.hpp"
+#include "parallel.hpp"
+#include "vmath.hpp"
+
+namespace axon::kernels::cpu {
+
+namespace {
+
+// C = op(A) op(B) + beta C with the columns of C split over the pool: the per-step GEMMs have few
+// rows (the batch) and many columns, and must accumulate into the gate buffer (beta = 1), which
+// cpu::gemm does not offer.
+template <class T>
+void gemm_cols(bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+               T beta, T* c, int64_t ldc) {
+  const int64_t grain = std::max<int64_t>(16, (int64_t{1} << 20) / std::max<int64_t>(1, m * k));
+  parallel_for(n, grain, [&](int64_t c0, int64_t c1) {
+    blas_gemm(false, trans_b, m, c1 - c0, k, T(1), a, lda, trans_b ? b + c0 * ldb : b + c0, ldb, beta, c + c0, ldc);
+  });
+}
+
+void gemm_all(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda, const void* b,
+              int64_t ldb, void* c, int64_t ldc) {
+  GemmArgs g;
+  g.dtype = dt;
+  g.m = m, g.n = n, g.k = k;
+  g.trans_a = ta, g.trans_b = tb;
+  g.a = a, g.lda = lda, g.b = b, g.ldb = ldb, g.c = c, g.ldc = ldc;
+  gemm(g);
+}
+
+// One batch row of one step: g holds pre-activations [i f g o] (without the bias) and gets the
+// activated gates; cp is c_prev.
+template <class T>
+AXON_VM_INLINE void forward_row(T* __restrict g, const T* __restrict bias, const T* __restrict cp, T* __restrict c,
+                                T* __restrict h, int64_t U) {
+  T *gi = g, *gf = g + U, *gg = g + 2 * U, *go = g + 3 * U;
+  const T *bi = bias, *bf = bias + U, *bg = bias + 2 * U, *bo = bias + 3 * U;
+  for (int64_t u = 0; u < U; ++u) {
+    const T i = vm::sigmoid(gi[u] + bi[u]), f = vm::sigmoid(gf[u] + bf[u]), a = vm::tanh(gg[u] + bg[u]),
+            o = vm::sigmoid(go[u] + bo[u]);
+    const T cv = f * cp[u] + i * a;
+    gi[u] = i, gf[u] = f, gg[u] = a, go[u] = o;
+    c[u] = cv;
+    h[u] = o * vm::tanh(cv);
+  }
+}
+
+// dh = the output's gradient + the recurrent one; dc (in: from the step after, out: to the step
+// before) is updated in place; dg gets the pre-activation gradients.
+template <class T>
+AXON_VM_INLINE void backward_row(const T* __restrict g, const T* __restrict cp, const T* __restrict c,
+                                 const T* __restrict dh_out, const T* __restrict dh_rec, T* __restrict dc,
+                                 T* __restrict dg, int64_t U) {
+  const T *gi = g, *gf = g + U, *gg = g + 2 * U, *go = g + 3 * U;
+  for (int64_t u = 0; u < U; ++u) {
+    const T i = gi[u], f = gf[u], a = gg[u], o = go[u];
+    const T tc = vm::tanh(c[u]);
+    const T dh = dh_out[u] + dh_rec[u];
+    const T dcv = dc[u] + dh * o * (T(1) - tc * tc);
+    dg[u] = dcv * a * i * (T(1) - i);
+    dg[U + u] = dcv * cp[u] * f * (T(1) - f);
+    dg[2 * U + u] = dcv * i * (T(1) - a * a);
+    dg[3 * U + u] = dh * tc * o * (T(1) - o);
+    dc[u] = dcv * f;
+  }
+}
+
+// The f32 rows as their own functions so that they get the AVX2 / AVX-512 clones.
+AXON_VM_CLONES void forward_row_f32(float* g, const float* bias, const float* cp, float* c, float* h, int64_t U) {
+  forward_row(g, bias, cp, c, h, U);
+}
+AXON_VM_CLONES void backward_row_f32(const float* g, const float* cp, const float* c, const float* dh_out,
+                                     const float* dh_rec, float* dc, float* dg, int64_t U) {
+  backward_row(g, cp, c, dh_out, dh_rec, dc, dg, U);
+}
+void forward_row_any(float* g, const float* bias, const float* cp, float* c, float* h, int64_t U) {
+  forward_row_f32(g, bias, cp, c, h, U);
+}
+void forward_row_any(double* g, const double* bias, const double* cp, double* c, double* h, int64_t U) {
+  forward_row(g, bias, cp, c, h, U);
+}
+void backward_row_any(const float* g, const float* cp, const float* c, const float* dh_out, const float* dh_rec,
+                      float* dc, float* dg, int64_t U) {
+  backward_row_f32(g, cp, c, dh_out, dh_rec, dc, dg, U);
+}
+void backward_row_any(const double* g, const double* cp, const double* c, const double* dh_out,
+                      const double* dh_rec, double* dc, double* dg, int64_t U) {
+  backward_row(g, cp, c, dh_out, dh_rec, dc, dg, U);
+}
+
+// Enough batch rows per pool part to outweigh waking a thread.
+int64_t row_grain(int64_t units) { return std::max<int64_t>(1, 2048 / std::max<int64_t>(1, units)); }
+
+// Step s of the scan reads time index t; the step before it read prev_time(t).
+struct Order {
+  int64_t T;
+  bool reverse;
+  int64_t time(int64_t s) const { return reverse ? T - 1 - s : s; }
+  int64_t prev_time(int64_t t) const { return reverse ? t + 1 : t - 1; }
+};
+
+template <class T>
+void forward_t(const LstmDims& d, const T* x, const T* wx, const T* wh, const T* bias, const T* c0, const T* h0,
+               T* gates, T* cs, T* hs) {
+  const int64_t B = d.batch, Tn = d.time, U = d.units, G = 4 * U;
+  const Order ord{Tn, d.reverse};
+  std::vector<T> zero_bias;
+  if (!bias) zero_bias.assign(static_cast<size_t>(G), T(0)), bias = zero_bias.data();
+  gemm_all(dtype_of<T>::value, false, false, B * Tn, G, d.in, x, d.in, wx, G, gates, G);
+  for (int64_t s = 0; s < Tn; ++s) {
+    const int64_t t = ord.time(s), tp = ord.prev_time(t);
+    const bool first = s == 0;
+    if (U > 0)
+      gemm_cols<T>(false, B, G, U, first ? h0 : hs + tp * U, first ? U : Tn * U, wh, G, T(1), gates + t * G, Tn * G);
+    parallel_for(B, row_grain(U), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t at = b * Tn + t;
+        const T* cp = first ? c0 + b * U : cs + (b * Tn + tp) * U;
+        forward_row_any(gates + at * G, bias, cp, cs + at * U, hs + at * U, U);
+      }
+    });
+  }
+}
+
+template <class T>
+void backward_t(const LstmDims& d, const T* x, const T* wx, const T* wh, const T* c0, const T* h0, const T* gates,
+                const T* cs, const T* hs, const T* dhs, const T* dc_last, const T* dh_last, T* dgates, T* hprev,
+                T* dc0, T* dh0, T* dx, T* dwx, T* dwh, T* dbias) {
+  const int64_t B = d.batch, Tn = d.time, U = d.units, G = 4 * U, BT = B * Tn;
+  const Order ord{Tn, d.reverse};
+  const DType dt = dtype_of<T>::value;
+  // dc0 and dh0 carry the recurrent gradients through the loop and end as the initial carry's.
+  std::memcpy(dc0, dc_last, sizeof(T) * static_cast<size_t>(B * U));
+  std::memcpy(dh0, dh_last, sizeof(T) * static_cast<size_t>(B * U));
+  for (int64_t s = Tn - 1; s >= 0; --s) {
+    const int64_t t = ord.time(s), tp = ord.prev_time(t);
+    const bool first = s == 0;
+    parallel_for(B, row_grain(U), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t at = b * Tn + t;
+        const T* cp = first ? c0 + b * U : cs + (b * Tn + tp) * U;
+        backward_row_any(gates + at * G, cp, cs + at * U, dhs + at * U, dh0 + b * U, dc0 + b * U, dgates + at * G, U);
+      }
+    });
+    // dh_prev = dgates_t Wh^T
+    if (U > 0) gemm_cols<T>(true, B, U, G, dgates + t * G, Tn * G, wh, G, T(0), dh0, U);
+  }
+  if (dwh) {
+    // h_prev of every (b, t) in the gates' row order, so that dWh is one GEMM with K = B T.
+    parallel_for(B, 1, [&](int64_t b0, int64_t b1) {
+      const size_t row = sizeof(T) * static_cast<size_t>(U);
+      for (int64_t b = b0; b < b1; ++b) {
+        T* dst = hprev + b * Tn * U;
+        const T* src = hs + b * Tn * U;
+        if (Tn > 1) std::memcpy(d.reverse ? dst : dst + U, d.reverse ? src + U : src, row * (Tn - 1));
+        std::memcpy(d.reverse ? dst + (Tn - 1) * U : dst, h0 + b * U, row);
+      }
+    });
+    gemm_all(dt, true, false, U, G, BT, hprev, U, dgates, G, dwh, G);
+  }
+  if (dwx) gemm_all(dt, true, false, d.in, G, BT, x, d.in, dgates, G, dwx, G);
+  if (dx) gemm_all(dt, false, true, BT, d.in, G, dgates, G, wx, G, dx, d.in);
+  if (dbias) {
+    parallel_for(G, 64, [&](int64_t c0_, int64_t c1_) {
+      for (int64_t j = c0_; j < c1_; ++j) dbias[j] = T(0);
+      for (int64_t r = 0; r < BT; ++r) {
+        const T* row = dgates + r * G;
+        for (int64_t j = c0_; j < c1_; ++j) dbias[j] += row[j];
+      }
+    });
+  }
+}
+
+template <class T>
+const T* cp(const void* p) {
+  return static_cast<const T*>(p);
+}
+template <class T>
+T* mp(void* p) {
+  return static_cast<T*>(p);
+}
+
+}  // namespace
+
+void lstm_forward(DType dt, const LstmDims& d, const void* x, const void* wx, const void* wh, const void* bias,
+                  const void* c0, const void* h0, void* gates, void* cs, void* hs) {
+  switch (dt) {
+    case DType::f32:
+      return forward_t(d, cp<float>(x), cp<float>(wx), cp<float>(wh), cp<float>(bias), cp<float>(c0), cp<float>(h0),
+                       mp<float>(gates), mp<float>(cs), mp<float>(hs));
+    case DType::f64:
+      return forward_t(d, cp<double>(x), cp<double>(wx), cp<double>(wh), cp<double>(bias), cp<double>(c0),
+                       cp<double>(h0), mp<double>(gates), mp<double>(cs), mp<double>(hs));
+    default:
+      AXON_FAIL("lstm", "the CPU LSTM kernel takes f32 or f64, got {}", dtype_name(dt));
+  }
+}
+
+void lstm_backward(DType dt, const LstmDims& d, const void* x, const void* wx, const void* wh, const void* c0,
+                   const void* h0, const void* gates, const void* cs, const void* hs, const void* dhs,
+                   const void* dc_last, const void* dh_last, void* dgates, void* hprev, void* dc0, void* dh0,
+                   void* dx, void* dwx, void* dwh, void* dbias) {
+  switch (dt) {
+    case DType::f32:
+      return backward_t(d, cp<float>(x), cp<float>(wx), cp<float>(wh), cp<float>(c0), cp<float>(h0),
+                        cp<float>(gates), cp<float>(cs), cp<float>(hs), cp<float>(dhs), cp<float>(dc_last),
+                        cp<float>(dh_last), mp<float>(dgates), mp<float>(hprev), mp<float>(dc0), mp<float>(dh0),
+                        mp<float>(dx), mp<float>(dwx), mp<float>(dwh), mp<float>(dbias));
+    case DType::f64:
+      return backward_t(d, cp<double>(x), cp<double>(wx), cp<double>(wh), cp<double>(c0), cp<double>(h0),
+                        cp<double>(gates), cp<double>(cs), cp<double>(hs), cp<double>(dhs), cp<double>(dc_last),
+                        cp<double>(dh_last), mp<double>(dgates), mp<double>(hprev), mp<double>(dc0), mp<double>(dh0),
+                        mp<double>(dx), mp<double>(dwx), mp<double>(dwh), mp<double>(dbias));
+    default:
+      AXON_FAIL("lstm", "the CPU LSTM kernel takes f32 or f64, got {}", dtype_name(dt));
+  }
+}
+
+}  // namespace axon::kernels::cpu
