@@ -30,6 +30,15 @@ if(NOT AXON_DNNL STREQUAL "OFF")
     file(STRINGS ${AXON_DNNL_INCLUDE}/dnnl_version.h _dnnl_v REGEX "define DNNL_VERSION_(MAJOR|MINOR|PATCH) ")
     string(REGEX MATCHALL "[0-9]+" _dnnl_v "${_dnnl_v}")
     string(REPLACE ";" "." _dnnl_v "${_dnnl_v}")
+  endif()
+  # axon's oneDNN path is written against oneDNN 2.x's C++ API (Debian 12's 2.6); 3.x changed memory
+  # descriptors and primitive descriptors, so a 3.x install is left aside rather than failing the build.
+  if(_dnnl_v AND NOT _dnnl_v MATCHES "^2\\.")
+    if(AXON_DNNL STREQUAL "ON")
+      message(FATAL_ERROR "AXON_DNNL=ON but oneDNN ${_dnnl_v} was found; axon's oneDNN path needs 2.x")
+    endif()
+    set(AXON_DNNL_SUMMARY "${_dnnl_v} found but not used: axon's oneDNN path needs 2.x (CPU convolutions use im2col + OpenBLAS only)")
+  elseif(_dnnl_v)
     # Its OpenMP runtime too: axon runs each primitive with OpenMP set to one thread
     # (kernels/cpu/dnnl_runtime.hpp). Only the library, no -fopenmp for axon's sources.
     find_package(OpenMP REQUIRED COMPONENTS CXX)
