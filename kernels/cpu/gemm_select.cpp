@@ -130,8 +130,9 @@ void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
                  trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', (long long)m, (long long)n, (long long)k,
                  beta != 0.0f ? " beta" : "", t_onednn * 1e6, t_openblas * 1e6, use ? "oneDNN" : "OpenBLAS");
   {
+    // The other thread may have timed the same shape meanwhile: the first choice holds for both.
     std::lock_guard<std::mutex> lock(g_mu);
-    g_use_onednn.emplace(key, use);
+    use = g_use_onednn.emplace(key, use).first->second;
   }
   known.emplace(key, use);
   run(use);
