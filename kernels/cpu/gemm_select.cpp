@@ -1,9 +1,9 @@
 // The f32 CPU GEMM's choice between OpenBLAS and oneDNN's JIT sgemm (issue 17). Neither wins
-// everywhere (oneDNN leads on most of the small and medium products of the MLP and LSTM workloads,
-// OpenBLAS on some large-K weight gradients), so in the automatic setting each single-threaded
-// call shape (the part of a product one pool thread runs) is timed both ways on first use, as the
-// convolutions are (conv_select.cpp), and the faster library is kept for the rest of the process
-// (AXON_CPU_GEMM_VERBOSE=1 prints each timing to stderr).
+// everywhere (oneDNN leads on most of the small and medium products of the MLP workload by 5-50%,
+// OpenBLAS on some, the LSTM's accumulating per-step products among them), so in the automatic
+// setting each single-threaded call shape (the part of a product one pool thread runs) is timed
+// both ways on first use, as the convolutions are (conv_select.cpp), and the faster library is kept
+// for the rest of the process (AXON_CPU_GEMM_VERBOSE=1 prints each timing to stderr).
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -61,6 +61,9 @@ using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, bool>;
 std::mutex g_mu;
 std::map<Key, bool> g_use_onednn;  // guarded by g_mu
 
+// In multiply-adds: a few milliseconds of either library.
+constexpr double kLargestTimed = double(1 << 27);
+
 double seconds_of(const std::chrono::steady_clock::time_point& t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -91,6 +94,10 @@ void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
   // k = 0 (C = beta C) stays with OpenBLAS, whose contract for it the callers rely on.
   if (path == GemmPath::openblas || k == 0 || !gemm_has_onednn()) return run(false);
   if (path == GemmPath::onednn) return run(true);
+  // Large calls stay on OpenBLAS untimed: there the two ran level or OpenBLAS ahead (W6's
+  // 8192-deep weight gradients: 28 against 54 ms for one shape, within 10% either way for the
+  // rest), and timing one costs up to a second on first use.
+  if (double(m) * double(n) * double(k) > kLargestTimed) return run(false);
   const Key key{trans_a, trans_b, m, n, k, beta != 0.0f};
   // Each thread's own copy of the choices first: the pool's threads call this at the same moment,
   // and a contended lock (a futex sleep and wake-up per call) cost W1 half its epoch.
@@ -106,8 +113,8 @@ void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
   }
   // First use: both libraries write into this thread's scratch C (so that a product with beta != 0
   // is not accumulated into the caller's C several times), oneDNN once untimed (it generates its
-  // kernels), then interleaved timed calls, the best of three each unless the first pair is already
-  // two-fold apart or the shape is slow enough (50 ms) that one pair decides. oneDNN is kept only
+  // kernels), then interleaved timed calls, the best of three each unless the best two are already
+  // two-fold apart or took 50 ms (one pair alone is too easily a preempted one). oneDNN is kept only
   // when clearly faster (5%): the choice costs nothing to keep wrong by less.
   // (A scratch C with rows of n, not ldc: the per-step LSTM products write into every T-th row of
   // their gate buffer, which would need T times the memory.)
@@ -122,7 +129,7 @@ void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
     t0 = std::chrono::steady_clock::now();
     via_onednn(s, n);
     t_onednn = std::min(t_onednn, seconds_of(t0));
-    if (t_onednn > 2 * t_openblas || t_openblas > 2 * t_onednn || t_openblas + t_onednn > 0.05) break;
+    if (i > 0 && (t_onednn > 2 * t_openblas || t_openblas > 2 * t_onednn || t_openblas + t_onednn > 0.05)) break;
   }
   bool use = t_onednn < 0.95 * t_openblas;
   if (std::getenv("AXON_CPU_GEMM_VERBOSE"))
