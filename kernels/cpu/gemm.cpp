@@ -1,4 +1,5 @@
-// CPU GEMM: OpenBLAS, single-threaded per call (blas.hpp), with the kernels' pool splitting the batch,
+// CPU GEMM: OpenBLAS (or, for f32, oneDNN where gemm_select.cpp finds it faster), single-threaded per
+// call (blas.hpp), with the kernels' pool splitting the batch,
 // else the rows of C, else its columns, into one GEMM per thread.
 #include <cblas.h>
 
@@ -87,8 +88,8 @@ void gemm_t(const GemmArgs& g) {
 }
 }  // namespace
 
-void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-               int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+void openblas_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                    int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   single_threaded();
   cblas_sgemm(CblasRowMajor, tr(trans_a), tr(trans_b), to_blas(m, "m"), to_blas(n, "n"), to_blas(k, "k"), alpha,
               a, to_blas(lda, "lda"), b, to_blas(ldb, "ldb"), beta, c, to_blas(ldc, "ldc"));

@@ -3,7 +3,8 @@
 // and op(B) is k x n. A transposed operand is a column-major matrix (stored as the transpose,
 // row-major, with leading dimension ld): views like x.t() need no copy. Batches are uniformly
 // strided (a stride of 0 broadcasts an operand). C is written (beta = 0), never read.
-// CPU: OpenBLAS for f32/f64 (16-bit floats are converted by the caller), single-threaded per call,
+// CPU: OpenBLAS for f32/f64, or oneDNN for f32 where faster (16-bit floats are converted by the
+// caller), single-threaded per call,
 // the batch or the rows / columns of C split over the CPU kernels' threads. CUDA: cuBLASLt with a
 // heuristic-chosen algorithm cached per problem, falling back to cublasGemmStridedBatchedEx.
 #include <cstddef>
@@ -30,6 +31,19 @@ struct GemmArgs {
 
 namespace cpu {
 void gemm(const GemmArgs& g);  // f32 and f64
+
+// Which library runs the f32 CPU GEMMs (f64 always runs on OpenBLAS). automatic: oneDNN's sgemm
+// (builds with oneDNN) and OpenBLAS are timed on a shape's first use and the faster is kept. The
+// initial setting comes from the environment variable AXON_CPU_GEMM (auto, openblas, onednn).
+enum class GemmPath { automatic, openblas, onednn };
+void set_gemm_path(GemmPath p);
+GemmPath gemm_path();
+bool gemm_has_onednn();
+// Single-threaded GEMM calls each library ran since the start (tests' proof of which one ran).
+struct GemmRuns {
+  int64_t openblas = 0, onednn = 0;
+};
+GemmRuns gemm_runs();
 }  // namespace cpu
 
 namespace cuda {

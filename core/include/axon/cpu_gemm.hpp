@@ -1,0 +1,23 @@
+#pragma once
+// Which library runs the CPU's f32 matrix products (matmul, dense layers, the LSTM's GEMMs and the
+// im2col convolutions' GEMMs), in builds with oneDNN: automatic (the default) times oneDNN's JIT
+// sgemm and OpenBLAS on each single-threaded call shape's first use and keeps the faster; openblas
+// and onednn force one. The environment variable AXON_CPU_GEMM (auto, openblas, onednn) sets the
+// initial value, AXON_CPU_GEMM_VERBOSE=1 prints the first-use timings. f64 always runs on OpenBLAS,
+// as does everything in builds without oneDNN.
+#include <cstdint>
+
+namespace axon {
+
+enum class CpuGemmPath { automatic, openblas, onednn };
+void set_cpu_gemm_path(CpuGemmPath path);
+CpuGemmPath cpu_gemm_path();
+bool cpu_gemm_has_onednn();  // whether this build has oneDNN
+// How many single-threaded f32 GEMM calls each library has run since the start (a product split
+// over the CPU kernels' threads is one call per part).
+struct CpuGemmRuns {
+  int64_t openblas = 0, onednn = 0;
+};
+CpuGemmRuns cpu_gemm_runs();
+
+}  // namespace axon
