@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -141,4 +142,32 @@ TEST_CASE("bf16 from float rounds to nearest even; to float is exact", "[dtype]"
     x.bits = uint16_t(h);
     CHECK(bits_of(float(x)) == h << 16);
   }
+}
+
+TEST_CASE("casting floats to integer types wraps through int64 as PyTorch does; NaN and huge values are defined",
+          "[dtype]") {
+  const std::vector<double> v{-2.0, 300.0, 3.7, -3.7, std::nan(""), 1e30, -1e30, 255.0};
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  for (DType from : {DType::f32, DType::f64, DType::bf16}) {
+    INFO(dtype_name(from));
+    const Tensor x = from_vector(v).to(from);
+    const std::vector<double> back = x.to_vector<double>();  // bf16 rounds 300 and 3.7
+    std::vector<int64_t> want64;
+    for (double d : back) want64.push_back(std::isnan(d) || std::abs(d) >= 9.2e18 ? kMin : static_cast<int64_t>(d));
+    std::vector<int64_t> want_u8, want_i32;
+    for (int64_t w : want64) {
+      want_u8.push_back(static_cast<uint8_t>(w));
+      want_i32.push_back(static_cast<int32_t>(w));
+    }
+    CHECK(x.to(DType::i64).to_vector<int64_t>() == want64);
+    CHECK(x.to(DType::u8).to_vector<int64_t>() == want_u8);
+    CHECK(x.to(DType::i32).to_vector<int64_t>() == want_i32);
+    if (from == DType::f64) CHECK(want_u8 == std::vector<int64_t>{254, 44, 3, 253, 0, 0, 0, 255});
+    if (test::has_cuda()) {
+      const Tensor xc = x.to(Device::cuda());
+      CHECK(xc.to(DType::u8).to(Device::cpu()).to_vector<int64_t>() == want_u8);
+      CHECK(xc.to(DType::i32).to(Device::cpu()).to_vector<int64_t>() == want_i32);
+    }
+  }
+  CHECK(full({2}, -1.0, DType::u8).to_vector<int64_t>() == std::vector<int64_t>{255, 255});
 }

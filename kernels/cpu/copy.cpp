@@ -1,5 +1,5 @@
 #include <axon/kernels/copy.hpp>
-#include <axon/kernels/scalar.hpp>
+#include <axon/kernels/cast.hpp>
 
 namespace axon::kernels::cpu {
 
@@ -7,7 +7,7 @@ namespace {
 template <class S, class D>
 void copy_typed(const S* x, const Indexer& ix, D* y, int64_t n) {
   if (ix.contiguous()) {
-    for (int64_t i = 0; i < n; ++i) y[i] = convert<D>(x[i]);
+    for (int64_t i = 0; i < n; ++i) y[i] = cast_value<D>(x[i]);
     return;
   }
   // Walk the index odometer instead of dividing per element.
@@ -16,7 +16,7 @@ void copy_typed(const S* x, const Indexer& ix, D* y, int64_t n) {
   int64_t off = 0;
   int64_t inner = nd ? ix.sizes[nd - 1] : 1, inner_stride = nd ? ix.strides[nd - 1] : 0;
   for (int64_t i = 0; i < n; i += inner) {
-    for (int64_t j = 0; j < inner; ++j) y[i + j] = convert<D>(x[off + j * inner_stride]);
+    for (int64_t j = 0; j < inner; ++j) y[i + j] = cast_value<D>(x[off + j * inner_stride]);
     for (int d = nd - 2; d >= 0; --d) {
       off += ix.strides[d];
       if (++idx[d] < ix.sizes[d]) break;
@@ -53,12 +53,12 @@ void copy_cast(DType src, const void* x, const Indexer& ix, DType dst, void* y, 
           const S* xr = xp + ix.offset(i);
           scalar_t* yr = yp + iy->offset(i);
           if (sx == 1 && sy == 1)
-            for (int64_t j = 0; j < inner; ++j) yr[j] = convert<scalar_t>(xr[j]);
+            for (int64_t j = 0; j < inner; ++j) yr[j] = cast_value<scalar_t>(xr[j]);
           else
-            for (int64_t j = 0; j < inner; ++j) yr[j * sy] = convert<scalar_t>(xr[j * sx]);
+            for (int64_t j = 0; j < inner; ++j) yr[j * sy] = cast_value<scalar_t>(xr[j * sx]);
         }
       } else {
-        for (int64_t i = 0; i < n; ++i) yp[iy->offset(i)] = convert<scalar_t>(xp[ix.offset(i)]);
+        for (int64_t i = 0; i < n; ++i) yp[iy->offset(i)] = cast_value<scalar_t>(xp[ix.offset(i)]);
       }
     });
   });
@@ -66,7 +66,7 @@ void copy_cast(DType src, const void* x, const Indexer& ix, DType dst, void* y, 
 
 void fill(DType dt, void* y, int64_t n, double value) {
   AXON_DISPATCH_ALL(dt, "fill", {
-    scalar_t v = convert<scalar_t>(value);
+    scalar_t v = cast_value<scalar_t>(value);
     auto* p = static_cast<scalar_t*>(y);
     for (int64_t i = 0; i < n; ++i) p[i] = v;
   });

@@ -1,6 +1,6 @@
 #include <axon/kernels/copy.hpp>
 #include <axon/kernels/cuda_check.hpp>
-#include <axon/kernels/scalar.hpp>
+#include <axon/kernels/cast.hpp>
 
 namespace axon::kernels::cuda {
 
@@ -8,17 +8,17 @@ namespace {
 template <class S, class D>
 __global__ void copy_contig(const S* __restrict__ x, D* __restrict__ y, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = convert<D>(x[i]);
+    y[i] = cast_value<D>(x[i]);
 }
 template <class S, class D>
 __global__ void copy_strided(const S* __restrict__ x, Indexer ix, D* __restrict__ y, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[i] = convert<D>(x[ix.offset(i)]);
+    y[i] = cast_value<D>(x[ix.offset(i)]);
 }
 template <class S, class D>
 __global__ void copy_scatter(const S* __restrict__ x, Indexer ix, D* __restrict__ y, Indexer iy, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    y[iy.offset(i)] = convert<D>(x[ix.offset(i)]);
+    y[iy.offset(i)] = cast_value<D>(x[ix.offset(i)]);
 }
 // Same-type contiguous copies: 16-byte vectors when aligned.
 __global__ void copy_vec16(const uint4* __restrict__ x, uint4* __restrict__ y, int64_t n16) {
@@ -73,7 +73,7 @@ void copy_cast(DType src, const void* x, const Indexer& ix, DType dst, void* y, 
 void fill(DType dt, void* y, int64_t n, double value, cudaStream_t s) {
   if (n == 0) return;
   AXON_DISPATCH_ALL(dt, "fill", {
-    fill_kernel<<<grid_for(n, 256), 256, 0, s>>>(static_cast<scalar_t*>(y), n, convert<scalar_t>(value));
+    fill_kernel<<<grid_for(n, 256), 256, 0, s>>>(static_cast<scalar_t*>(y), n, cast_value<scalar_t>(value));
   });
   AXON_CUDA_LAUNCH_CHECK("fill");
 }
