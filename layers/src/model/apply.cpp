@@ -41,17 +41,6 @@ const ParamMap& layer_params(const Params& params, const std::string& layer, con
   return it->second;
 }
 
-// The activation node after node i when the two run as one fused_dense (DenseForward): node i is
-// a dense whose only consumer is that relu / tanh / sigmoid node, and neither has a precision policy.
-const detail::ActivationForward* fused_activation(const detail::Graph& g, size_t i, int uses) {
-  if (uses != 1 || i + 1 >= g.nodes.size()) return nullptr;
-  const auto &node = *g.nodes[i], &next = *g.nodes[i + 1];
-  if (node.precision || next.precision || !node.forward.target<detail::DenseForward>()) return nullptr;
-  if (next.inputs.size() != 1 || next.inputs[0].get() != &node) return nullptr;
-  const auto* act = next.forward.target<detail::ActivationForward>();
-  return act != nullptr && act->fusable() ? act : nullptr;
-}
-
 }  // namespace
 
 ForwardResult apply(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs,
@@ -95,9 +84,9 @@ ForwardResult apply(const Model& model, const Params& params, const std::map<std
       detail::precision_inputs(node, args);
       cast_params = detail::precision_params(node, stored);
     }
-    if (const detail::ActivationForward* act = fused_activation(g, i, uses[i])) {
+    if (const FusedActivation act = detail::fused_activation(g, i, uses[i]); act != FusedActivation::none) {
       try {
-        values[i + 1] = node.forward.target<detail::DenseForward>()->fused(args, stored, act->fn);
+        values[i + 1] = node.forward.target<detail::DenseForward>()->fused(args, stored, act);
       } catch (const Error& e) {
         throw Error(fmt::format("{} [in layer \"{}\" ({})]", e.what(), name, node.op), e.file(), e.line());
       }
@@ -191,3 +180,16 @@ Tensor predict(const Model& model, const Params& params, const std::map<std::str
 }
 
 }  // namespace axon
+
+namespace axon::detail {
+
+FusedActivation fused_activation(const Graph& g, size_t i, int uses) {
+  if (uses != 1 || i + 1 >= g.nodes.size()) return FusedActivation::none;
+  const auto &node = *g.nodes[i], &next = *g.nodes[i + 1];
+  if (node.precision || next.precision || !node.forward.target<DenseForward>()) return FusedActivation::none;
+  if (next.inputs.size() != 1 || next.inputs[0].get() != &node) return FusedActivation::none;
+  const auto* act = next.forward.target<ActivationForward>();
+  return act != nullptr ? act->fused() : FusedActivation::none;
+}
+
+}  // namespace axon::detail

@@ -24,11 +24,8 @@ namespace detail {
 Tensor DenseForward::operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext&) const {
   return layers::dense(in[0], p.at("kernel"), param_or_none(p, "bias"));
 }
-Tensor DenseForward::fused(const std::vector<Tensor>& in, const ParamMap& p, const std::string& activation) const {
-  const FusedActivation a = activation == "relu"   ? FusedActivation::relu
-                            : activation == "tanh" ? FusedActivation::tanh
-                                                   : FusedActivation::sigmoid;
-  return layers::dense(in[0], p.at("kernel"), param_or_none(p, "bias"), a);
+Tensor DenseForward::fused(const std::vector<Tensor>& in, const ParamMap& p, FusedActivation activation) const {
+  return layers::dense(in[0], p.at("kernel"), param_or_none(p, "bias"), activation);
 }
 Tensor ActivationForward::operator()(const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) const {
   return activations::activate(fn, in[0]);

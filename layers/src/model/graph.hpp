@@ -3,6 +3,7 @@
 // display helpers the builders share.
 #include <axon/mixed_precision.hpp>
 #include <axon/model.hpp>
+#include <axon/nn_ops.hpp>
 
 #include <functional>
 #include <map>
@@ -83,14 +84,24 @@ DType param_dtype(const Node& node, DType fallback);
 // a forward replaced by graph surgery (map_nodes) is another type and is never fused.
 struct DenseForward {
   Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
-  // The forward of dense followed by the named activation.
-  Tensor fused(const std::vector<Tensor>& in, const ParamMap& p, const std::string& activation) const;
+  // The forward of dense followed by the activation.
+  Tensor fused(const std::vector<Tensor>& in, const ParamMap& p, FusedActivation activation) const;
 };
 struct ActivationForward {
   std::string fn;
   Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
-  bool fusable() const { return fn == "relu" || fn == "tanh" || fn == "sigmoid"; }
+  // fused_dense's name for this activation; none when it has no fused form.
+  FusedActivation fused() const {
+    return fn == "relu"      ? FusedActivation::relu
+           : fn == "tanh"    ? FusedActivation::tanh
+           : fn == "sigmoid" ? FusedActivation::sigmoid
+                             : FusedActivation::none;
+  }
 };
+// The activation that node i (a DenseForward) and node i + 1 run as one fused_dense, or none: node
+// i + 1 is a relu / tanh / sigmoid ActivationForward, node i's only consumer (`uses` counts them),
+// and neither has a precision policy. apply() and predict()'s plans fuse by this one rule.
+FusedActivation fused_activation(const Graph& g, size_t i, int uses);
 
 struct NodeBuild {
   Node& node;

@@ -56,14 +56,6 @@ struct Step {
   Tensor kernel, bias, buffer;
 };
 
-FusedActivation fused_activation_of(const Node& dense, const Node& next, int uses) {
-  if (uses != 1 || dense.precision || next.precision || next.inputs.size() != 1 || next.inputs[0].get() != &dense)
-    return FusedActivation::none;
-  const auto* act = next.forward.target<ActivationForward>();
-  if (act == nullptr || !act->fusable()) return FusedActivation::none;
-  return act->fn == "relu" ? FusedActivation::relu : act->fn == "tanh" ? FusedActivation::tanh : FusedActivation::sigmoid;
-}
-
 class Plan {
  public:
   // Runs apply()'s walk once on `input`, checking what apply() checks, and records it.
@@ -108,12 +100,10 @@ class Plan {
         s.dense = true;
         s.kernel = s.params.at("kernel");
         if (auto b = s.params.find("bias"); b != s.params.end()) s.bias = b->second;
-        if (i + 1 < n && node.forward.target<DenseForward>()) {
-          s.act = fused_activation_of(node, *g.nodes[i + 1], uses[i]);
-          if (s.act != FusedActivation::none) {
-            s.slot = i + 1;
-            absorbed = true;
-          }
+        s.act = fused_activation(g, i, uses[i]);
+        if (s.act != FusedActivation::none) {
+          s.slot = i + 1;
+          absorbed = true;
         }
       }
       ForwardContext ctx{Mode::inference, &default_generator(), s.name, {}};
