@@ -45,6 +45,15 @@ Tensor composite_backward(FusedActivation a, const Tensor& y, const Tensor& dy) 
   AXON_FAIL("fused_dense", "unknown activation {}", static_cast<int>(a));
 }
 
+// y[rows, n] (contiguous, the GEMM's result) = act(y + b) in place, on y's device.
+void epilogue(DenseAct act, const Tensor& y, const Tensor& b, int64_t rows, int64_t n) {
+  const Tensor bc = b.defined() ? b.contiguous() : Tensor();
+  const void* bp = bc.defined() ? bc.data_ptr() : nullptr;
+  AXON_ON_DEVICE(y.device(), kernels::cpu::dense_epilogue(act, y.dtype(), y.data_ptr(), bp, rows, n),
+                 cuda::backend().dense_epilogue(act, y.dtype(), y.data_ptr(), bp, rows, n,
+                                                detail::stream_for(y.device())));
+}
+
 void check_operands(const Tensor& x, const Tensor& w, const Tensor& b) {
   const char* op = "fused_dense";
   detail::check_defined(op, x, "input");
@@ -83,12 +92,7 @@ Tensor fused_dense(const Tensor& x, const Tensor& w, const Tensor& b, FusedActiv
     NoGrad ng;
     x2 = x.reshape({rows, in});
     y = matmul(x2, w);  // fresh and contiguous: the epilogue writes it in place
-    const Tensor bc = b.defined() ? b.contiguous() : Tensor();
-    AXON_ON_DEVICE(y.device(),
-                   kernels::cpu::dense_epilogue(act, y.dtype(), y.data_ptr(), bc.defined() ? bc.data_ptr() : nullptr,
-                                                rows, out),
-                   cuda::backend().dense_epilogue(act, y.dtype(), y.data_ptr(), bc.defined() ? bc.data_ptr() : nullptr,
-                                                  rows, out, detail::stream_for(y.device())));
+    epilogue(act, y, b, rows, out);
     y = y.reshape(shape);
   }
   if (!autograd::recording()) return y;
@@ -137,13 +141,7 @@ Tensor fused_dense_out(const Tensor& out, const Tensor& x, const Tensor& w, cons
   const int64_t in = w.size(0), n = w.size(1);
   const int64_t rows = numel(Shape(x.shape().begin(), x.shape().end() - 1));
   matmul_out(out.reshape({rows, n}), x.reshape({rows, in}), w);  // views of `out`: it is contiguous
-  const Tensor bc = b.defined() ? b.contiguous() : Tensor();
-  const DenseAct act = kernel_act(activation);
-  AXON_ON_DEVICE(out.device(),
-                 kernels::cpu::dense_epilogue(act, out.dtype(), out.data_ptr(), bc.defined() ? bc.data_ptr() : nullptr,
-                                              rows, n),
-                 cuda::backend().dense_epilogue(act, out.dtype(), out.data_ptr(), bc.defined() ? bc.data_ptr() : nullptr,
-                                                rows, n, detail::stream_for(out.device())));
+  epilogue(kernel_act(activation), out, b, rows, n);
   return out;
 }
 
