@@ -5,6 +5,7 @@
 #include "gemm_dense.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "dense_act.hpp"
 
@@ -73,36 +74,49 @@ AXON_DENSE_INLINE void tile(int64_t k, const float* a, int64_t lda, const float*
   }
 }
 
-// R rows of y, columns [c0, c1): strips of 16, then of 8, then the rest.
-template <DenseAct Act, int R>
-AXON_DENSE_INLINE void rows(int64_t c0, int64_t c1, int64_t k, int64_t n, const float* a, const float* w,
-                            const float* b, float* c) {
-  int64_t j = c0;
-  const float* bj = nullptr;
-  for (; j + 16 <= c1; j += 16) {
-    bj = b != nullptr ? b + j : nullptr;
-    tile<Act, R, 2, true>(k, a, k, w + j, n, bj, c + j, n, 16);
+// Rows [r0, r1) of y, columns [j, j + 8V) (or the `cols` at j when not Full): 6-row tiles, then the
+// remaining rows in one tile.
+template <DenseAct Act, int V, bool Full>
+AXON_DENSE_INLINE void strip(int64_t r0, int64_t r1, int64_t j, int64_t cols, int64_t k, int64_t n, const float* x,
+                             const float* w, int64_t ldw, const float* b, float* y) {
+  const float* bj = b != nullptr ? b + j : nullptr;
+  int64_t i = r0;
+  for (; i + 6 <= r1; i += 6) tile<Act, 6, V, Full>(k, x + i * k, k, w, ldw, bj, y + i * n + j, n, cols);
+  const float* xi = x + i * k;
+  float* yi = y + i * n + j;
+  switch (r1 - i) {
+    case 5: return tile<Act, 5, V, Full>(k, xi, k, w, ldw, bj, yi, n, cols);
+    case 4: return tile<Act, 4, V, Full>(k, xi, k, w, ldw, bj, yi, n, cols);
+    case 3: return tile<Act, 3, V, Full>(k, xi, k, w, ldw, bj, yi, n, cols);
+    case 2: return tile<Act, 2, V, Full>(k, xi, k, w, ldw, bj, yi, n, cols);
+    case 1: return tile<Act, 1, V, Full>(k, xi, k, w, ldw, bj, yi, n, cols);
+    default: return;
   }
-  for (; j + 8 <= c1; j += 8) {
-    bj = b != nullptr ? b + j : nullptr;
-    tile<Act, R, 1, true>(k, a, k, w + j, n, bj, c + j, n, 8);
-  }
-  if (j < c1) tile<Act, R, 1, false>(k, a, k, w + j, n, b != nullptr ? b + j : nullptr, c + j, n, c1 - j);
 }
 
+// Strips of 16 columns outside, rows inside: each strip of w is first copied into a contiguous
+// k x 16 panel (this thread's, 16 KiB at k = 256), which then stays in L1 for every row block. Read
+// in place, a strip's rows lie n floats apart, and at n = 256 they fall into 4 of L1's 64 sets: the
+// strip would come from L2 again for each row block. The copy costs one read of w per call, ~3 us
+// for 256 x 256, and keeps the kernel reading the weights as they are now (no stale packed copy).
+// Then a strip of 8 and the last columns, read in place.
 template <DenseAct Act>
 AXON_VM_CLONES void block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, int64_t n, const float* x,
                           const float* w, const float* b, float* y) {
-  int64_t i = r0;
-  for (; i + 6 <= r1; i += 6) rows<Act, 6>(c0, c1, k, n, x + i * k, w, b, y + i * n);
-  switch (r1 - i) {
-    case 5: return rows<Act, 5>(c0, c1, k, n, x + i * k, w, b, y + i * n);
-    case 4: return rows<Act, 4>(c0, c1, k, n, x + i * k, w, b, y + i * n);
-    case 3: return rows<Act, 3>(c0, c1, k, n, x + i * k, w, b, y + i * n);
-    case 2: return rows<Act, 2>(c0, c1, k, n, x + i * k, w, b, y + i * n);
-    case 1: return rows<Act, 1>(c0, c1, k, n, x + i * k, w, b, y + i * n);
-    default: return;
+  thread_local std::vector<float> panel;
+  if (panel.size() < size_t(16 * k)) panel.resize(size_t(16 * k));
+  float* pp = panel.data();
+  int64_t j = c0;
+  for (; j + 16 <= c1; j += 16) {
+    const float* wj = w + j;
+    for (int64_t p = 0; p < k; ++p) {
+      *reinterpret_cast<v8u*>(pp + 16 * p) = *reinterpret_cast<const v8u*>(wj + p * n);
+      *reinterpret_cast<v8u*>(pp + 16 * p + 8) = *reinterpret_cast<const v8u*>(wj + p * n + 8);
+    }
+    strip<Act, 2, true>(r0, r1, j, 16, k, n, x, pp, 16, b, y);
   }
+  for (; j + 8 <= c1; j += 8) strip<Act, 1, true>(r0, r1, j, 8, k, n, x, w + j, n, b, y);
+  if (j < c1) strip<Act, 1, false>(r0, r1, j, c1 - j, k, n, x, w + j, n, b, y);
 }
 
 }  // namespace
