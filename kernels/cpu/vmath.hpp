@@ -224,8 +224,8 @@ AXON_VM_INLINE float tanh(float x) {
 // spent a fifth of its time in tanh): x P(x^2) / Q(x^2) on x clamped to [-9, 9] (beyond which tanh
 // rounds to +-1), one division and no exponential. A rational fit of tanh's relative error (6.7e-9
 // in exact arithmetic; fitted for this project); in floats at most 6 ulp (relative 4e-7, worst near
-// |x| = 6), exact at 0 and -0, +-1 at the infinities, NaN for NaN. The same code for a float and for
-// a GCC vector of floats (the one-pass dense kernel's registers).
+// |x| = 6), exact at 0 and -0, +-1 at the infinities, NaN for NaN. The same code takes a float or a
+// GCC vector of floats.
 namespace detail {
 AXON_VM_INLINE float pick(bool c, float a, float b) { return select(c, a, b); }
 template <class V, class M>
