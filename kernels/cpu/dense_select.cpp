@@ -42,16 +42,16 @@ constexpr int64_t kFewRows = 4;
 // Larger products stay with the libraries untimed (gemm_select.cpp's limit).
 constexpr double kLargestTimed = double(1 << 27);
 
-void via_gemm(DenseAct act, const float* x, const float* w, const float* b, float* y, int64_t m, int64_t k,
+void via_gemm(DenseAct act, DType dt, const void* x, const void* w, const void* b, void* y, int64_t m, int64_t k,
               int64_t n) {
   GemmArgs g;
-  g.dtype = DType::f32;
+  g.dtype = dt;
   g.m = m, g.n = n, g.k = k;
   g.a = x, g.lda = k;
   g.b = w, g.ldb = n;
   g.c = y, g.ldc = n;
   gemm(g);
-  dense_epilogue(act, DType::f32, y, b, m, n);
+  dense_epilogue(act, dt, y, b, m, n);
 }
 
 // Blocks of 6 rows while there are enough for every thread, else groups of 16 columns.
@@ -88,12 +88,12 @@ double seconds_of(const std::chrono::steady_clock::time_point& t0) {
 // when five took 50 ms. The one-pass kernel is kept only when clearly faster (3%).
 bool time_fused(DenseAct act, const float* x, const float* w, const float* b, float* y, int64_t m, int64_t k,
                 int64_t n) {
-  via_gemm(act, x, w, b, y, m, k, n);
+  via_gemm(act, DType::f32, x, w, b, y, m, k, n);
   via_fused(act, x, w, b, y, m, k, n);
   double t_gemm = 1e30, t_fused = 1e30, total = 0;
   for (int i = 0; i < 30 && (i < 5 || total < 5e-3) && total < 0.05; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    via_gemm(act, x, w, b, y, m, k, n);
+    via_gemm(act, DType::f32, x, w, b, y, m, k, n);
     const double tg = seconds_of(t0);
     t0 = std::chrono::steady_clock::now();
     via_fused(act, x, w, b, y, m, k, n);
@@ -140,12 +140,7 @@ void dense_forward(DenseAct act, DType dt, const void* x, const void* w, const v
   if (m == 0 || n == 0) return;
   if (dt != DType::f32) {
     AXON_CHECK(dt == DType::f64, "fused_dense", "the CPU dense layer takes f32 or f64, got {}", dtype_name(dt));
-    GemmArgs g;
-    g.dtype = dt;
-    g.m = m, g.n = n, g.k = k;
-    g.a = x, g.lda = k, g.b = w, g.ldb = n, g.c = y, g.ldc = n;
-    gemm(g);
-    return dense_epilogue(act, dt, y, b, m, n);
+    return via_gemm(act, dt, x, w, b, y, m, k, n);
   }
   auto* xf = static_cast<const float*>(x);
   auto* wf = static_cast<const float*>(w);
@@ -155,7 +150,7 @@ void dense_forward(DenseAct act, DType dt, const void* x, const void* w, const v
     via_fused(act, xf, wf, bf, yf, m, k, n);
     g_fused_runs.fetch_add(1, std::memory_order_relaxed);
   } else {
-    via_gemm(act, xf, wf, bf, yf, m, k, n);
+    via_gemm(act, DType::f32, xf, wf, bf, yf, m, k, n);
     g_gemm_runs.fetch_add(1, std::memory_order_relaxed);
   }
 }
