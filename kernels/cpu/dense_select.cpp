@@ -33,9 +33,10 @@ DensePath initial_path() {
 std::atomic<DensePath> g_path{initial_path()};
 std::atomic<int64_t> g_fused_runs{0}, g_gemm_runs{0};
 
-// Multiply-adds below which the one-pass kernel runs on the calling thread alone (gemm.cpp's
-// kSplitWork): a 16 x 256 x 256 layer, ~12 us, gains less from a second thread than waking it costs.
-constexpr double kSplitWork = 1 << 20;
+// Multiply-adds up to which the one-pass kernel runs on the calling thread alone: a 16 x 64 x 256
+// layer (~5 us) gains less from a second thread than waking it costs; a 16 x 256 x 256 one (~22 us)
+// splits its columns (whether that beats the GEMM path on a machine is what the timing decides).
+constexpr double kSplitWork = 1 << 18;
 // Up to this many rows the GEMM path's small-row kernel (gemm_small.cpp) streams w once per 4 rows
 // at memory speed, which 6-row tiles cannot beat: not timed.
 constexpr int64_t kFewRows = 4;

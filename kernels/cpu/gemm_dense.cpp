@@ -101,12 +101,18 @@ AXON_DENSE_INLINE void strip(int64_t r0, int64_t r1, int64_t j, int64_t cols, in
 template <DenseAct Act>
 AXON_VM_CLONES void block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, int64_t n, const float* x,
                           const float* w, const float* b, float* y) {
+  // Up to 3 row blocks read the strips in place: there the copy costs about what it saves.
+  const bool pack = r1 - r0 > 18;
   thread_local std::vector<float> panel;
-  if (panel.size() < size_t(16 * k)) panel.resize(size_t(16 * k));
+  if (pack && panel.size() < size_t(16 * k)) panel.resize(size_t(16 * k));
   float* pp = panel.data();
   int64_t j = c0;
   for (; j + 16 <= c1; j += 16) {
     const float* wj = w + j;
+    if (!pack) {
+      strip<Act, 2, true>(r0, r1, j, 16, k, n, x, wj, n, b, y);
+      continue;
+    }
     for (int64_t p = 0; p < k; ++p) {
       *reinterpret_cast<v8u*>(pp + 16 * p) = *reinterpret_cast<const v8u*>(wj + p * n);
       *reinterpret_cast<v8u*>(pp + 16 * p + 8) = *reinterpret_cast<const v8u*>(wj + p * n + 8);
