@@ -139,10 +139,13 @@ DenseRuns dense_runs() { return {g_fused_runs.load(), g_gemm_runs.load()}; }
 void dense_forward(DenseAct act, DType dt, const void* x, const void* w, const void* b, void* y, int64_t m,
                    int64_t k, int64_t n) {
   if (m == 0 || n == 0) return;
-  if (dt != DType::f32) {
-    AXON_CHECK(dt == DType::f64, "fused_dense", "the CPU dense layer takes f32 or f64, got {}", dtype_name(dt));
-    return via_gemm(act, dt, x, w, b, y, m, k, n);
+  AXON_CHECK(dt == DType::f32 || dt == DType::f64, "fused_dense", "the CPU dense layer takes f32 or f64, got {}",
+             dtype_name(dt));
+  if (k == 0) {  // the products are 0: y = act(b)
+    std::memset(y, 0, size_t(m * n) * (dt == DType::f64 ? sizeof(double) : sizeof(float)));
+    return dense_epilogue(act, dt, y, b, m, n);
   }
+  if (dt == DType::f64) return via_gemm(act, dt, x, w, b, y, m, k, n);
   auto* xf = static_cast<const float*>(x);
   auto* wf = static_cast<const float*>(w);
   auto* bf = static_cast<const float*>(b);
