@@ -6,8 +6,8 @@
 #include <axon/error.hpp>
 #include <axon/kernels/dense.hpp>
 
+#include "dense_act.hpp"
 #include "parallel.hpp"
-#include "vmath.hpp"
 
 namespace axon::kernels::cpu {
 
@@ -17,25 +17,14 @@ using dense_detail::with_act;
 // Elements per part of the pool's split.
 constexpr int64_t kGrain = int64_t(1) << 15;
 
-// The CPU's activations: vmath's vectorizable tanh / sigmoid (what the unfused f32 ops use here).
-template <DenseAct Act, class T>
-AXON_VM_INLINE T act(T z) {
-  if constexpr (Act == DenseAct::tanh)
-    return vm::tanh(z);
-  else if constexpr (Act == DenseAct::sigmoid)
-    return vm::sigmoid(z);
-  else
-    return dense_detail::forward<Act, T>(z);
-}
-
 template <DenseAct Act, class T>
 AXON_VM_CLONES void forward_rows(T* y, const T* b, int64_t r0, int64_t r1, int64_t n) {
   for (int64_t i = r0; i < r1; ++i) {
     T* row = y + i * n;
     if (b != nullptr) {
-      for (int64_t j = 0; j < n; ++j) row[j] = act<Act, T>(row[j] + b[j]);
+      for (int64_t j = 0; j < n; ++j) row[j] = dense_act<Act, T>(row[j] + b[j]);
     } else {
-      for (int64_t j = 0; j < n; ++j) row[j] = act<Act, T>(row[j]);
+      for (int64_t j = 0; j < n; ++j) row[j] = dense_act<Act, T>(row[j]);
     }
   }
 }

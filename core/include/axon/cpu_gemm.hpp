@@ -20,4 +20,18 @@ struct CpuGemmRuns {
 };
 CpuGemmRuns cpu_gemm_runs();
 
+// How the CPU's f32 dense layers (fused_dense, dense layers in apply / predict) run: automatic (the
+// default) times a GEMM followed by the bias + activation pass against one pass of GEMM tiles that
+// apply the bias and activation while each tile is in cache, on each shape's first use (up to 4
+// rows: the GEMM), and keeps the faster; gemm and fused force one. The environment variable
+// AXON_CPU_DENSE (auto, fused, gemm) sets the initial value, AXON_CPU_DENSE_VERBOSE=1 prints the
+// timings. f64 always takes the GEMM.
+enum class CpuDensePath { automatic, gemm, fused };
+void set_cpu_dense_path(CpuDensePath path);
+CpuDensePath cpu_dense_path();
+struct CpuDenseRuns {
+  int64_t gemm = 0, fused = 0;
+};
+CpuDenseRuns cpu_dense_runs();  // f32 dense layers each path has run since the start
+
 }  // namespace axon

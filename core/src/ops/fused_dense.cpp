@@ -54,6 +54,19 @@ void epilogue(DenseAct act, const Tensor& y, const Tensor& b, int64_t rows, int6
                                                 detail::stream_for(y.device())));
 }
 
+// Whether y = act(x2 w + b) goes to the CPU kernel's dense_forward (its choice of a GEMM and the
+// epilogue pass or one fused pass): contiguous operands on the CPU.
+bool cpu_dense_fits(const Tensor& x2, const Tensor& w) {
+  return x2.device().is_cpu() && x2.is_contiguous() && w.is_contiguous();
+}
+
+// y: [rows, n], contiguous.
+void cpu_dense(DenseAct act, const Tensor& y, const Tensor& x2, const Tensor& w, const Tensor& b) {
+  const Tensor bc = b.defined() ? b.contiguous() : Tensor();
+  kernels::cpu::dense_forward(act, y.dtype(), x2.data_ptr(), w.data_ptr(), bc.defined() ? bc.data_ptr() : nullptr,
+                              y.data_ptr(), x2.size(0), w.size(0), w.size(1));
+}
+
 void check_operands(const Tensor& x, const Tensor& w, const Tensor& b) {
   const char* op = "fused_dense";
   detail::check_defined(op, x, "input");
@@ -91,8 +104,13 @@ Tensor fused_dense(const Tensor& x, const Tensor& w, const Tensor& b, FusedActiv
   {
     NoGrad ng;
     x2 = x.reshape({rows, in});
-    y = matmul(x2, w);  // fresh and contiguous: the epilogue writes it in place
-    epilogue(act, y, b, rows, out);
+    if (cpu_dense_fits(x2, w)) {
+      y = empty({rows, out}, x.dtype(), x.device());
+      cpu_dense(act, y, x2, w, b);
+    } else {
+      y = matmul(x2, w);  // fresh and contiguous: the epilogue writes it in place
+      epilogue(act, y, b, rows, out);
+    }
     y = y.reshape(shape);
   }
   if (!autograd::recording()) return y;
@@ -140,7 +158,12 @@ Tensor fused_dense_out(const Tensor& out, const Tensor& x, const Tensor& w, cons
     return copy_into(out, fused_dense(x, w, b, activation));
   const int64_t in = w.size(0), n = w.size(1);
   const int64_t rows = numel(Shape(x.shape().begin(), x.shape().end() - 1));
-  matmul_out(out.reshape({rows, n}), x.reshape({rows, in}), w);  // views of `out`: it is contiguous
+  const Tensor y = out.reshape({rows, n}), x2 = x.reshape({rows, in});  // y: a view of `out`, contiguous
+  if (cpu_dense_fits(x2, w)) {
+    cpu_dense(kernel_act(activation), y, x2, w, b);
+    return out;
+  }
+  matmul_out(y, x2, w);
   epilogue(kernel_act(activation), out, b, rows, n);
   return out;
 }

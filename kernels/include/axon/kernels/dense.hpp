@@ -49,6 +49,22 @@ void with_act(DenseAct act, F&& f) {
 namespace cpu {
 // y[i, j] = act(y[i, j] + b[j]) in place; b may be null (no bias).
 void dense_epilogue(DenseAct act, DType dt, void* y, const void* b, int64_t m, int64_t n);
+// y = act(x w + b): x [m, k], w [k, n], y [m, n] row-major and contiguous, b [n] or null. f32 runs
+// one of two paths: gemm() then dense_epilogue, or one pass of GEMM tiles with the bias and the
+// activation applied to each tile while it is in cache (gemm_dense.cpp). automatic times the two on
+// each (m, n, k, act, bias) on its first use and keeps the faster (up to 4 rows and for the largest
+// products, the first without timing); the initial setting comes from the environment variable
+// AXON_CPU_DENSE (auto, fused, gemm), AXON_CPU_DENSE_VERBOSE=1 prints the timings. f64: the first.
+void dense_forward(DenseAct act, DType dt, const void* x, const void* w, const void* b, void* y, int64_t m,
+                   int64_t k, int64_t n);
+enum class DensePath : uint8_t { automatic, fused, gemm };
+void set_dense_path(DensePath p);
+DensePath dense_path();
+// f32 dense_forward calls each path ran since the start (tests' proof of which one ran).
+struct DenseRuns {
+  int64_t fused = 0, gemm = 0;
+};
+DenseRuns dense_runs();
 // dz[i, j] = dy[i, j] * act'(y[i, j]) and db[j] = sum_i dz[i, j]. dz null: not written (act none, where
 // dz is dy); db null: no bias gradient.
 void dense_epilogue_backward(DenseAct act, DType dt, const void* y, const void* dy, void* dz, void* db, int64_t m,

@@ -1,0 +1,162 @@
+// dense_forward's choice between gemm() + the epilogue pass and the one-pass kernel (gemm_dense.cpp),
+// issue 17. The one-pass kernel saves the second pass over y and OpenBLAS / oneDNN's packing of w on
+// every call, which is what small-batch inference pays for (the surrogate MLP's 16- and 256-row
+// layers), but the libraries' packed GEMMs lead on large products; so, as gemm_select.cpp does for
+// the libraries, each shape is timed both ways on its first use and the faster path kept.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include <axon/error.hpp>
+#include <axon/kernels/dense.hpp>
+#include <axon/kernels/gemm.hpp>
+
+#include "gemm_dense.hpp"
+#include "parallel.hpp"
+
+namespace axon::kernels::cpu {
+
+namespace {
+
+DensePath initial_path() {
+  const char* s = std::getenv("AXON_CPU_DENSE");
+  if (s && std::strcmp(s, "fused") == 0) return DensePath::fused;
+  if (s && std::strcmp(s, "gemm") == 0) return DensePath::gemm;
+  return DensePath::automatic;
+}
+
+std::atomic<DensePath> g_path{initial_path()};
+std::atomic<int64_t> g_fused_runs{0}, g_gemm_runs{0};
+
+// Multiply-adds up to which the one-pass kernel runs on the calling thread alone: a 16 x 64 x 256
+// layer (~5 us) gains less from a second thread than waking it costs; a 16 x 256 x 256 one (~22 us)
+// splits its columns (whether that beats the GEMM path on a machine is what the timing decides).
+constexpr double kSplitWork = 1 << 18;
+// Up to this many rows the GEMM path's small-row kernel (gemm_small.cpp) streams w once per 4 rows
+// at memory speed, which 6-row tiles cannot beat: not timed.
+constexpr int64_t kFewRows = 4;
+// Larger products stay with the libraries untimed (gemm_select.cpp's limit).
+constexpr double kLargestTimed = double(1 << 27);
+
+void via_gemm(DenseAct act, DType dt, const void* x, const void* w, const void* b, void* y, int64_t m, int64_t k,
+              int64_t n) {
+  GemmArgs g;
+  g.dtype = dt;
+  g.m = m, g.n = n, g.k = k;
+  g.a = x, g.lda = k;
+  g.b = w, g.ldb = n;
+  g.c = y, g.ldc = n;
+  gemm(g);
+  dense_epilogue(act, dt, y, b, m, n);
+}
+
+// Blocks of 6 rows while there are enough for every thread, else groups of 16 columns.
+void via_fused(DenseAct act, const float* x, const float* w, const float* b, float* y, int64_t m, int64_t k,
+               int64_t n) {
+  const double work = double(m) * double(n) * double(k);
+  if (num_threads() == 1 || work <= kSplitWork) return dense_block(act, 0, m, 0, n, k, n, x, w, b, y);
+  const int64_t row_blocks = (m + 5) / 6, col_groups = (n + 15) / 16;
+  if (row_blocks >= 2 * num_threads()) {
+    const auto grain = std::max<int64_t>(1, static_cast<int64_t>(kSplitWork / (6.0 * double(n) * double(k))));
+    parallel_for(row_blocks, grain, [&](int64_t b0, int64_t b1) {
+      dense_block(act, b0 * 6, std::min(m, b1 * 6), 0, n, k, n, x, w, b, y);
+    });
+  } else {
+    const auto grain = std::max<int64_t>(1, static_cast<int64_t>(kSplitWork / (16.0 * double(m) * double(k))));
+    parallel_for(col_groups, grain, [&](int64_t g0, int64_t g1) {
+      dense_block(act, 0, m, g0 * 16, std::min(n, g1 * 16), k, n, x, w, b, y);
+    });
+  }
+}
+
+// (m, n, k, act, bias, threads)
+using Key = std::tuple<int64_t, int64_t, int64_t, DenseAct, bool, int>;
+std::mutex g_mu;
+std::map<Key, bool> g_use_fused;  // guarded by g_mu
+
+double seconds_of(const std::chrono::steady_clock::time_point& t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Both paths on the caller's own operands (y is overwritten either way): once each untimed (the
+// libraries' first-use choices, cold caches), then interleaved, the best of at least five pairs and
+// up to 5 ms of them (the other processes of a busy machine get in the way of single pairs), fewer
+// when five took 50 ms. The one-pass kernel is kept only when clearly faster (3%).
+bool time_fused(DenseAct act, const float* x, const float* w, const float* b, float* y, int64_t m, int64_t k,
+                int64_t n) {
+  via_gemm(act, DType::f32, x, w, b, y, m, k, n);
+  via_fused(act, x, w, b, y, m, k, n);
+  double t_gemm = 1e30, t_fused = 1e30, total = 0;
+  for (int i = 0; i < 30 && (i < 5 || total < 5e-3) && total < 0.05; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    via_gemm(act, DType::f32, x, w, b, y, m, k, n);
+    const double tg = seconds_of(t0);
+    t0 = std::chrono::steady_clock::now();
+    via_fused(act, x, w, b, y, m, k, n);
+    const double tf = seconds_of(t0);
+    t_gemm = std::min(t_gemm, tg), t_fused = std::min(t_fused, tf), total += tg + tf;
+  }
+  const bool use = t_fused < 0.97 * t_gemm;
+  if (std::getenv("AXON_CPU_DENSE_VERBOSE"))
+    std::fprintf(stderr, "axon dense m%lld n%lld k%lld act%d%s, %d thread(s): one pass %.1f us, GEMM + epilogue %.1f us -> %s\n",
+                 (long long)m, (long long)n, (long long)k, int(act), b != nullptr ? " bias" : "", num_threads(),
+                 t_fused * 1e6, t_gemm * 1e6, use ? "one pass" : "GEMM");
+  return use;
+}
+
+bool choose_fused(DenseAct act, const float* x, const float* w, const float* b, float* y, int64_t m, int64_t k,
+                  int64_t n) {
+  const DensePath path = g_path.load(std::memory_order_relaxed);
+  if (path != DensePath::automatic) return path == DensePath::fused;
+  if (m <= kFewRows || double(m) * double(n) * double(k) > kLargestTimed) return false;
+  const Key key{m, n, k, act, b != nullptr, num_threads()};
+  // Each thread's own copy first, so that steady-state calls take no lock (gemm_select.cpp).
+  thread_local std::map<Key, bool> known;
+  if (auto it = known.find(key); it != known.end()) return it->second;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (auto it = g_use_fused.find(key); it != g_use_fused.end()) return known.emplace(key, it->second).first->second;
+  }
+  bool use = time_fused(act, x, w, b, y, m, k, n);
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    use = g_use_fused.emplace(key, use).first->second;  // another thread's first choice holds for both
+  }
+  return known.emplace(key, use).first->second;
+}
+
+}  // namespace
+
+void set_dense_path(DensePath p) { g_path.store(p, std::memory_order_relaxed); }
+DensePath dense_path() { return g_path.load(std::memory_order_relaxed); }
+DenseRuns dense_runs() { return {g_fused_runs.load(), g_gemm_runs.load()}; }
+
+void dense_forward(DenseAct act, DType dt, const void* x, const void* w, const void* b, void* y, int64_t m,
+                   int64_t k, int64_t n) {
+  if (m == 0 || n == 0) return;
+  AXON_CHECK(dt == DType::f32 || dt == DType::f64, "fused_dense", "the CPU dense layer takes f32 or f64, got {}",
+             dtype_name(dt));
+  if (k == 0) {  // the products are 0: y = act(b)
+    std::memset(y, 0, size_t(m * n) * (dt == DType::f64 ? sizeof(double) : sizeof(float)));
+    return dense_epilogue(act, dt, y, b, m, n);
+  }
+  if (dt == DType::f64) return via_gemm(act, dt, x, w, b, y, m, k, n);
+  auto* xf = static_cast<const float*>(x);
+  auto* wf = static_cast<const float*>(w);
+  auto* bf = static_cast<const float*>(b);
+  auto* yf = static_cast<float*>(y);
+  if (choose_fused(act, xf, wf, bf, yf, m, k, n)) {
+    via_fused(act, xf, wf, bf, yf, m, k, n);
+    g_fused_runs.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    via_gemm(act, DType::f32, xf, wf, bf, yf, m, k, n);
+    g_gemm_runs.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace axon::kernels::cpu
