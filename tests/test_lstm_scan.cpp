@@ -45,10 +45,10 @@ TEST_CASE("lstm scan paths: packed and blas f32 equal the f64 op, forward and gr
   // {B, T, in, U}: U 6 one partial panel; U 200 several panels split over the threads and a partial
   // last one; U 70: backward's K = 4U = 280 crosses a 256-row block of the packed operand; U 300:
   // forward's K crosses it too; B 13 and 7: row tiles of 6 with remainders; T 1: the first step is
-  // the last.
+  // the last (with B 1 too: the weight gradient's shifted GEMM is empty).
   for (auto [B, T, F, U] : {std::array<int64_t, 4>{3, 5, 4, 6}, std::array<int64_t, 4>{20, 4, 8, 200},
                             std::array<int64_t, 4>{13, 3, 5, 70}, std::array<int64_t, 4>{7, 2, 3, 300},
-                            std::array<int64_t, 4>{2, 1, 3, 4}}) {
+                            std::array<int64_t, 4>{2, 1, 3, 4}, std::array<int64_t, 4>{1, 1, 2, 5}}) {
     const double scale = 1.0 / std::sqrt(static_cast<double>(U));
     std::vector<Tensor> in{random_tensor({B, T, F}, DType::f64, -1, 1, 81),
                            random_tensor({F, 4 * U}, DType::f64, -0.8, 0.8, 82),

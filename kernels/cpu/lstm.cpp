@@ -1,5 +1,6 @@
 // The whole-sequence LSTM (kernels/include/axon/kernels/recurrent.hpp): GEMMs from OpenBLAS on the
 // kernels' pool, one fused pointwise pass per step forward and backward.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
@@ -240,10 +241,33 @@ void backward_scan_packed(const LstmDims& d, const float* wh, const float* c0, c
   }
 }
 
+// dWh = sum over (b, t) of h_prev(b, t)^T dgates(b, t). In the [B T, U] row order of hs, h_prev of
+// row r is row r - 1 (r + 1 reversed) except at each batch row's first step, so dWh is one GEMM of
+// hs against dgates shifted by a row, plus a rank-B GEMM that swaps the wrongly paired neighbour
+// (the previous batch row's last h) for h0: no [B, T, U] copy of h_prev.
+template <class T>
+void hidden_weight_grad(const LstmDims& d, const T* h0, const T* hs, const T* dgates, T* dwh) {
+  const int64_t B = d.batch, Tn = d.time, U = d.units, G = 4 * U, BT = B * Tn;
+  const DType dt = dtype_of<T>::value;
+  const int64_t edge = d.reverse ? Tn - 1 : 0, shift = d.reverse ? 1 : -1;
+  if (BT > 1)
+    gemm_all(dt, true, false, U, G, BT - 1, d.reverse ? hs + U : hs, U, d.reverse ? dgates : dgates + G, G, dwh, G);
+  else
+    std::fill(dwh, dwh + U * G, T(0));
+  // delta^T [U, B]: h0(b) minus the neighbour row the shifted GEMM paired with dgates(b, edge).
+  std::vector<T> delta_t(static_cast<size_t>(U * B));
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t nb = b * Tn + edge + shift;
+    const bool paired = nb >= 0 && nb < BT;
+    for (int64_t u = 0; u < U; ++u) delta_t[u * B + b] = h0[b * U + u] - (paired ? hs[nb * U + u] : T(0));
+  }
+  gemm_cols<T>(false, U, G, B, delta_t.data(), B, dgates + edge * G, Tn * G, T(1), dwh, G);
+}
+
 template <class T>
 void backward_t(const LstmDims& d, const T* x, const T* wx, const T* wh, const T* c0, const T* h0, const T* gates,
-                const T* cs, const T* hs, const T* dhs, const T* dc_last, const T* dh_last, T* dgates, T* hprev,
-                T* dc0, T* dh0, T* dx, T* dwx, T* dwh, T* dbias) {
+                const T* cs, const T* hs, const T* dhs, const T* dc_last, const T* dh_last, T* dgates, T* dc0,
+                 T* dh0, T* dx, T* dwx, T* dwh, T* dbias) {
   const int64_t B = d.batch, Tn = d.time, U = d.units, G = 4 * U, BT = B * Tn;
   const DType dt = dtype_of<T>::value;
   // dc0 and dh0 carry the recurrent gradients through the loop and end as the initial carry's.
@@ -255,19 +279,7 @@ void backward_t(const LstmDims& d, const T* x, const T* wx, const T* wh, const T
     if (packed) backward_scan_packed(d, wh, c0, gates, cs, dhs, dgates, dc0, dh0);
   }
   if (!packed) backward_scan_blas(d, wh, c0, gates, cs, dhs, dgates, dc0, dh0);
-  if (dwh) {
-    // h_prev of every (b, t) in the gates' row order, so that dWh is one GEMM with K = B T.
-    parallel_for(B, 1, [&](int64_t b0, int64_t b1) {
-      const size_t row = sizeof(T) * static_cast<size_t>(U);
-      for (int64_t b = b0; b < b1; ++b) {
-        T* dst = hprev + b * Tn * U;
-        const T* src = hs + b * Tn * U;
-        if (Tn > 1) std::memcpy(d.reverse ? dst : dst + U, d.reverse ? src + U : src, row * (Tn - 1));
-        std::memcpy(d.reverse ? dst + (Tn - 1) * U : dst, h0 + b * U, row);
-      }
-    });
-    gemm_all(dt, true, false, U, G, BT, hprev, U, dgates, G, dwh, G);
-  }
+  if (dwh) hidden_weight_grad(d, h0, hs, dgates, dwh);
   if (dwx) gemm_all(dt, true, false, d.in, G, BT, x, d.in, dgates, G, dwx, G);
   if (dx) gemm_all(dt, false, true, BT, d.in, G, dgates, G, wx, G, dx, d.in);
   if (dbias) {
@@ -308,18 +320,18 @@ void lstm_forward(DType dt, const LstmDims& d, const void* x, const void* wx, co
 
 void lstm_backward(DType dt, const LstmDims& d, const void* x, const void* wx, const void* wh, const void* c0,
                    const void* h0, const void* gates, const void* cs, const void* hs, const void* dhs,
-                   const void* dc_last, const void* dh_last, void* dgates, void* hprev, void* dc0, void* dh0,
+                   const void* dc_last, const void* dh_last, void* dgates, void* dc0, void* dh0,
                    void* dx, void* dwx, void* dwh, void* dbias) {
   switch (dt) {
     case DType::f32:
       return backward_t(d, cp<float>(x), cp<float>(wx), cp<float>(wh), cp<float>(c0), cp<float>(h0),
                         cp<float>(gates), cp<float>(cs), cp<float>(hs), cp<float>(dhs), cp<float>(dc_last),
-                        cp<float>(dh_last), mp<float>(dgates), mp<float>(hprev), mp<float>(dc0), mp<float>(dh0),
+                        cp<float>(dh_last), mp<float>(dgates), mp<float>(dc0), mp<float>(dh0),
                         mp<float>(dx), mp<float>(dwx), mp<float>(dwh), mp<float>(dbias));
     case DType::f64:
       return backward_t(d, cp<double>(x), cp<double>(wx), cp<double>(wh), cp<double>(c0), cp<double>(h0),
                         cp<double>(gates), cp<double>(cs), cp<double>(hs), cp<double>(dhs), cp<double>(dc_last),
-                        cp<double>(dh_last), mp<double>(dgates), mp<double>(hprev), mp<double>(dc0), mp<double>(dh0),
+                        cp<double>(dh_last), mp<double>(dgates), mp<double>(dc0), mp<double>(dh0),
                         mp<double>(dx), mp<double>(dwx), mp<double>(dwh), mp<double>(dbias));
     default:
       AXON_FAIL("lstm", "the CPU LSTM kernel takes f32 or f64, got {}", dtype_name(dt));
