@@ -113,12 +113,15 @@ struct Order {
   int64_t prev_time(int64_t t) const { return reverse ? t + 1 : t - 1; }
 };
 
-// The scans' choice (AXON_LSTM=blas|packed, read at each call so that tests can force either): the
-// packed path for f32 on CPUs with AVX2 + FMA, else OpenBLAS per step.
+// The scans' choice (AXON_LSTM=blas|packed, read at each call so that tests and A/B runs can force
+// either): OpenBLAS per step unless AXON_LSTM=packed asks for the packed path (f32 on CPUs with
+// AVX2 + FMA). The packed path's per-step GEMMs run ~10% faster alone (88 vs 79 GFLOP/s for one
+// thread's 64 x 1024 x 512 on the 2-core EPYC), but W6 as a whole measured level with the OpenBLAS
+// scan (packed / blas 0.995 over 20 paired 2-thread runs, 1.05 on one thread), so OpenBLAS stays
+// the default until a quiet-machine run says otherwise.
 bool use_packed(DType dt) {
   const char* s = std::getenv("AXON_LSTM");
-  if (s && std::strcmp(s, "blas") == 0) return false;
-  return dt == DType::f32 && packed_gemm_available();
+  return s && std::strcmp(s, "packed") == 0 && dt == DType::f32 && packed_gemm_available();
 }
 
 template <class T>
@@ -261,7 +264,7 @@ void hidden_weight_grad(const LstmDims& d, const T* h0, const T* hs, const T* dg
     const bool paired = nb >= 0 && nb < BT;
     for (int64_t u = 0; u < U; ++u) delta_t[u * B + b] = h0[b * U + u] - (paired ? hs[nb * U + u] : T(0));
   }
-  gemm_cols<T>(false, U, G, B, delta_t.data(), B, dgates + edge * G, Tn * G, T(1), dwh, G);
+  if (B > 0) gemm_cols<T>(false, U, G, B, delta_t.data(), B, dgates + edge * G, Tn * G, T(1), dwh, G);
 }
 
 template <class T>
