@@ -188,17 +188,16 @@ LstmSequence lstm_sequence(const Tensor& x0, const Tensor& wx0, const Tensor& wh
     const Tensor dhs = prepared(g[0]), dcl = prepared(g[1]), dhl = prepared(g[2]);
     auto need = [&](size_t i) { return inputs[i].defined() && autograd::needs_input_grad(i); };
     Tensor dgates({B, T, 4 * U}, dt, dev), dc0({B, U}, dt, dev), dh0({B, U}, dt, dev);
-    Tensor dx, dwx, dwh, dbias, hprev;
+    Tensor dx, dwx, dwh, dbias;
     if (need(0)) dx = Tensor(x.shape(), dt, dev);
     if (need(1)) dwx = Tensor(wx.shape(), dt, dev);
     if (need(2)) dwh = Tensor(wh.shape(), dt, dev);
     auto ptr = [](const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; };
     if (dev.is_cpu()) {
-      if (need(2)) hprev = Tensor({B, T, U}, dt, dev);
       if (need(3)) dbias = Tensor(bias.shape(), dt, dev);
       kernels::cpu::lstm_backward(dt, d, x.data_ptr(), wx.data_ptr(), wh.data_ptr(), c0.data_ptr(), h0.data_ptr(),
                                   gates.data_ptr(), cs.data_ptr(), hs.data_ptr(), dhs.data_ptr(), dcl.data_ptr(),
-                                  dhl.data_ptr(), dgates.data_ptr(), ptr(hprev), dc0.data_ptr(), dh0.data_ptr(),
+                                  dhl.data_ptr(), dgates.data_ptr(), dc0.data_ptr(), dh0.data_ptr(),
                                   ptr(dx), ptr(dwx), ptr(dwh), ptr(dbias));
       return {dx, dwx, dwh, dbias, dc0, dh0};
     }

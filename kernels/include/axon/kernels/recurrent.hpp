@@ -9,7 +9,7 @@
 // the loop; each step is one GEMM h_prev Wh accumulated into the gate buffer and one pointwise pass.
 // Backward takes the output gradients dhs [B, T, U], dc_last and dh_last [B, U] (the final carry's)
 // and writes dc0, dh0 [B, U], and where not null dx [B, T, in], dwx, dwh, dbias. dgates [B, T, 4U]
-// is the caller's scratch; hprev [B, T, U] too (h_prev of every step, for dWh as one GEMM over B T).
+// is the caller's scratch.
 #include <axon/kernels/common.hpp>
 
 namespace axon::kernels {
@@ -24,7 +24,7 @@ void lstm_forward(DType dt, const LstmDims& d, const void* x, const void* wx, co
                   const void* c0, const void* h0, void* gates, void* cs, void* hs);
 void lstm_backward(DType dt, const LstmDims& d, const void* x, const void* wx, const void* wh, const void* c0,
                    const void* h0, const void* gates, const void* cs, const void* hs, const void* dhs,
-                   const void* dc_last, const void* dh_last, void* dgates, void* hprev, void* dc0, void* dh0,
+                   const void* dc_last, const void* dh_last, void* dgates, void* dc0, void* dh0,
                    void* dx, void* dwx, void* dwh, void* dbias);
 }  // namespace cpu
 
