@@ -1,0 +1,288 @@
+// Inference convolution and max pooling on oneDNN (conv_infer.hpp).
+#include <axon/kernels/conv_infer.hpp>
+
+#ifdef AXON_HAS_DNNL
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
+#include "dnnl_runtime.hpp"
+#include "parallel.hpp"
+
+namespace axon::kernels::cpu {
+
+namespace {
+
+using dnnl::memory;
+using Args = std::unordered_map<int, memory>;
+
+// Below this many flops (or pooled values) a part does not repay waking a thread (~10 us of work).
+constexpr double kConvFlopsPerPart = 1.5e6;
+constexpr double kPoolValuesPerPart = 1 << 16;
+
+// How many parts: forced (by the caller, else by AXON_CPU_INFER_PARTS, which tests use to run each
+// split through predict), or as many as the pool has threads and the work repays.
+int part_count(int forced, double work, double per_part) {
+  if (forced <= 0)
+    if (const char* s = std::getenv("AXON_CPU_INFER_PARTS")) forced = std::atoi(s);
+  if (forced > 0) return forced;
+  return static_cast<int>(std::clamp<double>(work / per_part, 1.0, double(num_threads())));
+}
+
+memory mem(const memory::desc& md, const void* p) {
+  return memory(md, onednn::engine(), const_cast<void*>(p));
+}
+
+// `n` items of `rows` x in[1..] pixels x `channels`, channels last, as oneDNN's [n, C, rows, ...].
+// One channel: laid out as oneDNN's plain channels-first too, which its direct kernels for a
+// conv's first layer take.
+memory::desc activation(int nd, const int64_t* px, int64_t rows, int64_t n, int64_t channels) {
+  memory::dims dims{n, channels}, strides(2 + nd);
+  int64_t s = channels;
+  for (int d = nd - 1; d >= 0; --d) {
+    const int64_t size = d == 0 ? rows : px[d];
+    dims.insert(dims.begin() + 2, size);
+    strides[2 + d] = s;
+    s *= size;
+  }
+  strides[1] = channels == 1 ? s : 1;
+  strides[0] = s;
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+// A part of the work: items [n0, n0 + n), output rows [r0, r1) of the first spatial dim.
+struct Part {
+  int64_t n0, n, r0, r1;
+};
+
+// Parts over the batch when it has at least `count` items, else over each item's output rows.
+std::vector<Part> split(int64_t batch, int64_t out_rows, int count) {
+  std::vector<Part> parts;
+  if (batch >= count || out_rows < 2) {
+    count = static_cast<int>(std::min<int64_t>(count, batch));
+    for (int i = 0; i < count; ++i) {
+      const int64_t b = batch * i / count, e = batch * (i + 1) / count;
+      parts.push_back({b, e - b, 0, out_rows});
+    }
+    return parts;
+  }
+  const int64_t per_item = std::min<int64_t>(std::max<int64_t>(count / batch, 1), out_rows);
+  for (int64_t item = 0; item < batch; ++item)
+    for (int64_t i = 0; i < per_item; ++i)
+      parts.push_back({item, 1, out_rows * i / per_item, out_rows * (i + 1) / per_item});
+  return parts;
+}
+
+class OneDnnConv final : public InferConv {
+ public:
+  OneDnnConv(const ConvGeometry& g, bool bias, bool relu, int count) : g_(g), bias_(bias) {
+    using namespace dnnl;
+    onednn::OneOmpThread one;  // the primitives' thread split is fixed when they are created
+    const int nd = g.nd;
+    memory::dims kdims{g.out_channels, g.channels}, kstrides{1, g.out_channels};
+    int64_t ks = g.channels * g.out_channels;
+    for (int d = nd - 1; d >= 0; --d) {
+      kdims.insert(kdims.begin() + 2, g.kernel[d]);
+      kstrides.insert(kstrides.begin() + 2, ks);
+      ks *= g.kernel[d];
+    }
+    w_user_ = memory::desc(kdims, memory::data_type::f32, kstrides);
+    const memory::desc w_any(kdims, memory::data_type::f32, memory::format_tag::any);
+    const memory::desc b_md({g.out_channels}, memory::data_type::f32, memory::format_tag::a);
+    memory::dims strides, dil, lo, hi;
+    for (int d = 0; d < nd; ++d) {
+      strides.push_back(g.stride[d]);
+      dil.push_back(g.k_dil[d] - 1);
+      lo.push_back(g.pad_lo[d]);
+      hi.push_back(g.pad_hi[d]);
+    }
+    primitive_attr attr = onednn::attr();
+    if (relu) {
+      post_ops ops;
+      ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    const int64_t in_item = g.in_pixels() * g.channels, out_item = g.out_pixels() * g.out_channels;
+    const int64_t in_row = in_item / g.in[0], out_row = out_item / g.out[0];
+    const int64_t span = (g.kernel[0] - 1) * g.k_dil[0] + 1;
+    for (const Part& p : split(g.batch, g.out[0], count)) {
+      // The input rows the output rows read, and the padding that is left of them.
+      const int64_t first = p.r0 * g.stride[0] - g.pad_lo[0], end = (p.r1 - 1) * g.stride[0] - g.pad_lo[0] + span;
+      const int64_t in0 = std::max<int64_t>(first, 0), in1 = std::min<int64_t>(end, g.in[0]);
+      lo[0] = in0 - first;
+      hi[0] = end - in1;
+      Piece piece;
+      piece.x_offset = p.n0 * in_item + in0 * in_row;
+      piece.y_offset = p.n0 * out_item + p.r0 * out_row;
+      piece.x = activation(nd, g.in, in1 - in0, p.n, g.channels);
+      piece.y = activation(nd, g.out, p.r1 - p.r0, p.n, g.out_channels);
+      const convolution_forward::primitive_desc pd(
+          convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, piece.x, w_any,
+                                    bias ? b_md : memory::desc(), piece.y, strides, dil, lo, hi),
+          attr, onednn::engine());
+      piece.pd = pd;
+      piece.prim = convolution_forward(pd);
+      piece.w = pd.weights_desc();
+      pieces_.push_back(std::move(piece));
+    }
+    b_md_ = b_md;
+    // One buffer per distinct kernel layout; pieces of one shape share it.
+    for (Piece& p : pieces_) {
+      auto same = std::find_if(layouts_.begin(), layouts_.end(), [&](const Layout& l) { return l.md == p.w; });
+      if (same == layouts_.end()) {
+        Layout l{p.w, {}, {}, {}, p.w == w_user_};
+        if (!l.plain) {
+          l.buf.resize(p.w.get_size() / sizeof(float));
+          l.reorder_pd = reorder::primitive_desc(onednn::engine(), w_user_, onednn::engine(), p.w, onednn::attr());
+          l.reorder = reorder(l.reorder_pd);
+        }
+        layouts_.push_back(std::move(l));
+        same = layouts_.end() - 1;
+      }
+      p.layout = static_cast<size_t>(same - layouts_.begin());
+    }
+  }
+
+  bool ok() const { return !pieces_.empty(); }
+  int parts() const override { return static_cast<int>(pieces_.size()); }
+
+  void run(const float* x, const float* w, const float* b, float* y) override {
+    for (Layout& l : layouts_) {
+      if (l.plain) continue;
+      Args args{{DNNL_ARG_FROM, mem(w_user_, w)}, {DNNL_ARG_TO, mem(l.md, l.buf.data())}};
+      onednn::add_scratchpad(l.reorder_pd, args);
+      onednn::execute(l.reorder, args);
+    }
+    parallel_for(static_cast<int64_t>(pieces_.size()), 1, [&](int64_t p0, int64_t p1) {
+      for (int64_t i = p0; i < p1; ++i) {
+        const Piece& p = pieces_[static_cast<size_t>(i)];
+        const Layout& l = layouts_[p.layout];
+        Args args{{DNNL_ARG_SRC, mem(p.x, x + p.x_offset)},
+                  {DNNL_ARG_WEIGHTS, mem(l.md, l.plain ? w : l.buf.data())},
+                  {DNNL_ARG_DST, mem(p.y, y + p.y_offset)}};
+        if (bias_) args.insert({DNNL_ARG_BIAS, mem(b_md_, b)});
+        onednn::add_scratchpad(p.pd, args);
+        onednn::execute(p.prim, args);
+      }
+    });
+  }
+
+ private:
+  struct Piece {
+    int64_t x_offset = 0, y_offset = 0;
+    memory::desc x, y, w;
+    dnnl::convolution_forward::primitive_desc pd;
+    dnnl::primitive prim;
+    size_t layout = 0;
+  };
+  struct Layout {
+    memory::desc md;
+    std::vector<float> buf;
+    dnnl::reorder::primitive_desc reorder_pd;
+    dnnl::reorder reorder;
+    bool plain = false;
+  };
+  ConvGeometry g_;
+  bool bias_;
+  memory::desc w_user_, b_md_;
+  std::vector<Piece> pieces_;
+  std::vector<Layout> layouts_;
+};
+
+class OneDnnMaxPool final : public InferMaxPool {
+ public:
+  OneDnnMaxPool(const PoolGeometry& g, int count) {
+    using namespace dnnl;
+    onednn::OneOmpThread one;
+    // 1-D and 2-D pools come with unit leading spatial axes: oneDNN's 2-D kernels for them.
+    const int first = g.in[0] == 1 && g.out[0] == 1 && g.window[0] == 1 ? (g.in[1] == 1 && g.out[1] == 1 && g.window[1] == 1 ? 2 : 1) : 0;
+    const int nd = 3 - first;
+    memory::dims k, s, lo, hi;
+    for (int d = first; d < 3; ++d) {
+      k.push_back(g.window[d]);
+      s.push_back(g.stride[d]);
+      lo.push_back(g.pad_lo[d]);
+      hi.push_back(std::max<int64_t>((g.out[d] - 1) * g.stride[d] + g.window[d] - g.in[d] - g.pad_lo[d], 0));
+    }
+    const int64_t in_item = g.in[0] * g.in[1] * g.in[2] * g.c, out_item = g.out[0] * g.out[1] * g.out[2] * g.c;
+    count = part_count(count, double(out_item * g.n), kPoolValuesPerPart);
+    for (int d = 0; d < 3; ++d)
+      if (g.dilation[d] != 1) return;
+    for (const Part& p : split(g.n, 1, count)) {
+      Piece piece;
+      piece.x_offset = p.n0 * in_item;
+      piece.y_offset = p.n0 * out_item;
+      piece.x = activation(nd, g.in + first, g.in[first], p.n, g.c);
+      piece.y = activation(nd, g.out + first, g.out[first], p.n, g.c);
+      const pooling_forward::primitive_desc pd(
+          pooling_forward::desc(prop_kind::forward_inference, algorithm::pooling_max, piece.x, piece.y, s, k, lo, hi),
+          onednn::attr(), onednn::engine());
+      piece.pd = pd;
+      piece.prim = pooling_forward(pd);
+      pieces_.push_back(std::move(piece));
+    }
+  }
+
+  bool ok() const { return !pieces_.empty(); }
+  int parts() const override { return static_cast<int>(pieces_.size()); }
+
+  void run(const float* x, float* y) override {
+    parallel_for(static_cast<int64_t>(pieces_.size()), 1, [&](int64_t p0, int64_t p1) {
+      for (int64_t i = p0; i < p1; ++i) {
+        const Piece& p = pieces_[static_cast<size_t>(i)];
+        Args args{{DNNL_ARG_SRC, mem(p.x, x + p.x_offset)}, {DNNL_ARG_DST, mem(p.y, y + p.y_offset)}};
+        onednn::add_scratchpad(p.pd, args);
+        onednn::execute(p.prim, args);
+      }
+    });
+  }
+
+ private:
+  struct Piece {
+    int64_t x_offset = 0, y_offset = 0;
+    memory::desc x, y;
+    dnnl::pooling_forward::primitive_desc pd;
+    dnnl::primitive prim;
+  };
+  std::vector<Piece> pieces_;
+};
+
+// Made, or nullptr when oneDNN has no primitive for the problem.
+template <class T, class... A>
+auto make_or_null(A&&... a) -> std::unique_ptr<T> {
+  try {
+    auto p = std::make_unique<T>(std::forward<A>(a)...);
+    if (p->ok()) return p;
+  } catch (const dnnl::error&) {
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, bool relu, int parts) {
+  if (g.nd < 1 || g.nd > 3 || g.groups != 1 || g.batch < 1) return nullptr;
+  for (int d = 0; d < g.nd; ++d)
+    if (g.in_dil[d] != 1 || g.pad_lo[d] < 0 || g.pad_hi[d] < 0) return nullptr;
+  const double flops = 2.0 * double(g.batch) * double(g.out_pixels()) * double(g.out_channels) *
+                       double(g.kernel_pixels()) * double(g.channels);
+  return make_or_null<OneDnnConv>(g, bias, relu, part_count(parts, flops, kConvFlopsPerPart));
+}
+
+std::unique_ptr<InferMaxPool> make_infer_max_pool(const PoolGeometry& g, int parts) {
+  for (int d = 0; d < 3; ++d)
+    if (g.pad_lo[d] < 0 || g.pad_lo[d] >= g.window[d] || (g.out[d] - 1) * g.stride[d] - g.pad_lo[d] >= g.in[d])
+      return nullptr;
+  return make_or_null<OneDnnMaxPool>(g, parts);
+}
+
+}  // namespace axon::kernels::cpu
+
+#else  // without oneDNN: predict's plans run these layers' own forwards
+
+namespace axon::kernels::cpu {
+std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry&, bool, bool, int) { return nullptr; }
+std::unique_ptr<InferMaxPool> make_infer_max_pool(const PoolGeometry&, int) { return nullptr; }
+}  // namespace axon::kernels::cpu
+
+#endif

@@ -1,0 +1,44 @@
+#pragma once
+// Inference-only convolution and max pooling on the CPU for predict()'s plans (not installed): oneDNN
+// primitives (forward_inference) created once for one problem, batch included, and replayed. A conv
+// runs its bias and a relu as post-ops of the primitive (no pass over the output after it); a max
+// pool keeps no argmax. Activations are channels last ([N, spatial..., C], contiguous), kernels
+// HWIO, as in conv.hpp.
+//
+// The work is split across the kernels' pool (parallel.hpp), one primitive per part, each executed
+// on its thread with oneDNN's OpenMP at one thread (dnnl_runtime.hpp): by batch items when there are
+// at least as many items as parts, else by output rows (the first spatial dim) of each item, each
+// part a convolution of the input rows it reads with its own padding. Problems too small to repay
+// waking a thread stay on the calling one. Builds without oneDNN make nothing (nullptr).
+#include <axon/kernels/conv.hpp>
+#include <axon/kernels/pool.hpp>
+
+#include <memory>
+
+namespace axon::kernels::cpu {
+
+class InferConv {
+ public:
+  virtual ~InferConv() = default;
+  // y = conv(x, w) (+ b) (then relu), for the geometry (batch included) it was made for. `w` is read
+  // (and reordered into the primitive's layout) on every call: values changed in place count.
+  virtual void run(const float* x, const float* w, const float* b, float* y) = 0;
+  virtual int parts() const = 0;  // primitives the work is split into
+};
+
+// `parts` <= 0: AXON_CPU_INFER_PARTS when set (tests force each split through predict), else split
+// by the pool's size and the problem's size; > 0: that many parts where the problem has them.
+// nullptr where oneDNN has no primitive for it.
+std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, bool relu, int parts = 0);
+
+class InferMaxPool {
+ public:
+  virtual ~InferMaxPool() = default;
+  virtual void run(const float* x, float* y) = 0;
+  virtual int parts() const = 0;
+};
+
+// Pooling without dilation, every window holding at least one input cell; nullptr otherwise.
+std::unique_ptr<InferMaxPool> make_infer_max_pool(const PoolGeometry& g, int parts = 0);
+
+}  // namespace axon::kernels::cpu
