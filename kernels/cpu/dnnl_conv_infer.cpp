@@ -1,13 +1,12 @@
-// Inference convolution and max pooling on oneDNN (conv_infer.hpp).
+// Inference convolution on oneDNN (conv_infer.hpp).
 #include <axon/kernels/conv_infer.hpp>
 
 #ifdef AXON_HAS_DNNL
 #include <algorithm>
-#include <cstdlib>
 #include <vector>
 
 #include "dnnl_runtime.hpp"
-#include "parallel.hpp"
+#include "infer_parts.hpp"
 
 namespace axon::kernels::cpu {
 
@@ -16,26 +15,16 @@ namespace {
 using dnnl::memory;
 using Args = std::unordered_map<int, memory>;
 
-// Below this many flops (or pooled values) a part does not repay waking a thread (~10 us of work).
+// Below this many flops a part does not repay waking a thread (~10 us of work).
 constexpr double kConvFlopsPerPart = 1.5e6;
-constexpr double kPoolValuesPerPart = 1 << 16;
-
-// How many parts: forced (by the caller, else by AXON_CPU_INFER_PARTS, which tests use to run each
-// split through predict), or as many as the pool has threads and the work repays.
-int part_count(int forced, double work, double per_part) {
-  if (forced <= 0)
-    if (const char* s = std::getenv("AXON_CPU_INFER_PARTS")) forced = std::atoi(s);
-  if (forced > 0) return forced;
-  return static_cast<int>(std::clamp<double>(work / per_part, 1.0, double(num_threads())));
-}
 
 memory mem(const memory::desc& md, const void* p) {
   return memory(md, onednn::engine(), const_cast<void*>(p));
 }
 
 // `n` items of `rows` x in[1..] pixels x `channels`, channels last, as oneDNN's [n, C, rows, ...].
-// One channel: laid out as oneDNN's plain channels-first too, which its direct kernels for a
-// conv's first layer take.
+// (One channel is also a plain channels-first layout, but described so oneDNN 2.6 sends a conv's
+// first layer to its reference kernel, 100x slower than the JIT one it takes channels last.)
 memory::desc activation(int nd, const int64_t* px, int64_t rows, int64_t n, int64_t channels) {
   memory::dims dims{n, channels}, strides(2 + nd);
   int64_t s = channels;
@@ -45,7 +34,7 @@ memory::desc activation(int nd, const int64_t* px, int64_t rows, int64_t n, int6
     strides[2 + d] = s;
     s *= size;
   }
-  strides[1] = channels == 1 ? s : 1;
+  strides[1] = 1;
   strides[0] = s;
   return memory::desc(dims, memory::data_type::f32, strides);
 }
@@ -189,64 +178,6 @@ class OneDnnConv final : public InferConv {
   std::vector<Layout> layouts_;
 };
 
-class OneDnnMaxPool final : public InferMaxPool {
- public:
-  OneDnnMaxPool(const PoolGeometry& g, int count) {
-    using namespace dnnl;
-    onednn::OneOmpThread one;
-    // 1-D and 2-D pools come with unit leading spatial axes: oneDNN's 2-D kernels for them.
-    const int first = g.in[0] == 1 && g.out[0] == 1 && g.window[0] == 1 ? (g.in[1] == 1 && g.out[1] == 1 && g.window[1] == 1 ? 2 : 1) : 0;
-    const int nd = 3 - first;
-    memory::dims k, s, lo, hi;
-    for (int d = first; d < 3; ++d) {
-      k.push_back(g.window[d]);
-      s.push_back(g.stride[d]);
-      lo.push_back(g.pad_lo[d]);
-      hi.push_back(std::max<int64_t>((g.out[d] - 1) * g.stride[d] + g.window[d] - g.in[d] - g.pad_lo[d], 0));
-    }
-    const int64_t in_item = g.in[0] * g.in[1] * g.in[2] * g.c, out_item = g.out[0] * g.out[1] * g.out[2] * g.c;
-    count = part_count(count, double(out_item * g.n), kPoolValuesPerPart);
-    for (int d = 0; d < 3; ++d)
-      if (g.dilation[d] != 1) return;
-    for (const Part& p : split(g.n, 1, count)) {
-      Piece piece;
-      piece.x_offset = p.n0 * in_item;
-      piece.y_offset = p.n0 * out_item;
-      piece.x = activation(nd, g.in + first, g.in[first], p.n, g.c);
-      piece.y = activation(nd, g.out + first, g.out[first], p.n, g.c);
-      const pooling_forward::primitive_desc pd(
-          pooling_forward::desc(prop_kind::forward_inference, algorithm::pooling_max, piece.x, piece.y, s, k, lo, hi),
-          onednn::attr(), onednn::engine());
-      piece.pd = pd;
-      piece.prim = pooling_forward(pd);
-      pieces_.push_back(std::move(piece));
-    }
-  }
-
-  bool ok() const { return !pieces_.empty(); }
-  int parts() const override { return static_cast<int>(pieces_.size()); }
-
-  void run(const float* x, float* y) override {
-    parallel_for(static_cast<int64_t>(pieces_.size()), 1, [&](int64_t p0, int64_t p1) {
-      for (int64_t i = p0; i < p1; ++i) {
-        const Piece& p = pieces_[static_cast<size_t>(i)];
-        Args args{{DNNL_ARG_SRC, mem(p.x, x + p.x_offset)}, {DNNL_ARG_DST, mem(p.y, y + p.y_offset)}};
-        onednn::add_scratchpad(p.pd, args);
-        onednn::execute(p.prim, args);
-      }
-    });
-  }
-
- private:
-  struct Piece {
-    int64_t x_offset = 0, y_offset = 0;
-    memory::desc x, y;
-    dnnl::pooling_forward::primitive_desc pd;
-    dnnl::primitive prim;
-  };
-  std::vector<Piece> pieces_;
-};
-
 // Made, or nullptr when oneDNN has no primitive for the problem.
 template <class T, class... A>
 auto make_or_null(A&&... a) -> std::unique_ptr<T> {
@@ -266,14 +197,7 @@ std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, boo
     if (g.in_dil[d] != 1 || g.pad_lo[d] < 0 || g.pad_hi[d] < 0) return nullptr;
   const double flops = 2.0 * double(g.batch) * double(g.out_pixels()) * double(g.out_channels) *
                        double(g.kernel_pixels()) * double(g.channels);
-  return make_or_null<OneDnnConv>(g, bias, relu, part_count(parts, flops, kConvFlopsPerPart));
-}
-
-std::unique_ptr<InferMaxPool> make_infer_max_pool(const PoolGeometry& g, int parts) {
-  for (int d = 0; d < 3; ++d)
-    if (g.pad_lo[d] < 0 || g.pad_lo[d] >= g.window[d] || (g.out[d] - 1) * g.stride[d] - g.pad_lo[d] >= g.in[d])
-      return nullptr;
-  return make_or_null<OneDnnMaxPool>(g, parts);
+  return make_or_null<OneDnnConv>(g, bias, relu, infer_parts(parts, flops, kConvFlopsPerPart));
 }
 
 }  // namespace axon::kernels::cpu
@@ -282,7 +206,6 @@ std::unique_ptr<InferMaxPool> make_infer_max_pool(const PoolGeometry& g, int par
 
 namespace axon::kernels::cpu {
 std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry&, bool, bool, int) { return nullptr; }
-std::unique_ptr<InferMaxPool> make_infer_max_pool(const PoolGeometry&, int) { return nullptr; }
 }  // namespace axon::kernels::cpu
 
 #endif

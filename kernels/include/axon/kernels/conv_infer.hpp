@@ -1,15 +1,16 @@
 #pragma once
-// Inference-only convolution and max pooling on the CPU for predict()'s plans (not installed): oneDNN
-// primitives (forward_inference) created once for one problem, batch included, and replayed. A conv
-// runs its bias and a relu as post-ops of the primitive (no pass over the output after it); a max
-// pool keeps no argmax. Activations are channels last ([N, spatial..., C], contiguous), kernels
+// Inference-only convolution and max pooling on the CPU for predict()'s plans (not installed). A conv
+// is a oneDNN primitive (forward_inference) created once for one problem, batch included, and
+// replayed, its bias and a relu post-ops of the primitive (no pass over the output after it); a max
+// pool is a loop over channel vectors that keeps no argmax. Activations are channels last ([N, spatial..., C], contiguous), kernels
 // HWIO, as in conv.hpp.
 //
 // The work is split across the kernels' pool (parallel.hpp), one primitive per part, each executed
 // on its thread with oneDNN's OpenMP at one thread (dnnl_runtime.hpp): by batch items when there are
 // at least as many items as parts, else by output rows (the first spatial dim) of each item, each
-// part a convolution of the input rows it reads with its own padding. Problems too small to repay
-// waking a thread stay on the calling one. Builds without oneDNN make nothing (nullptr).
+// part a convolution of the input rows it reads with its own padding (pools: by output rows).
+// Problems too small to repay waking a thread stay on the calling one. Builds without oneDNN make
+// no conv (nullptr).
 #include <axon/kernels/conv.hpp>
 #include <axon/kernels/pool.hpp>
 
