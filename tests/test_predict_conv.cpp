@@ -111,6 +111,20 @@ TEST_CASE("predict's conv step: one part, batch slices, output-row slices equal 
                {1, 13, 12, 3}, {1, 2, 3});
 }
 
+TEST_CASE("predict's conv models in one part, split by items and split by rows equal float64 apply",
+          "[model][predict][conv]") {
+  // Batch 1 in two or three parts splits the convs by output rows; batch 3, by items.
+  for (int64_t rows : {1, 3}) {
+    check_splits(fashion_mnist_cnn(), {rows, 28, 28, 1}, {1, 2});
+    check_splits(small_cnn(), {rows, 28, 28, 1}, {1, 2, 3});
+  }
+  // Channels that are not a multiple of 8; a pool followed by a pool.
+  check_splits(input("x", {-1, 12, 12, 3}) | conv(12, {.kernel_size = {3}, .activation = "relu"}) |
+                   max_pool({.kernel_size = {2}}) | max_pool({.kernel_size = {2}, .strides = {1}}) |
+                   conv(5, {.kernel_size = {2}, .activation = "relu"}) | max_pool({.kernel_size = {2}}),
+               {2, 12, 12, 3}, {1, 2});
+}
+
 TEST_CASE("predict's max-pool step: parts over the batch equal apply", "[model][predict][conv]") {
   // 2x2 windows (the last odd row and column dropped), 3x3 at stride 2 'same', explicit padding.
   for (const PoolLayerOptions& o :
