@@ -131,6 +131,17 @@ class OneDnnConv final : public InferConv {
       }
       p.layout = static_cast<size_t>(same - layouts_.begin());
     }
+    // Each piece's arguments made once (its own scratchpad: a piece may run on any pool thread);
+    // a call only points them at its data.
+    for (Piece& p : pieces_) {
+      const Layout& l = layouts_[p.layout];
+      p.scratch.resize(p.pd.scratchpad_desc().get_size());
+      p.args = {{DNNL_ARG_SRC, mem(p.x, nullptr)},
+                {DNNL_ARG_WEIGHTS, mem(l.md, l.plain ? nullptr : l.buf.data())},
+                {DNNL_ARG_DST, mem(p.y, nullptr)},
+                {DNNL_ARG_SCRATCHPAD, mem(p.pd.scratchpad_desc(), p.scratch.data())}};
+      if (bias) p.args.insert({DNNL_ARG_BIAS, mem(b_md, nullptr)});
+    }
   }
 
   bool ok() const { return !pieces_.empty(); }
@@ -150,14 +161,12 @@ class OneDnnConv final : public InferConv {
     }
     parallel_for(static_cast<int64_t>(pieces_.size()), 1, [&](int64_t p0, int64_t p1) {
       for (int64_t i = p0; i < p1; ++i) {
-        const Piece& p = pieces_[static_cast<size_t>(i)];
-        const Layout& l = layouts_[p.layout];
-        Args args{{DNNL_ARG_SRC, mem(p.x, x + p.x_offset)},
-                  {DNNL_ARG_WEIGHTS, mem(l.md, l.plain ? w : l.buf.data())},
-                  {DNNL_ARG_DST, mem(p.y, y + p.y_offset)}};
-        if (bias_) args.insert({DNNL_ARG_BIAS, mem(b_md_, b)});
-        onednn::add_scratchpad(p.pd, args);
-        onednn::execute(p.prim, args);
+        Piece& p = pieces_[static_cast<size_t>(i)];
+        p.args.at(DNNL_ARG_SRC).set_data_handle(const_cast<float*>(x + p.x_offset));
+        p.args.at(DNNL_ARG_DST).set_data_handle(y + p.y_offset);
+        if (layouts_[p.layout].plain) p.args.at(DNNL_ARG_WEIGHTS).set_data_handle(const_cast<float*>(w));
+        if (bias_) p.args.at(DNNL_ARG_BIAS).set_data_handle(const_cast<float*>(b));
+        onednn::execute(p.prim, p.args);
       }
     });
   }
@@ -169,6 +178,8 @@ class OneDnnConv final : public InferConv {
     dnnl::convolution_forward::primitive_desc pd;
     dnnl::primitive prim;
     size_t layout = 0;
+    std::vector<unsigned char> scratch;
+    Args args;
   };
   struct Layout {
     memory::desc md;
