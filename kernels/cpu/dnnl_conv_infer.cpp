@@ -115,7 +115,6 @@ class OneDnnConv final : public InferConv {
       piece.w = pd.weights_desc();
       pieces_.push_back(std::move(piece));
     }
-    b_md_ = b_md;
     // One buffer per distinct kernel layout; pieces of one shape share it.
     for (Piece& p : pieces_) {
       auto same = std::find_if(layouts_.begin(), layouts_.end(), [&](const Layout& l) { return l.md == p.w; });
@@ -190,7 +189,7 @@ class OneDnnConv final : public InferConv {
   };
   ConvGeometry g_;
   bool bias_;
-  memory::desc w_user_, b_md_;
+  memory::desc w_user_;
   std::vector<Piece> pieces_;
   std::vector<Layout> layouts_;
   std::vector<float> seen_;  // the kernel's values at the last reorder
