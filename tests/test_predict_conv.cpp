@@ -4,6 +4,7 @@
 // against apply() call after call, as the batch, the params and the input change.
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include <axon/axon.hpp>
 #include <axon/out.hpp>
@@ -196,4 +197,19 @@ TEST_CASE("predict's conv steps: a conv last, a relu not absorbed, non-contiguou
     AXON_REQUIRE_THROWS_WITH(predict(m, p, randn({2, s[1], s[2], s[3] + 1})), "input \"x\"");
     AXON_REQUIRE_THROWS_WITH(predict(m, p, randn({2, s[1], s[2]})), "input \"x\"");
   }
+}
+
+TEST_CASE("predict of a conv model from several threads at once gives each its own result", "[model][predict][conv]") {
+  const Model m = small_cnn();
+  const Params p = random_params(m, 6);
+  std::vector<Tensor> xs, refs(4), got(4);
+  for (int t = 0; t < 4; ++t) xs.push_back(randn({1 + 2 * t, 28, 28, 1}));
+  for (int t = 0; t < 4; ++t) refs[t] = apply(m, p, xs[t]).output;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 30; ++k) got[t] = predict(m, p, xs[t]);
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) test::check_close(got[t], refs[t], kTol);
 }
