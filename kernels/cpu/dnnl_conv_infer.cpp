@@ -63,9 +63,11 @@ std::vector<Part> split(int64_t batch, int64_t out_rows, int count) {
   return parts;
 }
 
-class OneDnnConv final : public InferConv {
+}  // namespace
+
+class InferConvImpl {
  public:
-  OneDnnConv(const ConvGeometry& g, bool bias, bool relu, int count) : g_(g), bias_(bias) {
+  InferConvImpl(const ConvGeometry& g, bool bias, bool relu, int count) : g_(g), bias_(bias) {
     using namespace dnnl;
     onednn::OneOmpThread one;  // the primitives' thread split is fixed when they are created
     const int nd = g.nd;
@@ -144,9 +146,9 @@ class OneDnnConv final : public InferConv {
   }
 
   bool ok() const { return !pieces_.empty(); }
-  int parts() const override { return static_cast<int>(pieces_.size()); }
+  int parts() const { return static_cast<int>(pieces_.size()); }
 
-  void run(const float* x, const float* w, const float* b, float* y) override {
+  void run(const float* x, const float* w, const float* b, float* y) {
     // The kernel is reordered when its values differ from the last call's: comparing costs a
     // third of reordering (W2's 3x3x32x64 kernel: ~1 us against 3-4 us at batch 1).
     const size_t wn = static_cast<size_t>(g_.kernel_pixels() * g_.channels * g_.out_channels);
@@ -195,18 +197,10 @@ class OneDnnConv final : public InferConv {
   std::vector<float> seen_;  // the kernel's values at the last reorder
 };
 
-// Made, or nullptr when oneDNN has no primitive for the problem.
-template <class T, class... A>
-auto make_or_null(A&&... a) -> std::unique_ptr<T> {
-  try {
-    auto p = std::make_unique<T>(std::forward<A>(a)...);
-    if (p->ok()) return p;
-  } catch (const dnnl::error&) {
-  }
-  return nullptr;
-}
-
-}  // namespace
+InferConv::InferConv(std::unique_ptr<InferConvImpl> impl) : impl_(std::move(impl)) {}
+InferConv::~InferConv() = default;
+void InferConv::run(const float* x, const float* w, const float* b, float* y) { impl_->run(x, w, b, y); }
+int InferConv::parts() const { return impl_->parts(); }
 
 std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, bool relu, int parts) {
   if (g.nd < 1 || g.nd > 3 || g.groups != 1 || g.batch < 1) return nullptr;
@@ -214,7 +208,12 @@ std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, boo
     if (g.in_dil[d] != 1 || g.pad_lo[d] < 0 || g.pad_hi[d] < 0) return nullptr;
   const double flops = 2.0 * double(g.batch) * double(g.out_pixels()) * double(g.out_channels) *
                        double(g.kernel_pixels()) * double(g.channels);
-  return make_or_null<OneDnnConv>(g, bias, relu, infer_parts(parts, flops, kConvFlopsPerPart));
+  try {  // nullptr when oneDNN has no primitive for the problem
+    auto impl = std::make_unique<InferConvImpl>(g, bias, relu, infer_parts(parts, flops, kConvFlopsPerPart));
+    if (impl->ok()) return std::make_unique<InferConv>(std::move(impl));
+  } catch (const dnnl::error&) {
+  }
+  return nullptr;
 }
 
 }  // namespace axon::kernels::cpu
@@ -222,6 +221,11 @@ std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, boo
 #else  // without oneDNN: predict's plans run these layers' own forwards
 
 namespace axon::kernels::cpu {
+class InferConvImpl {};
+InferConv::InferConv(std::unique_ptr<InferConvImpl> impl) : impl_(std::move(impl)) {}
+InferConv::~InferConv() = default;
+void InferConv::run(const float*, const float*, const float*, float*) {}
+int InferConv::parts() const { return 0; }
 std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry&, bool, bool, int) { return nullptr; }
 }  // namespace axon::kernels::cpu
 

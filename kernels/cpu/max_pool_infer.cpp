@@ -56,9 +56,11 @@ __attribute__((target_clones("avx2", "default"))) void pool_rows(const PoolGeome
   }
 }
 
-class MaxPool final : public InferMaxPool {
+}  // namespace
+
+class MaxPoolImpl {
  public:
-  MaxPool(const PoolGeometry& g, int parts) : g_(g) {
+  MaxPoolImpl(const PoolGeometry& g, int parts) : g_(g) {
     for (int d = 0; d < 3; ++d) {
       spans_[d].resize(static_cast<size_t>(g.out[d]));
       for (int64_t o = 0; o < g.out[d]; ++o) {
@@ -72,9 +74,9 @@ class MaxPool final : public InferMaxPool {
     parts_ = static_cast<int>((rows + grain_ - 1) / grain_);
   }
 
-  int parts() const override { return parts_; }
+  int parts() const { return parts_; }
 
-  void run(const float* x, float* y) override {
+  void run(const float* x, float* y) {
     parallel_for(g_.n * g_.out[0] * g_.out[1], grain_,
                  [&](int64_t r0, int64_t r1) { pool_rows(g_, spans_, x, y, r0, r1); });
   }
@@ -86,7 +88,10 @@ class MaxPool final : public InferMaxPool {
   int parts_ = 1;
 };
 
-}  // namespace
+InferMaxPool::InferMaxPool(std::unique_ptr<MaxPoolImpl> impl) : impl_(std::move(impl)) {}
+InferMaxPool::~InferMaxPool() = default;
+void InferMaxPool::run(const float* x, float* y) { impl_->run(x, y); }
+int InferMaxPool::parts() const { return impl_->parts(); }
 
 std::unique_ptr<InferMaxPool> make_infer_max_pool(const PoolGeometry& g, int parts) {
   for (int d = 0; d < 3; ++d) {
@@ -94,7 +99,7 @@ std::unique_ptr<InferMaxPool> make_infer_max_pool(const PoolGeometry& g, int par
     // Every window holds an input cell (else its value would be -inf).
     if (g.pad_lo[d] >= g.window[d] || (g.out[d] - 1) * g.stride[d] - g.pad_lo[d] >= g.in[d]) return nullptr;
   }
-  return std::make_unique<MaxPool>(g, parts);
+  return std::make_unique<InferMaxPool>(std::make_unique<MaxPoolImpl>(g, parts));
 }
 
 }  // namespace axon::kernels::cpu

@@ -18,13 +18,20 @@
 
 namespace axon::kernels::cpu {
 
+// (Concrete classes over an implementation, not virtual ones: libaxon.so exports no typeinfo of them.)
+class InferConvImpl;
 class InferConv {
  public:
-  virtual ~InferConv() = default;
+  explicit InferConv(std::unique_ptr<InferConvImpl> impl);
+  ~InferConv();
   // y = conv(x, w) (+ b) (then relu), for the geometry (batch included) it was made for. `w` is read
-  // (and reordered into the primitive's layout) on every call: values changed in place count.
-  virtual void run(const float* x, const float* w, const float* b, float* y) = 0;
-  virtual int parts() const = 0;  // primitives the work is split into
+  // on every call (values changed in place count); it is reordered into the primitive's layout when
+  // it differs from the last call's.
+  void run(const float* x, const float* w, const float* b, float* y);
+  int parts() const;  // primitives the work is split into
+
+ private:
+  std::unique_ptr<InferConvImpl> impl_;
 };
 
 // `parts` <= 0: AXON_CPU_INFER_PARTS when set (tests force each split through predict), else split
@@ -32,11 +39,16 @@ class InferConv {
 // nullptr where oneDNN has no primitive for it.
 std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, bool relu, int parts = 0);
 
+class MaxPoolImpl;
 class InferMaxPool {
  public:
-  virtual ~InferMaxPool() = default;
-  virtual void run(const float* x, float* y) = 0;
-  virtual int parts() const = 0;
+  explicit InferMaxPool(std::unique_ptr<MaxPoolImpl> impl);
+  ~InferMaxPool();
+  void run(const float* x, float* y);
+  int parts() const;
+
+ private:
+  std::unique_ptr<MaxPoolImpl> impl_;
 };
 
 // Pooling without dilation, every window holding at least one input cell; nullptr otherwise.
