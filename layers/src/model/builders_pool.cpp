@@ -37,6 +37,10 @@ Model window_pool(const char* op, PoolFn fn, const Model& x, const PoolLayerOpti
                       {"channels", detail::show_channels(o.channels)}};
     if (lp) b.node.options.push_back({"norm", detail::show_number(o.norm)});
     layers::PoolOptions po{k, st, o.padding, dil, o.channels, o.norm};
+    if (fn == static_cast<PoolFn>(layers::max_pool)) {
+      b.node.forward = detail::MaxPoolForward{po};
+      return;
+    }
     b.node.forward = [fn, po](const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) {
       return fn(in[0], po);
     };
@@ -96,6 +100,10 @@ Model global_pool(const char* op, GlobalFn fn, const Model& x, const GlobalPoolL
 }
 
 }  // namespace
+
+Tensor detail::MaxPoolForward::operator()(const std::vector<Tensor>& in, const ParamMap&, ForwardContext&) const {
+  return layers::max_pool(in[0], options);
+}
 
 #define AXON_POOL_BUILDER(fn, Opts, impl, lp)                                       \
   Model fn(const Model& x, Opts o) { return impl(#fn, layers::fn, x, o, lp); }      \

@@ -3,6 +3,7 @@
 // display helpers the builders share.
 #include <axon/mixed_precision.hpp>
 #include <axon/model.hpp>
+#include <axon/layers/pooling.hpp>
 #include <axon/nn_ops.hpp>
 
 #include <functional>
@@ -97,6 +98,16 @@ struct ActivationForward {
            : fn == "sigmoid" ? FusedActivation::sigmoid
                              : FusedActivation::none;
   }
+};
+// A conv layer's and a window max-pool's forwards, named so that predict()'s plans can read their
+// options (and run them on inference primitives).
+struct ConvForward {
+  ConvOptions options;
+  Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
+};
+struct MaxPoolForward {
+  layers::PoolOptions options;
+  Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
 };
 // The activation that node i (a DenseForward) and node i + 1 run as one fused_dense, or none: node
 // i + 1 is a relu / tanh / sigmoid ActivationForward, node i's only consumer (`uses` counts them),

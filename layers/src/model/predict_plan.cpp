@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <memory>
 
+#include <axon/kernels/conv_infer.hpp>
 #include <axon/kernels/dense.hpp>
 #include <axon/nn_ops.hpp>
 #include <axon/out.hpp>
 
+#include "../../../core/src/ops/conv_geometry.hpp"
 #include "graph.hpp"
 
 namespace axon::detail {
@@ -61,6 +63,10 @@ struct Step {
   // a tenth of a batch-16 call) unless the input itself is not contiguous.
   bool direct = false;
   kernels::DenseAct kernel_act = kernels::DenseAct::none;
+  // A channels-last f32 conv (its relu absorbed as a dense layer's is) or max pool on an inference
+  // primitive (conv_infer.hpp), writing `buffer` (or, last, the result) like a dense step.
+  std::shared_ptr<kernels::cpu::InferConv> conv;
+  std::shared_ptr<kernels::cpu::InferMaxPool> pool;
 };
 
 kernels::DenseAct dense_act_of(FusedActivation a) {
@@ -70,6 +76,46 @@ kernels::DenseAct dense_act_of(FusedActivation a) {
     case FusedActivation::sigmoid: return kernels::DenseAct::sigmoid;
     default: return kernels::DenseAct::none;
   }
+}
+
+bool f32_contiguous(const Tensor& t) { return !t.defined() || (t.dtype() == DType::f32 && t.is_contiguous()); }
+
+// Node i + 1 is a relu that only node i feeds and that is node i's only consumer.
+bool relu_follows(const Graph& g, size_t i, int uses) {
+  if (uses != 1 || i + 1 >= g.nodes.size()) return false;
+  const Node& next = *g.nodes[i + 1];
+  const auto* act = next.forward.target<ActivationForward>();
+  return act && act->fn == "relu" && next.inputs.size() == 1 && next.inputs[0].get() == g.nodes[i].get();
+}
+
+// The inference primitive for a conv node's call on x, or null where the layer's own forward runs.
+std::shared_ptr<kernels::cpu::InferConv> infer_conv(const ConvForward& f, const Tensor& x, const Tensor& w,
+                                                    const Tensor& b, bool relu) {
+  if (f.options.channels != Channels::last || !f32_contiguous(x) || !f32_contiguous(w) || !f32_contiguous(b))
+    return nullptr;
+  return kernels::cpu::make_infer_conv(conv_geometry(x.shape(), w.shape(), f.options, "conv"), b.defined(), relu);
+}
+
+// The same for a max pool node whose call on x gave y.
+std::shared_ptr<kernels::cpu::InferMaxPool> infer_max_pool(const MaxPoolForward& f, const Tensor& x, const Tensor& y) {
+  const layers::PoolOptions& o = f.options;
+  const int64_t nd = x.dim() - 2;
+  if (o.channels != Channels::last || !f32_contiguous(x) || nd < 1 || nd > 3 || y.dim() != x.dim()) return nullptr;
+  kernels::PoolGeometry g;
+  g.n = x.shape()[0];
+  g.c = x.shape().back();
+  for (int64_t d = 0; d < nd; ++d) {
+    const size_t k = static_cast<size_t>(d), at = static_cast<size_t>(3 - nd + d);
+    if (o.window_dilations[k] != 1) return nullptr;
+    g.in[at] = x.shape()[1 + k];
+    g.out[at] = y.shape()[1 + k];
+    g.window[at] = o.kernel_size[k];
+    g.stride[at] = o.strides[k];
+    if (o.padding.mode == PaddingMode::explicit_pads) g.pad_lo[at] = o.padding.pads[k].first;
+    if (o.padding.mode == PaddingMode::same)  // the odd cell on the high side, as conv.hpp says
+      g.pad_lo[at] = std::max<int64_t>((g.out[at] - 1) * g.stride[at] + g.window[at] - g.in[at], 0) / 2;
+  }
+  return kernels::cpu::make_infer_max_pool(g);
 }
 
 class Plan {
@@ -128,7 +174,19 @@ class Plan {
       }
       ForwardContext ctx{Mode::inference, &default_generator(), s.name, {}};
       values[i] = node.forward(args, s.params, ctx);
-      if (s.dense && s.slot + 1 != n) s.buffer = empty(values[i].shape(), values[i].dtype(), values[i].device());
+      if (const auto* f = node.forward.target<ConvForward>(); f && args.size() == 1) {
+        const bool relu = relu_follows(g, i, uses[i]);
+        s.kernel = s.params.at("kernel");
+        if (auto b = s.params.find("bias"); b != s.params.end()) s.bias = b->second;
+        s.conv = infer_conv(*f, x, s.kernel, s.bias, relu);
+        if (s.conv && relu) {
+          s.slot = i + 1;
+          absorbed = true;
+        }
+      }
+      if (const auto* f = node.forward.target<MaxPoolForward>(); f && args.size() == 1)
+        s.pool = infer_max_pool(*f, x, values[i]);
+      if ((s.dense || s.conv || s.pool) && s.slot + 1 != n) s.buffer = empty(values[i].shape(), values[i].dtype(), values[i].device());
       out_shape_ = values[i].shape();
       out_dtype_ = values[i].dtype();
       steps_.push_back(std::move(s));
@@ -165,6 +223,14 @@ class Plan {
                                       s.kernel.size(0), s.kernel.size(1));
         else
           fused_dense_out(y, x, s.kernel, s.bias, s.act);
+      } else if (s.conv || s.pool) {
+        const Tensor x = values_[s.args[0]].contiguous();
+        y = !last ? s.buffer : into_out ? out : empty(out_shape_, out_dtype_);
+        if (s.conv)
+          s.conv->run(x.data<float>(), s.kernel.data<float>(), s.bias.defined() ? s.bias.data<float>() : nullptr,
+                      y.data<float>());
+        else
+          s.pool->run(x.data<float>(), y.data<float>());
       } else {
         args_.clear();
         for (size_t a : s.args) args_.push_back(values_[a]);

@@ -1,0 +1,232 @@
+// Inference convolution on oneDNN (conv_infer.hpp).
+#include <axon/kernels/conv_infer.hpp>
+
+#ifdef AXON_HAS_DNNL
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "dnnl_runtime.hpp"
+#include "infer_parts.hpp"
+
+namespace axon::kernels::cpu {
+
+namespace {
+
+using dnnl::memory;
+using Args = std::unordered_map<int, memory>;
+
+// Below this many flops a part does not repay waking a thread (~10 us of work).
+constexpr double kConvFlopsPerPart = 1.5e6;
+
+memory mem(const memory::desc& md, const void* p) {
+  return memory(md, onednn::engine(), const_cast<void*>(p));
+}
+
+// `n` items of `rows` x in[1..] pixels x `channels`, channels last, as oneDNN's [n, C, rows, ...].
+// (One channel is also a plain channels-first layout, but described so oneDNN 2.6 sends a conv's
+// first layer to its reference kernel, 100x slower than the JIT one it takes channels last.)
+memory::desc activation(int nd, const int64_t* px, int64_t rows, int64_t n, int64_t channels) {
+  memory::dims dims{n, channels}, strides(2 + nd);
+  int64_t s = channels;
+  for (int d = nd - 1; d >= 0; --d) {
+    const int64_t size = d == 0 ? rows : px[d];
+    dims.insert(dims.begin() + 2, size);
+    strides[2 + d] = s;
+    s *= size;
+  }
+  strides[1] = 1;
+  strides[0] = s;
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+// A part of the work: items [n0, n0 + n), output rows [r0, r1) of the first spatial dim.
+struct Part {
+  int64_t n0, n, r0, r1;
+};
+
+// Parts over the batch when it has at least `count` items, else over each item's output rows.
+std::vector<Part> split(int64_t batch, int64_t out_rows, int count) {
+  std::vector<Part> parts;
+  if (batch >= count || out_rows < 2) {
+    count = static_cast<int>(std::min<int64_t>(count, batch));
+    for (int i = 0; i < count; ++i) {
+      const int64_t b = batch * i / count, e = batch * (i + 1) / count;
+      parts.push_back({b, e - b, 0, out_rows});
+    }
+    return parts;
+  }
+  const int64_t per_item = std::min<int64_t>(std::max<int64_t>(count / batch, 1), out_rows);
+  for (int64_t item = 0; item < batch; ++item)
+    for (int64_t i = 0; i < per_item; ++i)
+      parts.push_back({item, 1, out_rows * i / per_item, out_rows * (i + 1) / per_item});
+  return parts;
+}
+
+}  // namespace
+
+class InferConvImpl {
+ public:
+  InferConvImpl(const ConvGeometry& g, bool bias, bool relu, int count) : g_(g), bias_(bias) {
+    using namespace dnnl;
+    onednn::OneOmpThread one;  // the primitives' thread split is fixed when they are created
+    const int nd = g.nd;
+    memory::dims kdims{g.out_channels, g.channels}, kstrides{1, g.out_channels};
+    int64_t ks = g.channels * g.out_channels;
+    for (int d = nd - 1; d >= 0; --d) {
+      kdims.insert(kdims.begin() + 2, g.kernel[d]);
+      kstrides.insert(kstrides.begin() + 2, ks);
+      ks *= g.kernel[d];
+    }
+    w_user_ = memory::desc(kdims, memory::data_type::f32, kstrides);
+    const memory::desc w_any(kdims, memory::data_type::f32, memory::format_tag::any);
+    const memory::desc b_md({g.out_channels}, memory::data_type::f32, memory::format_tag::a);
+    memory::dims strides, dil, lo, hi;
+    for (int d = 0; d < nd; ++d) {
+      strides.push_back(g.stride[d]);
+      dil.push_back(g.k_dil[d] - 1);
+      lo.push_back(g.pad_lo[d]);
+      hi.push_back(g.pad_hi[d]);
+    }
+    primitive_attr attr = onednn::attr();
+    if (relu) {
+      post_ops ops;
+      ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    const int64_t in_item = g.in_pixels() * g.channels, out_item = g.out_pixels() * g.out_channels;
+    const int64_t in_row = in_item / g.in[0], out_row = out_item / g.out[0];
+    const int64_t span = (g.kernel[0] - 1) * g.k_dil[0] + 1;
+    for (const Part& p : split(g.batch, g.out[0], count)) {
+      // The input rows the output rows read, and the padding that is left of them.
+      const int64_t first = p.r0 * g.stride[0] - g.pad_lo[0], end = (p.r1 - 1) * g.stride[0] - g.pad_lo[0] + span;
+      const int64_t in0 = std::max<int64_t>(first, 0), in1 = std::min<int64_t>(end, g.in[0]);
+      lo[0] = in0 - first;
+      hi[0] = end - in1;
+      Piece piece;
+      piece.x_offset = p.n0 * in_item + in0 * in_row;
+      piece.y_offset = p.n0 * out_item + p.r0 * out_row;
+      piece.x = activation(nd, g.in, in1 - in0, p.n, g.channels);
+      piece.y = activation(nd, g.out, p.r1 - p.r0, p.n, g.out_channels);
+      const convolution_forward::primitive_desc pd(
+          convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, piece.x, w_any,
+                                    bias ? b_md : memory::desc(), piece.y, strides, dil, lo, hi),
+          attr, onednn::engine());
+      piece.pd = pd;
+      piece.prim = convolution_forward(pd);
+      piece.w = pd.weights_desc();
+      pieces_.push_back(std::move(piece));
+    }
+    // One buffer per distinct kernel layout; pieces of one shape share it.
+    for (Piece& p : pieces_) {
+      auto same = std::find_if(layouts_.begin(), layouts_.end(), [&](const Layout& l) { return l.md == p.w; });
+      if (same == layouts_.end()) {
+        Layout l{p.w, {}, {}, {}, p.w == w_user_};
+        if (!l.plain) {
+          l.buf.resize(p.w.get_size() / sizeof(float));
+          l.reorder_pd = reorder::primitive_desc(onednn::engine(), w_user_, onednn::engine(), p.w, onednn::attr());
+          l.reorder = reorder(l.reorder_pd);
+        }
+        layouts_.push_back(std::move(l));
+        same = layouts_.end() - 1;
+      }
+      p.layout = static_cast<size_t>(same - layouts_.begin());
+    }
+    // Each piece's arguments made once (its own scratchpad: a piece may run on any pool thread);
+    // a call only points them at its data.
+    for (Piece& p : pieces_) {
+      const Layout& l = layouts_[p.layout];
+      p.scratch.resize(p.pd.scratchpad_desc().get_size());
+      p.args = {{DNNL_ARG_SRC, mem(p.x, nullptr)},
+                {DNNL_ARG_WEIGHTS, mem(l.md, l.plain ? nullptr : l.buf.data())},
+                {DNNL_ARG_DST, mem(p.y, nullptr)},
+                {DNNL_ARG_SCRATCHPAD, mem(p.pd.scratchpad_desc(), p.scratch.data())}};
+      if (bias) p.args.insert({DNNL_ARG_BIAS, mem(b_md, nullptr)});
+    }
+  }
+
+  bool ok() const { return !pieces_.empty(); }
+  int parts() const { return static_cast<int>(pieces_.size()); }
+
+  void run(const float* x, const float* w, const float* b, float* y) {
+    // The kernel is reordered when its values differ from the last call's: comparing costs a
+    // third of reordering (W2's 3x3x32x64 kernel: ~1 us against 3-4 us at batch 1).
+    const size_t wn = static_cast<size_t>(g_.kernel_pixels() * g_.channels * g_.out_channels);
+    const bool changed = seen_.empty() || std::memcmp(seen_.data(), w, wn * sizeof(float)) != 0;
+    if (changed) seen_.assign(w, w + wn);
+    for (Layout& l : layouts_) {
+      if (l.plain || !changed) continue;
+      Args args{{DNNL_ARG_FROM, mem(w_user_, w)}, {DNNL_ARG_TO, mem(l.md, l.buf.data())}};
+      onednn::add_scratchpad(l.reorder_pd, args);
+      onednn::execute(l.reorder, args);
+    }
+    parallel_for(static_cast<int64_t>(pieces_.size()), 1, [&](int64_t p0, int64_t p1) {
+      for (int64_t i = p0; i < p1; ++i) {
+        Piece& p = pieces_[static_cast<size_t>(i)];
+        p.args.at(DNNL_ARG_SRC).set_data_handle(const_cast<float*>(x + p.x_offset));
+        p.args.at(DNNL_ARG_DST).set_data_handle(y + p.y_offset);
+        if (layouts_[p.layout].plain) p.args.at(DNNL_ARG_WEIGHTS).set_data_handle(const_cast<float*>(w));
+        if (bias_) p.args.at(DNNL_ARG_BIAS).set_data_handle(const_cast<float*>(b));
+        onednn::execute(p.prim, p.args);
+      }
+    });
+  }
+
+ private:
+  struct Piece {
+    int64_t x_offset = 0, y_offset = 0;
+    memory::desc x, y, w;
+    dnnl::convolution_forward::primitive_desc pd;
+    dnnl::primitive prim;
+    size_t layout = 0;
+    std::vector<unsigned char> scratch;
+    Args args;
+  };
+  struct Layout {
+    memory::desc md;
+    std::vector<float> buf;
+    dnnl::reorder::primitive_desc reorder_pd;
+    dnnl::reorder reorder;
+    bool plain = false;
+  };
+  ConvGeometry g_;
+  bool bias_;
+  memory::desc w_user_;
+  std::vector<Piece> pieces_;
+  std::vector<Layout> layouts_;
+  std::vector<float> seen_;  // the kernel's values at the last reorder
+};
+
+InferConv::InferConv(std::unique_ptr<InferConvImpl> impl) : impl_(std::move(impl)) {}
+InferConv::~InferConv() = default;
+void InferConv::run(const float* x, const float* w, const float* b, float* y) { impl_->run(x, w, b, y); }
+int InferConv::parts() const { return impl_->parts(); }
+
+std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, bool relu, int parts) {
+  if (g.nd < 1 || g.nd > 3 || g.groups != 1 || g.batch < 1) return nullptr;
+  for (int d = 0; d < g.nd; ++d)
+    if (g.in_dil[d] != 1 || g.pad_lo[d] < 0 || g.pad_hi[d] < 0) return nullptr;
+  const double flops = 2.0 * double(g.batch) * double(g.out_pixels()) * double(g.out_channels) *
+                       double(g.kernel_pixels()) * double(g.channels);
+  try {  // nullptr when oneDNN has no primitive for the problem
+    auto impl = std::make_unique<InferConvImpl>(g, bias, relu, infer_parts(parts, flops, kConvFlopsPerPart));
+    if (impl->ok()) return std::make_unique<InferConv>(std::move(impl));
+  } catch (const dnnl::error&) {
+  }
+  return nullptr;
+}
+
+}  // namespace axon::kernels::cpu
+
+#else  // without oneDNN: predict's plans run these layers' own forwards
+
+namespace axon::kernels::cpu {
+class InferConvImpl {};
+InferConv::InferConv(std::unique_ptr<InferConvImpl> impl) : impl_(std::move(impl)) {}
+InferConv::~InferConv() = default;
+void InferConv::run(const float*, const float*, const float*, float*) {}
+int InferConv::parts() const { return 0; }
+std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry&, bool, bool, int) { return nullptr; }
+}  // namespace axon::kernels::cpu
+
+#endif
