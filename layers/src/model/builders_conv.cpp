@@ -90,6 +90,15 @@ void check_no_groups(const NodeBuild& b, const ConvLayerOptions& o) {
 
 }  // namespace
 
+namespace detail {
+Tensor ConvForward::operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext&) const {
+  return layers::conv(in[0], p.at("kernel"), param_or_none(p, "bias"), options);
+}
+Tensor ConvForward::fused(const std::vector<Tensor>& in, const ParamMap& p, FusedActivation activation) const {
+  return layers::conv(in[0], p.at("kernel"), param_or_none(p, "bias"), options, activation);
+}
+}  // namespace detail
+
 Model conv(const Model& x, int64_t units, ConvLayerOptions o) {
   Model m = detail::make_node("conv", {x}, o.name, [&](NodeBuild& b) {
     b.node.spec = detail::SpecWriter()("units", units).options(o).str();
@@ -102,10 +111,7 @@ Model conv(const Model& x, int64_t units, ConvLayerOptions o) {
     b.node.shape = window_shape(b, b.in[0], g, g.k, g.idil, o.padding, o.channels, units);
     add_kernel_and_bias(b, o, kernel_shape(g.k, g.cin / groups, units, o.channels), units);
     display(b, g, o, true, true);
-    b.node.forward = [c = conv_options(g, o, groups)](const std::vector<Tensor>& in, const ParamMap& p,
-                                                      ForwardContext&) {
-      return layers::conv(in[0], p.at("kernel"), param_or_none(p, "bias"), c);
-    };
+    b.node.forward = detail::ConvForward{conv_options(g, o, groups)};
   });
   return detail::with_activation(m, o.activation);
 }
