@@ -226,3 +226,35 @@ TEST_CASE("fused_conv on CUDA matches the CPU, values and gradients", "[fused_co
     for (size_t i = 0; i < 3; ++i) check_close(gg[i].to(Device::cpu()), gc[i], {1e-3, 1e-3});
   }
 }
+
+TEST_CASE("fused_conv on oneDNN (bias and relu in the primitive) and on im2col match float64 loops",
+          "[fused_conv][onednn]") {
+  if (!cpu_conv_has_onednn()) AXON_SKIP("built without oneDNN: skipped");
+  const CpuConvPath before = cpu_conv_path();
+  // W2's two layers (batches that split unevenly over the threads), a strided one with odd sizes.
+  const std::vector<Case> cases{{{5, 28, 28, 1}, {3, 3}, 32, {.padding = Padding::same()}},
+                                {{3, 14, 14, 32}, {3, 3}, 64, {.padding = Padding::same()}},
+                                {{2, 13, 11, 4}, {3, 3}, 8, {.strides = {2, 3}}}};
+  uint64_t seed = 800;
+  for (const Case& c : cases) {
+    Tensor x = random_tensor(c.x, DType::f32, -1, 1, ++seed), w = random_tensor(kernel_shape(c), DType::f32, -1, 1, ++seed);
+    Tensor b = random_tensor({c.cout}, DType::f32, -1, 1, ++seed);
+    const Ref r = ref_conv(x.to_vector<double>(), x.shape(), w.to_vector<double>(), w.shape(), c.o);
+    const std::vector<double> bv = b.to_vector<double>();
+    for (CpuConvPath path : {CpuConvPath::onednn, CpuConvPath::im2col})
+      for (FusedActivation a : kActs)
+        for (bool with_bias : {true, false}) {
+          INFO(to_string(c.x) << (path == CpuConvPath::onednn ? " oneDNN " : " im2col ") << act_name(a)
+                              << (with_bias ? " bias" : ""));
+          std::vector<double> expected(r.v.size());
+          for (size_t i = 0; i < r.v.size(); ++i) expected[i] = act_ref(a, r.v[i] + (with_bias ? bv[i % bv.size()] : 0));
+          set_cpu_conv_path(path);
+          const CpuConvRuns runs0 = cpu_conv_runs();
+          Tensor y = fused_conv(x, w, with_bias ? b : Tensor(), c.o, a);
+          const CpuConvRuns runs1 = cpu_conv_runs();
+          set_cpu_conv_path(before);
+          CHECK((path == CpuConvPath::onednn ? runs1.onednn - runs0.onednn : runs1.im2col - runs0.im2col) == 1);
+          check_close(y, expected, r.shape, {1e-4, 2e-4});
+        }
+  }
+}

@@ -1,6 +1,6 @@
-// fused_conv: the conv (any of conv's paths), then bias + activation in one in-place pass over its
-// channels-last output, which is a [rows, Cout] matrix like a GEMM's: the dense epilogue's kernels
-// (CPU and CUDA) run it. The backward forms act' and the bias gradient in one pass, then calls conv's
+// fused_conv: the conv (any of conv's paths) with bias + activation: inside oneDNN's primitive (its
+// bias and relu post-op) where that runs the conv, else one in-place pass over the channels-last
+// output, a [rows, Cout] matrix like a GEMM's, by the dense epilogue's kernels (CPU and CUDA). The backward forms act' and the bias gradient in one pass, then calls conv's
 // two adjoints. One tape entry instead of conv + add + activation's three, no temporaries between.
 #include <axon/ops.hpp>
 
@@ -48,14 +48,12 @@ Tensor fused_conv(const Tensor& input, const Tensor& kernel, const Tensor& bias,
   const kernels::DenseAct act = detail::kernel_act(activation, op);
   if (input.dtype() != DType::f32 && input.dtype() != DType::f64)  // the 16-bit types: the composite ops
     return detail::activate(activation, add_bias(conv(input, kernel, o, op), bias, o.channels), op);
-  const int64_t cout = g.out_channels;
   Tensor y_last, y;
   {
     NoGrad ng;
     Tensor x = detail::input_to_last(input, o.channels).contiguous();
     Tensor w = detail::kernel_to_last(kernel, o.channels).contiguous();
-    y_last = detail::conv_forward_last(x, w, g).contiguous();  // fresh: the epilogue writes it in place
-    if (cout > 0) detail::epilogue(act, y_last, bias, y_last.numel() / cout, cout);
+    y_last = detail::conv_forward_last_epilogue(x, w, g, bias, act);
     y = detail::output_from_last(y_last, o.channels).contiguous();
   }
   if (!autograd::recording()) return y;

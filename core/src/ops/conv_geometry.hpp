@@ -24,6 +24,9 @@ Tensor kernel_from_last(const Tensor& w, Channels ch);
 
 // Channels-last computations on contiguous tensors (no tape).
 Tensor conv_forward_last(const Tensor& x, const Tensor& w, const kernels::ConvGeometry& g);
+// act(conv + b) (b [Cout] or undefined), fresh and contiguous.
+Tensor conv_forward_last_epilogue(const Tensor& x, const Tensor& w, const kernels::ConvGeometry& g, const Tensor& b,
+                                  kernels::DenseAct act);
 Tensor conv_backward_data_last(const Tensor& dy, const Tensor& w, const kernels::ConvGeometry& g);
 Tensor conv_backward_filter_last(const Tensor& x, const Tensor& dy, const kernels::ConvGeometry& g);
 
