@@ -7,6 +7,7 @@
 #include <axon/layers/conv.hpp>
 
 #include "conv_reference.hpp"
+#include "fused_act_reference.hpp"
 #include "harness.hpp"
 
 using namespace axon;
@@ -14,37 +15,9 @@ using axon::test::check_close;
 using axon::test::check_grad;
 using axon::test::random_tensor;
 using namespace axon::test::conv_ref;
+using namespace axon::test::fused_act;
 
 namespace {
-const FusedActivation kActs[] = {FusedActivation::none, FusedActivation::relu, FusedActivation::tanh,
-                                 FusedActivation::sigmoid};
-const char* act_name(FusedActivation a) {
-  switch (a) {
-    case FusedActivation::none: return "none";
-    case FusedActivation::relu: return "relu";
-    case FusedActivation::tanh: return "tanh";
-    case FusedActivation::sigmoid: return "sigmoid";
-  }
-  return "?";
-}
-double act_ref(FusedActivation a, double z) {
-  switch (a) {
-    case FusedActivation::none: return z;
-    case FusedActivation::relu: return z > 0 ? z : 0;
-    case FusedActivation::tanh: return std::tanh(z);
-    case FusedActivation::sigmoid: return 1 / (1 + std::exp(-z));
-  }
-  return z;
-}
-Tensor activate(FusedActivation a, const Tensor& z) {
-  switch (a) {
-    case FusedActivation::none: return z;
-    case FusedActivation::relu: return relu(z);
-    case FusedActivation::tanh: return tanh(z);
-    case FusedActivation::sigmoid: return sigmoid(z);
-  }
-  return z;
-}
 // conv + add + activation as separate ops, channels last or first.
 Tensor unfused(const Tensor& x, const Tensor& w, const Tensor& b, const ConvOptions& o, FusedActivation a) {
   Tensor z = conv(x, w, o);

@@ -74,9 +74,9 @@ Tensor conv_backward_filter(const Tensor& input, const Tensor& grad_output, cons
                             const ConvOptions& options = {});
 
 // act(conv(input, kernel) + bias) as one op: the bias add and the activation run in one pass over
-// the conv's output (instead of an add and an activation op, each a pass and a temporary), and the
-// backward's first pass forms dy * act'(y) and the bias gradient together before the two conv
-// adjoints. bias: [Cout] or undefined. Values and gradients are those of the composite conv, add
+// the conv's output (instead of an add and an activation op, each a pass and a temporary), and on
+// the CPU the backward's first pass forms dy * act'(y) and the bias gradient together before the two
+// conv adjoints (CUDA: the composite ops' where / sum there). bias: [Cout] or undefined. Values and gradients are those of the composite conv, add
 // and relu / tanh / sigmoid, which run instead for 16-bit floats; one tape entry named "fused_conv"
 // (its recorded backward is differentiable: gradients of gradients work).
 Tensor fused_conv(const Tensor& input, const Tensor& kernel, const Tensor& bias, const ConvOptions& options = {},

@@ -65,7 +65,9 @@ Tensor fused_conv(const Tensor& input, const Tensor& kernel, const Tensor& bias,
     const bool want_db = has_bias && autograd::needs_input_grad(2);
     const Tensor dy = detail::grad_as_dtype(gr[0], kernel.dtype());
     Tensor dz;
-    if (autograd::recording()) {  // grad of grad: differentiable ops on the recorded y
+    // Grad of grad: differentiable ops on the recorded y. On CUDA the same ops too: the dense epilogue's
+    // backward kernel spreads over columns only, and a conv output has N * H * W rows to a column.
+    if (autograd::recording() || !y_last.device().is_cpu()) {
       dz = detail::composite_backward(activation, y, dy, op);
       if (want_db) d[2] = sum(dz, non_channel_axes(dz.dim(), o.channels));
     } else {
