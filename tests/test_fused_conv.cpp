@@ -231,3 +231,22 @@ TEST_CASE("fused_conv on oneDNN (bias and relu in the primitive) and on im2col m
         }
   }
 }
+
+TEST_CASE("fused_conv's backward on a tall output (blocks of rows) matches conv + add + activation",
+          "[fused_conv]") {
+  // W2's first layer at batch 24: 18816 output rows of 32 channels, the CPU backward's row blocks.
+  Tensor x = random_tensor({24, 28, 28, 1}, DType::f32, -1, 1, 71), w = random_tensor({3, 3, 1, 32}, DType::f32, -1, 1, 72);
+  Tensor b = random_tensor({32}, DType::f32, -0.5, 0.5, 73), t = random_tensor({24, 28, 28, 32}, DType::f32, -1, 1, 74);
+  const ConvOptions o{.padding = Padding::same()};
+  for (FusedActivation a : {FusedActivation::relu, FusedActivation::none}) {
+    INFO(act_name(a));
+    auto loss = [&](bool fused) {
+      return [&, fused](const std::vector<Tensor>& p) {
+        return sum(mul(fused ? fused_conv(p[0], p[1], p[2], o, a) : unfused(p[0], p[1], p[2], o, a), t));
+      };
+    };
+    auto g1 = axon::grad(loss(true), std::vector<Tensor>{x, w, b});
+    auto g2 = axon::grad(loss(false), std::vector<Tensor>{x, w, b});
+    for (size_t i = 0; i < 3; ++i) check_close(g1[i], g2[i], {1e-4, 1e-3});
+  }
+}
