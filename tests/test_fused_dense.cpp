@@ -3,6 +3,7 @@
 // graph's dense + activation pair run as one fused op by apply().
 #include <cmath>
 
+#include "fused_act_reference.hpp"
 #include "harness.hpp"
 
 using namespace axon;
@@ -11,38 +12,12 @@ using axon::test::check_cuda_matches_cpu;
 using axon::test::check_grad;
 using axon::test::random_tensor;
 using axon::test::tol_for;
+using namespace axon::test::fused_act;
 
 namespace {
-const FusedActivation kActs[] = {FusedActivation::none, FusedActivation::relu, FusedActivation::tanh,
-                                 FusedActivation::sigmoid};
-const char* act_name(FusedActivation a) {
-  switch (a) {
-    case FusedActivation::none: return "none";
-    case FusedActivation::relu: return "relu";
-    case FusedActivation::tanh: return "tanh";
-    case FusedActivation::sigmoid: return "sigmoid";
-  }
-  return "?";
-}
-double act_ref(FusedActivation a, double z) {
-  switch (a) {
-    case FusedActivation::none: return z;
-    case FusedActivation::relu: return z > 0 ? z : 0;
-    case FusedActivation::tanh: return std::tanh(z);
-    case FusedActivation::sigmoid: return 1 / (1 + std::exp(-z));
-  }
-  return z;
-}
 Tensor unfused(const Tensor& x, const Tensor& w, const Tensor& b, FusedActivation a) {
   Tensor z = matmul(x, w);
-  if (b.defined()) z = add(z, b);
-  switch (a) {
-    case FusedActivation::none: return z;
-    case FusedActivation::relu: return relu(z);
-    case FusedActivation::tanh: return tanh(z);
-    case FusedActivation::sigmoid: return sigmoid(z);
-  }
-  return z;
+  return activate(a, b.defined() ? add(z, b) : z);
 }
 }  // namespace
 

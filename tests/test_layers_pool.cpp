@@ -293,57 +293,73 @@ TEST_CASE("max_pool gradient of gradient goes through the recorded scatter backw
   CHECK(std::abs(total - wsum) < 1e-9);
 }
 
-// A batch large enough that the CPU kernels split it across threads, with many ties (values on a
-// coarse grid), NaNs and -inf, overlapping windows and padding: forward values and the backward
-// (each output's gradient to the first maximum of its window, or to its first NaN) against loops.
+namespace {
+// Max pooling of [N, H, W, C] values on a coarse grid (many ties) with NaNs and -inf: forward values
+// and the backward (each output's gradient to the first maximum of its window, or to its first NaN)
+// against loops.
+void check_max_pool_against_loops(int64_t N, int64_t H, int64_t W, int64_t C, std::array<int64_t, 2> k,
+                                  std::array<int64_t, 2> s, std::array<std::pair<int64_t, int64_t>, 2> p, DType dt) {
+  INFO(dtype_name(dt) << " " << N << "x" << H << "x" << W << "x" << C << " window " << k[0] << "x" << k[1]
+                      << " strides " << s[0] << "x" << s[1]);
+  const int64_t OH = (H + p[0].first + p[0].second - k[0]) / s[0] + 1;
+  const int64_t OW = (W + p[1].first + p[1].second - k[1]) / s[1] + 1;
+  std::vector<double> xv = floor(random_tensor({N, H, W, C}, DType::f64, 0, 5, 21)).to_vector<double>();
+  for (size_t i = 7; i < xv.size(); i += 997) xv[i] = NAN;
+  for (size_t i = 3; i < xv.size(); i += 1009) xv[i] = -INFINITY;
+  Tensor x = cast(from_vector<double>(xv, {N, H, W, C}), dt);
+  Tensor wgt = random_tensor({N, OH, OW, C}, dt, -1, 1, 22);
+  const layers::PoolOptions opts{
+      .kernel_size = {k[0], k[1]}, .strides = {s[0], s[1]}, .padding = Padding({p[0], p[1]})};
+  Tensor y;
+  Tensor gx = grad(
+      [&](const Tensor& t) {
+        y = layers::max_pool(t, opts);
+        return sum(mul(y, wgt));
+      },
+      x);
+  REQUIRE(y.shape() == Shape{N, OH, OW, C});
+  const auto wv = wgt.to_vector<double>();
+  std::vector<double> ry(static_cast<size_t>(N * OH * OW * C)), rg(xv.size(), 0.0);
+  size_t o = 0;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow)
+        for (int64_t c = 0; c < C; ++c, ++o) {
+          double best = -INFINITY;
+          int64_t arg = -1;
+          for (int64_t i = 0; i < k[0]; ++i)
+            for (int64_t j = 0; j < k[1]; ++j) {
+              const int64_t h = oh * s[0] + i - p[0].first, w = ow * s[1] + j - p[1].first;
+              if (h < 0 || h >= H || w < 0 || w >= W) continue;
+              const int64_t e = ((n * H + h) * W + w) * C + c;
+              const double v = xv[static_cast<size_t>(e)];
+              if (arg < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+                best = v;
+                arg = e;
+              }
+            }
+          ry[o] = best;
+          rg[static_cast<size_t>(arg)] += wv[o];
+        }
+  check_close(y, ry, {N, OH, OW, C}, {0, 0});
+  check_close(gx, rg, {N, H, W, C}, tol_for(dt));
+}
+}  // namespace
+
+// A batch large enough that the CPU kernels split it across threads, overlapping windows and padding.
 TEST_CASE("max_pool on a batch split across threads: ties, NaN and padding against window loops",
           "[layers][pool][autograd]") {
-  const int64_t N = 64, H = 9, W = 11, C = 20;
-  const std::array<int64_t, 2> k{3, 2}, s{2, 1};
-  const std::array<std::pair<int64_t, int64_t>, 2> p{{{1, 1}, {0, 1}}};
-  const int64_t OH = (H + 2 - 3) / 2 + 1, OW = (W + 1 - 2) / 1 + 1;
-  for (DType dt : {DType::f32, DType::f64}) {
-    INFO(dtype_name(dt));
-    std::vector<double> xv = floor(random_tensor({N, H, W, C}, DType::f64, 0, 5, 21)).to_vector<double>();
-    for (size_t i = 7; i < xv.size(); i += 997) xv[i] = NAN;
-    for (size_t i = 3; i < xv.size(); i += 1009) xv[i] = -INFINITY;
-    Tensor x = cast(from_vector<double>(xv, {N, H, W, C}), dt);
-    Tensor wgt = random_tensor({N, OH, OW, C}, dt, -1, 1, 22);
-    const layers::PoolOptions opts{
-        .kernel_size = {k[0], k[1]}, .strides = {s[0], s[1]}, .padding = Padding({p[0], p[1]})};
-    Tensor y;
-    Tensor gx = grad(
-        [&](const Tensor& t) {
-          y = layers::max_pool(t, opts);
-          return sum(mul(y, wgt));
-        },
-        x);
-    REQUIRE(y.shape() == Shape{N, OH, OW, C});
-    const auto wv = wgt.to_vector<double>();
-    std::vector<double> ry(static_cast<size_t>(N * OH * OW * C)), rg(xv.size(), 0.0);
-    size_t o = 0;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow)
-          for (int64_t c = 0; c < C; ++c, ++o) {
-            double best = -INFINITY;
-            int64_t arg = -1;
-            for (int64_t i = 0; i < k[0]; ++i)
-              for (int64_t j = 0; j < k[1]; ++j) {
-                const int64_t h = oh * s[0] + i - p[0].first, w = ow * s[1] + j - p[1].first;
-                if (h < 0 || h >= H || w < 0 || w >= W) continue;
-                const int64_t e = ((n * H + h) * W + w) * C + c;
-                const double v = xv[static_cast<size_t>(e)];
-                if (arg < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
-                  best = v;
-                  arg = e;
-                }
-              }
-            ry[o] = best;
-            rg[static_cast<size_t>(arg)] += wv[o];
-          }
-    check_close(y, ry, {N, OH, OW, C}, {0, 0});
-    check_close(gx, rg, {N, H, W, C}, tol_for(dt));
+  for (DType dt : {DType::f32, DType::f64})
+    check_max_pool_against_loops(64, 9, 11, 20, {3, 2}, {2, 1}, {{{1, 1}, {0, 1}}}, dt);
+}
+
+// W2's pool (2x2, stride 2): windows that tile an even input (every input cell written once by the
+// backward) or leave an odd input's last row and column uncovered; channels in groups of 8 and not.
+TEST_CASE("max_pool 2x2 stride 2: tiling and odd sizes, ties and NaN against window loops",
+          "[layers][pool][autograd]") {
+  for (DType dt : {DType::f32, DType::f64, DType::bf16}) {
+    check_max_pool_against_loops(16, 8, 8, 32, {2, 2}, {2, 2}, {{{0, 0}, {0, 0}}}, dt);
+    check_max_pool_against_loops(16, 9, 7, 13, {2, 2}, {2, 2}, {{{0, 0}, {0, 0}}}, dt);
   }
 }
 

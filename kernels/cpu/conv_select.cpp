@@ -114,6 +114,31 @@ void conv_forward_best(DType dt, const void* x, const void* w, void* y, const Co
       });
 }
 
+void conv_forward_epilogue_best(DType dt, const void* x, const void* w, const void* b, DenseAct act, void* y,
+                                const ConvGeometry& g) {
+  const int64_t rows = g.batch * g.out_pixels();
+  auto epilogue = [&] { dense_epilogue(act, dt, y, b, rows, g.out_channels); };
+  // The primitive's own bias and relu; tanh and sigmoid (whose oneDNN forms round differently from
+  // the CPU's other activations) after it.
+  const bool in_primitive = act == DenseAct::none || act == DenseAct::relu;
+  run(
+      kForward, dt, g,
+      [&] {
+        conv_forward(dt, x, w, y, g);
+        epilogue();
+      },
+      [&] {
+        const auto* xf = static_cast<const float*>(x);
+        const auto* wf = static_cast<const float*>(w);
+        auto* yf = static_cast<float*>(y);
+        if (in_primitive)
+          return onednn_conv_forward_bias_relu(xf, wf, static_cast<const float*>(b), act == DenseAct::relu, yf, g);
+        if (!onednn_conv_forward(xf, wf, yf, g)) return false;
+        epilogue();
+        return true;
+      });
+}
+
 void conv_backward_data_best(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g) {
   run(
       kBackwardData, dt, g, [&] { conv_backward_data(dt, dy, w, dx, g); },

@@ -61,6 +61,28 @@ void forward_t(DenseAct a, T* y, const T* b, int64_t m, int64_t n) {
 template <class T>
 void backward_t(DenseAct a, const T* y, const T* dy, T* dz, T* db, int64_t m, int64_t n) {
   with_act(a, [&]<DenseAct Act>() {
+    // Tall outputs (a conv's N * H * W rows to a column): fixed blocks of rows, each one contiguous pass
+    // with its own column sums, added in block order after. The blocks depend on m and n alone, so the
+    // bias gradient does not depend on the thread count.
+    const int64_t block = std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1));
+    if (m >= 4 * block) {
+      const int64_t blocks = (m + block - 1) / block;
+      std::vector<double> acc(db != nullptr ? size_t(blocks * n) : 0, 0.0);
+      parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          const int64_t r0 = b * block, rows = std::min(m, r0 + block) - r0;
+          backward_columns<Act, T>(y + r0 * n, dy + r0 * n, dz != nullptr ? dz + r0 * n : nullptr,
+                                   db != nullptr ? acc.data() + b * n : nullptr, rows, n, 0, n);
+        }
+      });
+      if (db != nullptr)
+        for (int64_t j = 0; j < n; ++j) {
+          double sum = 0;
+          for (int64_t b = 0; b < blocks; ++b) sum += acc[size_t(b * n + j)];
+          db[j] = static_cast<T>(sum);
+        }
+      return;
+    }
     parallel_for(n, std::max<int64_t>(1, kGrain / std::max<int64_t>(m, 1)), [&](int64_t c0, int64_t c1) {
       std::vector<double> acc(db != nullptr ? size_t(c1 - c0) : 0, 0.0);
       backward_columns<Act, T>(y, dy, dz, db != nullptr ? acc.data() : nullptr, m, n, c0, c1);

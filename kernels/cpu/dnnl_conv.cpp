@@ -26,13 +26,18 @@ using onednn::attr;
 using onednn::engine;
 using Args = std::unordered_map<int, memory>;
 
-enum class Dir { forward, backward_data, backward_filter };
+// The forward's fused variants add the bias (forward_bias*) and / or relu (*_relu) in the primitive.
+enum class Dir { forward, backward_data, backward_filter, forward_bias, forward_relu, forward_bias_relu };
+bool is_forward(Dir d) { return d == Dir::forward || d >= Dir::forward_bias; }
+bool has_bias(Dir d) { return d == Dir::forward_bias || d == Dir::forward_bias_relu; }
+bool has_relu(Dir d) { return d == Dir::forward_relu || d == Dir::forward_bias_relu; }
 
 // One direction's primitive for one batch size (the batch of a thread's slice).
 struct Plan {
   dnnl::primitive prim;
   dnnl::primitive_desc_base pd;
   memory::desc x, y, w_user, w_prim;  // w_prim: the kernel (or its gradient) as the primitive takes it
+  memory::desc bias;                  // the fused forward's bias, when it takes one
   dnnl::reorder w_reorder;            // w_user -> w_prim (forward, backward data) or back (filter)
   dnnl::reorder::primitive_desc reorder_pd;
   bool reorder = false;
@@ -88,6 +93,19 @@ bool supported(const ConvGeometry& g) {
   return true;
 }
 
+// The kernel's reorder between the user's layout and the primitive's, where they differ.
+void finish_plan(Plan& plan, Dir dir) {
+  using namespace dnnl;
+  plan.reorder = plan.w_prim != plan.w_user;
+  if (plan.reorder) {
+    const bool to_prim = dir != Dir::backward_filter;
+    const memory::desc& from = to_prim ? plan.w_user : plan.w_prim;
+    const memory::desc& to = to_prim ? plan.w_prim : plan.w_user;
+    plan.reorder_pd = reorder::primitive_desc(engine(), from, engine(), to, attr());
+    plan.w_reorder = reorder(plan.reorder_pd);
+  }
+}
+
 std::unique_ptr<Plan> make_plan(Dir dir, const ConvGeometry& g, int64_t batch) {
   using namespace dnnl;
   const memory::desc x = activation(g, batch, g.channels, g.in), y = activation(g, batch, g.out_channels, g.out);
@@ -105,10 +123,29 @@ std::unique_ptr<Plan> make_plan(Dir dir, const ConvGeometry& g, int64_t batch) {
   plan->w_user = w_user;
   switch (dir) {
     case Dir::forward:
-      plan->prim = convolution_forward(fwd);
-      plan->pd = fwd;
-      plan->w_prim = fwd.weights_desc();
+    case Dir::forward_bias:
+    case Dir::forward_relu:
+    case Dir::forward_bias_relu: {
+      const convolution_forward::primitive_desc pd = dir == Dir::forward ? fwd : [&] {
+        dnnl::primitive_attr a = attr();
+        if (has_relu(dir)) {
+          post_ops po;
+          po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+          a.set_post_ops(po);
+        }
+        const memory::desc b({g.out_channels}, memory::data_type::f32, memory::format_tag::a);
+        const auto d = has_bias(dir) ? convolution_forward::desc(prop_kind::forward_training, alg, x, w_any, b, y,
+                                                                 strides, dilates, lo, hi)
+                                     : convolution_forward::desc(prop_kind::forward_training, alg, x, w_any, y,
+                                                                 strides, dilates, lo, hi);
+        return convolution_forward::primitive_desc(d, a, engine());
+      }();
+      plan->prim = convolution_forward(pd);
+      plan->pd = pd;
+      plan->w_prim = pd.weights_desc();
+      if (has_bias(dir)) plan->bias = pd.bias_desc();
       break;
+    }
     case Dir::backward_data: {
       const convolution_backward_data::primitive_desc pd(
           convolution_backward_data::desc(alg, x, w_any, y, strides, dilates, lo, hi), attr(), engine(), fwd);
@@ -126,14 +163,7 @@ std::unique_ptr<Plan> make_plan(Dir dir, const ConvGeometry& g, int64_t batch) {
       break;
     }
   }
-  plan->reorder = plan->w_prim != w_user;
-  if (plan->reorder) {
-    const bool to_prim = dir != Dir::backward_filter;
-    const memory::desc& from = to_prim ? w_user : plan->w_prim;
-    const memory::desc& to = to_prim ? plan->w_prim : w_user;
-    plan->reorder_pd = reorder::primitive_desc(engine(), from, engine(), to, attr());
-    plan->w_reorder = reorder(plan->reorder_pd);
-  }
+  finish_plan(*plan, dir);
   return plan;
 }
 
@@ -217,13 +247,14 @@ Kernels kernels_for(const Plans& p, const float* w) {
   return k;
 }
 
-bool run_data_direction(Dir dir, const float* in, const float* w, float* out, const ConvGeometry& g) {
+bool run_data_direction(Dir dir, const float* in, const float* w, float* out, const ConvGeometry& g,
+                        const float* bias = nullptr) {
   if (!supported(g)) return false;
   const Slices s = slices(g.batch);
   Plans p;
   if (!plans(dir, g, s, p)) return false;
   const Kernels k = kernels_for(p, w);
-  const bool fwd = dir == Dir::forward;
+  const bool fwd = is_forward(dir);
   const int64_t in_item = (fwd ? g.in_pixels() * g.channels : g.out_pixels() * g.out_channels);
   const int64_t out_item = (fwd ? g.out_pixels() * g.out_channels : g.in_pixels() * g.channels);
   parallel_for(s.count, 1, [&](int64_t s0, int64_t s1) {
@@ -235,6 +266,7 @@ bool run_data_direction(Dir dir, const float* in, const float* w, float* out, co
       Args args{{DNNL_ARG_WEIGHTS, plan == p.large ? k.large : k.small}};
       args.insert({fwd ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST, a});
       args.insert({fwd ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC, b});
+      if (has_bias(dir)) args.insert({DNNL_ARG_BIAS, mem(plan->bias, bias)});
       onednn::add_scratchpad(plan->pd, args);
       onednn::execute(plan->prim, args);
     }
@@ -248,6 +280,13 @@ bool onednn_available() { return true; }
 
 bool onednn_conv_forward(const float* x, const float* w, float* y, const ConvGeometry& g) {
   return run_data_direction(Dir::forward, x, w, y, g);
+}
+
+bool onednn_conv_forward_bias_relu(const float* x, const float* w, const float* b, bool relu, float* y,
+                                   const ConvGeometry& g) {
+  const Dir dir = b != nullptr ? (relu ? Dir::forward_bias_relu : Dir::forward_bias)
+                               : (relu ? Dir::forward_relu : Dir::forward);
+  return run_data_direction(dir, x, w, y, g, b);
 }
 
 bool onednn_conv_backward_data(const float* dy, const float* w, float* dx, const ConvGeometry& g) {
@@ -297,6 +336,9 @@ namespace axon::kernels::cpu {
 bool onednn_available() { return false; }
 bool onednn_conv_forward(const float*, const float*, float*, const ConvGeometry&) { return false; }
 bool onednn_conv_backward_data(const float*, const float*, float*, const ConvGeometry&) { return false; }
+bool onednn_conv_forward_bias_relu(const float*, const float*, const float*, bool, float*, const ConvGeometry&) {
+  return false;
+}
 bool onednn_conv_backward_filter(const float*, const float*, float*, const ConvGeometry&) { return false; }
 }  // namespace axon::kernels::cpu
 

@@ -34,7 +34,9 @@ std::vector<int64_t> per_dim(const std::vector<int64_t>& v, int64_t nd) {
 
 }  // namespace
 
-Tensor conv(const Tensor& input, const Tensor& kernel, const Tensor& bias, const ConvOptions& options) {
+Tensor conv(const Tensor& input, const Tensor& kernel, const Tensor& bias, const ConvOptions& options,
+            FusedActivation activation) {
+  if (activation != FusedActivation::none) return fused_conv(input, kernel, bias, options, activation, "conv");
   return add_bias(axon::conv(input, kernel, options, "conv"), bias, options.channels, "conv");
 }
 

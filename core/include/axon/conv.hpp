@@ -25,6 +25,7 @@
 // one tape entry; its backward calls conv_backward_data and conv_backward_filter, which are recorded
 // ops themselves (their backward is written with conv and each other), so gradients of gradients
 // work.
+#include <axon/fused_activation.hpp>
 #include <axon/tensor.hpp>
 #include <cstdint>
 #include <initializer_list>
@@ -72,6 +73,14 @@ Tensor conv_backward_data(const Tensor& grad_output, const Tensor& kernel, const
 Tensor conv_backward_filter(const Tensor& input, const Tensor& grad_output, const Shape& kernel_shape,
                             const ConvOptions& options = {});
 
+// act(conv(input, kernel) + bias) as one op: the bias add and the activation run in one pass over
+// the conv's output (instead of an add and an activation op, each a pass and a temporary), and on
+// the CPU the backward's first pass forms dy * act'(y) and the bias gradient together before the two
+// conv adjoints (CUDA: the composite ops' where / sum there). bias: [Cout] or undefined. Values and gradients are those of the composite conv, add
+// and relu / tanh / sigmoid, which run instead for 16-bit floats; one tape entry named "fused_conv"
+// (its recorded backward is differentiable: gradients of gradients work).
+Tensor fused_conv(const Tensor& input, const Tensor& kernel, const Tensor& bias, const ConvOptions& options = {},
+                  FusedActivation activation = FusedActivation::none, const char* op_name = "fused_conv");
 
 // Which implementation runs the CPU's f32 convolutions that both can run (builds with oneDNN):
 // automatic (the default) times oneDNN and im2col + OpenBLAS on each shape's and direction's first

@@ -8,6 +8,7 @@
 // hard_tanh are 0 at their bounds; hard_sigmoid 0 at both ends; hard_silu takes its inner formula
 // 2 alpha x + beta at both ends (-0.5 and 1.5 for the defaults at x = -3 and 3); leaky_relu, elu,
 // celu and selu take their x <= 0 branch at 0.
+#include <axon/fused_activation.hpp>
 #include <axon/tensor.hpp>
 
 namespace axon {
@@ -48,7 +49,6 @@ Tensor softsign(const Tensor& x);
 // derivative is taken from y: nothing else is kept). x [..., in], kernel [in, out], bias [out] or
 // undefined; the result is [..., out]. Gradients and values are those of the composite matmul, add and
 // relu / tanh / sigmoid (which run instead for dtypes other than f32 and f64).
-enum class FusedActivation { none, relu, tanh, sigmoid };
 Tensor fused_dense(const Tensor& x, const Tensor& kernel, const Tensor& bias,
                    FusedActivation activation = FusedActivation::none);
 // The same written into `out` (shape [..., out], x's dtype and device), as the out= variants of

@@ -10,19 +10,6 @@ namespace axon {
 
 namespace {
 
-void check_operands(const char* op, const Tensor& a, const char* a_name, const Tensor& b,
-                    const char* b_name) {
-  detail::check_defined(op, a, a_name);
-  detail::check_defined(op, b, b_name);
-  detail::same_device(op, {&a, &b});
-  AXON_CHECK(is_floating(a.dtype()), op, "{} must be floating point, got {}", a_name, describe(a));
-  AXON_CHECK(a.dtype() == b.dtype(), op, "{} {} and {} {} must have the same dtype", a_name, describe(a),
-             b_name, describe(b));
-}
-
-// Output gradients arrive in the output's dtype; a caller-supplied one may differ (vjp).
-Tensor as_dtype(const Tensor& g, DType dt) { return g.dtype() == dt ? g : cast(g, dt); }
-
 void check_shape(const char* op, const Tensor& t, const char* what, const Shape& expected) {
   AXON_CHECK(t.shape() == expected, op, "{} {} does not match the convolution's shape {}", what, describe(t),
              to_string(expected));
@@ -31,7 +18,7 @@ void check_shape(const char* op, const Tensor& t, const char* what, const Shape&
 }  // namespace
 
 Tensor conv(const Tensor& input, const Tensor& kernel, const ConvOptions& o, const char* op_name) {
-  check_operands(op_name, input, "input", kernel, "kernel");
+  detail::conv_check_operands(op_name, input, "input", kernel, "kernel");
   const auto g = detail::conv_geometry(input.shape(), kernel.shape(), o, op_name);
   Tensor y;
   {
@@ -41,7 +28,7 @@ Tensor conv(const Tensor& input, const Tensor& kernel, const ConvOptions& o, con
     y = detail::output_from_last(detail::conv_forward_last(x, w, g), o.channels).contiguous();
   }
   autograd::record("conv", {input, kernel}, {y}, [input, kernel, o](const autograd::Grads& gr) {
-    const Tensor g = as_dtype(gr[0], kernel.dtype());
+    const Tensor g = detail::grad_as_dtype(gr[0], kernel.dtype());
     // The first layer's input is data: its gradient would be computed for nothing.
     return autograd::Grads{
         autograd::needs_input_grad(0) ? conv_backward_data(g, kernel, input.shape(), o) : Tensor(),
@@ -53,7 +40,7 @@ Tensor conv(const Tensor& input, const Tensor& kernel, const ConvOptions& o, con
 Tensor conv_backward_data(const Tensor& grad_output, const Tensor& kernel, const Shape& input_shape,
                           const ConvOptions& o) {
   const char* op = "conv_backward_data";
-  check_operands(op, grad_output, "grad_output", kernel, "kernel");
+  detail::conv_check_operands(op, grad_output, "grad_output", kernel, "kernel");
   const auto g = detail::conv_geometry(input_shape, kernel.shape(), o, op);
   check_shape(op, grad_output, "grad_output", detail::conv_output_shape(g, o.channels));
   Tensor dx;
@@ -64,7 +51,7 @@ Tensor conv_backward_data(const Tensor& grad_output, const Tensor& kernel, const
     dx = detail::output_from_last(detail::conv_backward_data_last(dy, w, g), o.channels).contiguous();
   }
   autograd::record(op, {grad_output, kernel}, {dx}, [grad_output, kernel, o](const autograd::Grads& gr) {
-    const Tensor g = as_dtype(gr[0], kernel.dtype());
+    const Tensor g = detail::grad_as_dtype(gr[0], kernel.dtype());
     return autograd::Grads{conv(g, kernel, o), conv_backward_filter(g, grad_output, kernel.shape(), o)};
   });
   return dx;
@@ -73,7 +60,7 @@ Tensor conv_backward_data(const Tensor& grad_output, const Tensor& kernel, const
 Tensor conv_backward_filter(const Tensor& input, const Tensor& grad_output, const Shape& kernel_shape,
                             const ConvOptions& o) {
   const char* op = "conv_backward_filter";
-  check_operands(op, input, "input", grad_output, "grad_output");
+  detail::conv_check_operands(op, input, "input", grad_output, "grad_output");
   const auto g = detail::conv_geometry(input.shape(), kernel_shape, o, op);
   check_shape(op, grad_output, "grad_output", detail::conv_output_shape(g, o.channels));
   Tensor dw;
@@ -84,7 +71,7 @@ Tensor conv_backward_filter(const Tensor& input, const Tensor& grad_output, cons
     dw = detail::kernel_from_last(detail::conv_backward_filter_last(x, dy, g), o.channels).contiguous();
   }
   autograd::record(op, {input, grad_output}, {dw}, [input, grad_output, o](const autograd::Grads& gr) {
-    const Tensor g = as_dtype(gr[0], input.dtype());
+    const Tensor g = detail::grad_as_dtype(gr[0], input.dtype());
     return autograd::Grads{conv_backward_data(grad_output, g, input.shape(), o), conv(input, g, o)};
   });
   return dw;

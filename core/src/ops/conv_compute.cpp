@@ -6,6 +6,7 @@
 
 #include "conv_geometry.hpp"
 #include "cudnn_workspace.hpp"
+#include "fused_epilogue.hpp"
 
 namespace axon::detail {
 
@@ -239,6 +240,24 @@ Tensor conv_forward_last(const Tensor& x, const Tensor& w, const ConvGeometry& g
   }
   Tensor y = parts.size() == 1 ? parts[0] : concat(parts, 0);
   return y.view(out_shape);
+}
+
+Tensor conv_forward_last_epilogue(const Tensor& x, const Tensor& w, const ConvGeometry& g, const Tensor& b,
+                                  kernels::DenseAct act) {
+  const Shape out_shape = conv_output_shape(g, Channels::last);
+  // The CPU's f32 / f64 kernels (not the 1x1 and depthwise ones): the epilogue inside oneDNN's primitive
+  // where that runs the conv, else right after the im2col path's GEMMs.
+  if (use_cpu_gemm(x) && numel(out_shape) > 0 && g.channels / g.groups > 0 && !is_pointwise(g) &&
+      !use_depthwise(x, g)) {
+    Tensor y = empty(out_shape, x.dtype(), x.device());
+    const Tensor bc = b.defined() ? b.contiguous() : Tensor();
+    kernels::cpu::conv_forward_epilogue_best(x.dtype(), x.data_ptr(), w.data_ptr(),
+                                             bc.defined() ? bc.data_ptr() : nullptr, act, y.data_ptr(), g);
+    return y;
+  }
+  Tensor y = conv_forward_last(x, w, g).contiguous();  // fresh: the epilogue writes it in place
+  if (g.out_channels > 0) epilogue(act, y, b, y.numel() / g.out_channels, g.out_channels);
+  return y;
 }
 
 Tensor conv_backward_data_last(const Tensor& dy, const Tensor& w, const ConvGeometry& g) {

@@ -19,6 +19,17 @@ std::vector<int64_t> per_dim(const std::vector<int64_t>& v, int nd, const char* 
 
 }  // namespace
 
+void conv_check_operands(const char* op, const Tensor& a, const char* a_name, const Tensor& b, const char* b_name) {
+  check_defined(op, a, a_name);
+  check_defined(op, b, b_name);
+  same_device(op, {&a, &b});
+  AXON_CHECK(is_floating(a.dtype()), op, "{} must be floating point, got {}", a_name, describe(a));
+  AXON_CHECK(a.dtype() == b.dtype(), op, "{} {} and {} {} must have the same dtype", a_name, describe(a), b_name,
+             describe(b));
+}
+
+Tensor grad_as_dtype(const Tensor& g, DType dt) { return g.dtype() == dt ? g : cast(g, dt); }
+
 kernels::ConvGeometry conv_geometry(const Shape& in, const Shape& k, const ConvOptions& o, const char* op) {
   const int64_t rank = static_cast<int64_t>(in.size());
   AXON_CHECK(rank >= 3 && rank <= 2 + kernels::kConvMaxDims, op,

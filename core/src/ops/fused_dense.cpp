@@ -5,6 +5,7 @@
 #include <axon/nn_ops.hpp>
 #include <axon/out.hpp>
 
+#include "fused_epilogue.hpp"
 #include "internal.hpp"
 #include "out_checks.hpp"
 
@@ -13,46 +14,7 @@ namespace axon {
 namespace {
 using autograd::Grads;
 using kernels::DenseAct;
-
-DenseAct kernel_act(FusedActivation a) {
-  switch (a) {
-    case FusedActivation::none: return DenseAct::none;
-    case FusedActivation::relu: return DenseAct::relu;
-    case FusedActivation::tanh: return DenseAct::tanh;
-    case FusedActivation::sigmoid: return DenseAct::sigmoid;
-  }
-  AXON_FAIL("fused_dense", "unknown activation {}", static_cast<int>(a));
-}
-
-Tensor activate(FusedActivation a, const Tensor& z) {
-  switch (a) {
-    case FusedActivation::none: return z;
-    case FusedActivation::relu: return relu(z);
-    case FusedActivation::tanh: return tanh(z);
-    case FusedActivation::sigmoid: return sigmoid(z);
-  }
-  AXON_FAIL("fused_dense", "unknown activation {}", static_cast<int>(a));
-}
-
-// dy * act'(z) from y = act(z), in differentiable ops (the backward recorded for grad of grad).
-Tensor composite_backward(FusedActivation a, const Tensor& y, const Tensor& dy) {
-  switch (a) {
-    case FusedActivation::none: return dy;
-    case FusedActivation::relu: return where(gt(y, 0), dy, 0);
-    case FusedActivation::tanh: return mul(dy, rsub(1, square(y)));
-    case FusedActivation::sigmoid: return mul(dy, mul(y, rsub(1, y)));
-  }
-  AXON_FAIL("fused_dense", "unknown activation {}", static_cast<int>(a));
-}
-
-// y[rows, n] (contiguous, the GEMM's result) = act(y + b) in place, on y's device.
-void epilogue(DenseAct act, const Tensor& y, const Tensor& b, int64_t rows, int64_t n) {
-  const Tensor bc = b.defined() ? b.contiguous() : Tensor();
-  const void* bp = bc.defined() ? bc.data_ptr() : nullptr;
-  AXON_ON_DEVICE(y.device(), kernels::cpu::dense_epilogue(act, y.dtype(), y.data_ptr(), bp, rows, n),
-                 cuda::backend().dense_epilogue(act, y.dtype(), y.data_ptr(), bp, rows, n,
-                                                detail::stream_for(y.device())));
-}
+constexpr const char* kOp = "fused_dense";
 
 // Whether y = act(x2 w + b) goes to the CPU kernel's dense_forward (its choice of a GEMM and the
 // epilogue pass or one fused pass): contiguous operands on the CPU.
@@ -91,10 +53,10 @@ void check_operands(const Tensor& x, const Tensor& w, const Tensor& b) {
 
 Tensor fused_dense(const Tensor& x, const Tensor& w, const Tensor& b, FusedActivation activation) {
   check_operands(x, w, b);
-  const DenseAct act = kernel_act(activation);
+  const DenseAct act = detail::kernel_act(activation, kOp);
   if (x.dtype() != DType::f32 && x.dtype() != DType::f64) {  // the 16-bit types: the composite ops
     Tensor z = matmul(x, w);
-    return activate(activation, b.defined() ? add(z, b) : z);
+    return detail::activate(activation, b.defined() ? add(z, b) : z, kOp);
   }
   const int64_t in = w.size(0), out = w.size(1);
   Shape shape = x.shape();
@@ -109,7 +71,7 @@ Tensor fused_dense(const Tensor& x, const Tensor& w, const Tensor& b, FusedActiv
       cpu_dense(act, y, x2, w, b);
     } else {
       y = matmul(x2, w);  // fresh and contiguous: the epilogue writes it in place
-      epilogue(act, y, b, rows, out);
+      detail::epilogue(act, y, b, rows, out);
     }
     y = y.reshape(shape);
   }
@@ -122,21 +84,13 @@ Tensor fused_dense(const Tensor& x, const Tensor& w, const Tensor& b, FusedActiv
     const bool want_db = has_bias && autograd::needs_input_grad(2);
     Tensor dz, xm = x2;
     if (autograd::recording()) {  // grad of grad: differentiable ops on the recorded x and y
-      dz = composite_backward(activation, y, g[0]).reshape({rows, out});
+      dz = detail::composite_backward(activation, y, g[0], kOp).reshape({rows, out});
       xm = x.reshape({rows, in});
       if (want_db) d[2] = sum(dz, {0});
     } else {
       const Tensor dy = g[0].reshape({rows, out}).contiguous();
-      const Tensor yc = y.reshape({rows, out});
-      Tensor db = want_db ? empty({out}, dy.dtype(), dy.device()) : Tensor();
-      dz = act == DenseAct::none ? dy : empty({rows, out}, dy.dtype(), dy.device());
-      void* dz_ptr = act == DenseAct::none ? nullptr : dz.data_ptr();
-      void* db_ptr = want_db ? db.data_ptr() : nullptr;
-      AXON_ON_DEVICE(dy.device(),
-                     kernels::cpu::dense_epilogue_backward(act, dy.dtype(), yc.data_ptr(), dy.data_ptr(), dz_ptr,
-                                                           db_ptr, rows, out),
-                     cuda::backend().dense_epilogue_backward(act, dy.dtype(), yc.data_ptr(), dy.data_ptr(), dz_ptr,
-                                                             db_ptr, rows, out, detail::stream_for(dy.device())));
+      auto [dzc, db] = detail::epilogue_backward(act, y.reshape({rows, out}), dy, want_db, rows, out);
+      dz = dzc;
       if (want_db) d[2] = db;
     }
     if (autograd::needs_input_grad(0)) d[0] = matmul(dz, w.transpose(0, 1)).reshape(x.shape());
@@ -159,12 +113,13 @@ Tensor fused_dense_out(const Tensor& out, const Tensor& x, const Tensor& w, cons
   const int64_t in = w.size(0), n = w.size(1);
   const int64_t rows = numel(Shape(x.shape().begin(), x.shape().end() - 1));
   const Tensor y = out.reshape({rows, n}), x2 = x.reshape({rows, in});  // y: a view of `out`, contiguous
+  const DenseAct act = detail::kernel_act(activation, "fused_dense_out");
   if (cpu_dense_fits(x2, w)) {
-    cpu_dense(kernel_act(activation), y, x2, w, b);
+    cpu_dense(act, y, x2, w, b);
     return out;
   }
   matmul_out(y, x2, w);
-  epilogue(kernel_act(activation), out, b, rows, n);
+  detail::epilogue(act, out, b, rows, n);
   return out;
 }
 

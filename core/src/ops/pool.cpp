@@ -55,6 +55,13 @@ kernels::PoolGeometry pool_geometry(const char* op, const Tensor& x0, const std:
   return g;
 }
 
+// dy in dtype dt, contiguous, off the tape.
+Tensor contiguous_as(const Tensor& dy, DType dt) {
+  NoGrad ng;
+  Tensor d = detail::to_dtype_untracked(dy, dt);
+  return d.is_contiguous() ? d : contiguous(d);
+}
+
 // The max-pool adjoint as a scatter_add of dy to the recorded argmax positions: differentiable, for
 // a backward that a tape records (grad of grad).
 Tensor max_pool_recorded_backward(const Tensor& idx, const Tensor& dy, const kernels::PoolGeometry& g,
@@ -180,6 +187,24 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
     if (y.numel() > 0) kernels::cpu::max_pool_forward(x.dtype(), x.data_ptr(), y.data_ptr(), nullptr, g);
     return y;
   }
+  // Training on the CPU: the compact argmax (a byte per output), the flat one only for grad of grad.
+  if (dev.is_cpu() && g.window[0] * g.window[1] * g.window[2] <= kernels::cpu::kMaxArgWindow) {
+    Tensor arg(out_shape, DType::u8, dev);
+    if (y.numel() > 0) kernels::cpu::max_pool_forward_arg(dt, x.data_ptr(), y.data_ptr(), arg.data<uint8_t>(), g);
+    autograd::record(op, {x0}, {y}, [x, arg, in_shape, out_shape, g, dt, dev](const autograd::Grads& gr) {
+      if (!autograd::recording()) {
+        const Tensor dy = contiguous_as(gr[0], dt);
+        Tensor dx(in_shape, dt, dev);
+        if (dx.numel() > 0) kernels::cpu::max_pool_backward_arg(dt, dy.data_ptr(), arg.data<uint8_t>(), dx.data_ptr(), g);
+        return autograd::Grads{dx};
+      }
+      Tensor scratch(out_shape, dt, dev), idx(out_shape, DType::i64, dev);
+      if (scratch.numel() > 0)
+        kernels::cpu::max_pool_forward(dt, x.data_ptr(), scratch.data_ptr(), idx.data<int64_t>(), g);
+      return autograd::Grads{max_pool_recorded_backward(idx, gr[0], g, in_shape)};
+    });
+    return y;
+  }
   Tensor idx(out_shape, DType::i64, dev);
   if (y.numel() > 0)
     AXON_ON_DEVICE(
@@ -189,12 +214,7 @@ Tensor max_pool_nhwc(const Tensor& x0, const std::vector<int64_t>& window,
   autograd::record(op, {x0}, {y}, [idx, in_shape, g, dt, dev](const autograd::Grads& gr) {
     Tensor dy = gr[0];
     if (!autograd::recording()) {  // direct gather kernel
-      Tensor dyc;
-      {
-        NoGrad ng;
-        dyc = detail::to_dtype_untracked(dy, dt);
-        if (!dyc.is_contiguous()) dyc = contiguous(dyc);
-      }
+      const Tensor dyc = contiguous_as(dy, dt);
       Tensor dx(in_shape, dt, dev);
       if (dx.numel() > 0)
         AXON_ON_DEVICE(

@@ -86,7 +86,7 @@ ForwardResult apply(const Model& model, const Params& params, const std::map<std
     }
     if (const FusedActivation act = detail::fused_activation(g, i, uses[i]); act != FusedActivation::none) {
       try {
-        values[i + 1] = node.forward.target<detail::DenseForward>()->fused(args, stored, act);
+        values[i + 1] = detail::fused_forward(node, args, stored, act);
       } catch (const Error& e) {
         throw Error(fmt::format("{} [in layer \"{}\" ({})]", e.what(), name, node.op), e.file(), e.line());
       }
@@ -186,10 +186,16 @@ namespace axon::detail {
 FusedActivation fused_activation(const Graph& g, size_t i, int uses) {
   if (uses != 1 || i + 1 >= g.nodes.size()) return FusedActivation::none;
   const auto &node = *g.nodes[i], &next = *g.nodes[i + 1];
-  if (node.precision || next.precision || !node.forward.target<DenseForward>()) return FusedActivation::none;
+  if (node.precision || next.precision) return FusedActivation::none;
+  if (!node.forward.target<DenseForward>() && !node.forward.target<ConvForward>()) return FusedActivation::none;
   if (next.inputs.size() != 1 || next.inputs[0].get() != &node) return FusedActivation::none;
   const auto* act = next.forward.target<ActivationForward>();
   return act != nullptr ? act->fused() : FusedActivation::none;
+}
+
+Tensor fused_forward(const Node& node, const std::vector<Tensor>& in, const ParamMap& p, FusedActivation activation) {
+  if (const auto* dense = node.forward.target<DenseForward>()) return dense->fused(in, p, activation);
+  return node.forward.target<ConvForward>()->fused(in, p, activation);
 }
 
 }  // namespace axon::detail

@@ -90,9 +90,14 @@ void check_no_groups(const NodeBuild& b, const ConvLayerOptions& o) {
 
 }  // namespace
 
-Tensor detail::ConvForward::operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext&) const {
+namespace detail {
+Tensor ConvForward::operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext&) const {
   return layers::conv(in[0], p.at("kernel"), param_or_none(p, "bias"), options);
 }
+Tensor ConvForward::fused(const std::vector<Tensor>& in, const ParamMap& p, FusedActivation activation) const {
+  return layers::conv(in[0], p.at("kernel"), param_or_none(p, "bias"), options, activation);
+}
+}  // namespace detail
 
 Model conv(const Model& x, int64_t units, ConvLayerOptions o) {
   Model m = detail::make_node("conv", {x}, o.name, [&](NodeBuild& b) {

@@ -1,6 +1,7 @@
 #pragma once
 // Internal to the model API: graph nodes, the helper every builder goes through, and the shape and
 // display helpers the builders share.
+#include <axon/conv.hpp>
 #include <axon/mixed_precision.hpp>
 #include <axon/model.hpp>
 #include <axon/layers/pooling.hpp>
@@ -88,6 +89,12 @@ struct DenseForward {
   // The forward of dense followed by the activation.
   Tensor fused(const std::vector<Tensor>& in, const ParamMap& p, FusedActivation activation) const;
 };
+// The same for a conv node (conv(), not its transposed / depthwise / separable kin): one fused_conv.
+struct ConvForward {
+  ConvOptions options;
+  Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
+  Tensor fused(const std::vector<Tensor>& in, const ParamMap& p, FusedActivation activation) const;
+};
 struct ActivationForward {
   std::string fn;
   Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
@@ -99,20 +106,19 @@ struct ActivationForward {
                              : FusedActivation::none;
   }
 };
-// A conv layer's and a window max-pool's forwards, named so that predict()'s plans can read their
-// options (and run them on inference primitives).
-struct ConvForward {
-  ConvOptions options;
-  Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
-};
+// A window max-pool's forward, named so that predict()'s plans can read its options (and run it on an
+// inference primitive); ConvForward above likewise.
 struct MaxPoolForward {
   layers::PoolOptions options;
   Tensor operator()(const std::vector<Tensor>& in, const ParamMap& p, ForwardContext& ctx) const;
 };
-// The activation that node i (a DenseForward) and node i + 1 run as one fused_dense, or none: node
+// The activation that node i (a DenseForward or ConvForward) and node i + 1 run as one fused_dense /
+// fused_conv, or none: node
 // i + 1 is a relu / tanh / sigmoid ActivationForward, node i's only consumer (`uses` counts them),
 // and neither has a precision policy. apply() and predict()'s plans fuse by this one rule.
 FusedActivation fused_activation(const Graph& g, size_t i, int uses);
+// Node i's forward fused with that activation (node i must be one fused_activation accepts).
+Tensor fused_forward(const Node& node, const std::vector<Tensor>& in, const ParamMap& p, FusedActivation activation);
 
 struct NodeBuild {
   Node& node;

@@ -80,14 +80,6 @@ kernels::DenseAct dense_act_of(FusedActivation a) {
 
 bool f32_contiguous(const Tensor& t) { return !t.defined() || (t.dtype() == DType::f32 && t.is_contiguous()); }
 
-// Node i + 1 is a relu that only node i feeds and that is node i's only consumer.
-bool relu_follows(const Graph& g, size_t i, int uses) {
-  if (uses != 1 || i + 1 >= g.nodes.size()) return false;
-  const Node& next = *g.nodes[i + 1];
-  const auto* act = next.forward.target<ActivationForward>();
-  return act && act->fn == "relu" && next.inputs.size() == 1 && next.inputs[0].get() == g.nodes[i].get();
-}
-
 // The inference primitive for a conv node's call on x, or null where the layer's own forward runs.
 std::shared_ptr<kernels::cpu::InferConv> infer_conv(const ConvForward& f, const Tensor& x, const Tensor& w,
                                                     const Tensor& b, bool relu) {
@@ -175,7 +167,7 @@ class Plan {
       ForwardContext ctx{Mode::inference, &default_generator(), s.name, {}};
       values[i] = node.forward(args, s.params, ctx);
       if (const auto* f = node.forward.target<ConvForward>(); f && args.size() == 1) {
-        const bool relu = relu_follows(g, i, uses[i]);
+        const bool relu = fused_activation(g, i, uses[i]) == FusedActivation::relu;
         s.kernel = s.params.at("kernel");
         if (auto b = s.params.find("bias"); b != s.params.end()) s.bias = b->second;
         s.conv = infer_conv(*f, x, s.kernel, s.bias, relu);

@@ -8,6 +8,7 @@
 // col2im is the adjoint: it gathers, for every input pixel, the col entries that read it (no
 // atomics, f32/f64 accumulation), and overwrites dx.
 #include <axon/kernels/common.hpp>
+#include <axon/kernels/dense.hpp>
 #include <cstddef>
 
 struct cudnnContext;
@@ -101,6 +102,10 @@ bool onednn_available();
 bool onednn_conv_forward(const float* x, const float* w, float* y, const ConvGeometry& g);
 bool onednn_conv_backward_data(const float* dy, const float* w, float* dx, const ConvGeometry& g);
 bool onednn_conv_backward_filter(const float* x, const float* dy, float* dw, const ConvGeometry& g);
+// The forward with the bias (b [Cout], or null) added and relu (or nothing) applied by the primitive
+// itself (its post-op) as it writes y: no second pass over y.
+bool onednn_conv_forward_bias_relu(const float* x, const float* w, const float* b, bool relu, float* y,
+                                   const ConvGeometry& g);
 
 // Which of the two runs the f32 CPU convolutions that both can run. automatic: both are timed on a
 // shape's first use (per direction) and the faster is kept. The initial setting comes from the
@@ -115,6 +120,10 @@ struct ConvRuns {
 ConvRuns conv_runs();
 // The f32 / f64 CPU convolutions through the chosen path (f64 and what oneDNN cannot run: im2col).
 void conv_forward_best(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g);
+// The same, then y = act(y + b) (b [Cout] or null): inside oneDNN's primitive where it runs the conv
+// (bias, relu), else the dense epilogue's pass (kernels/dense.hpp) over y.
+void conv_forward_epilogue_best(DType dt, const void* x, const void* w, const void* b, DenseAct act, void* y,
+                                const ConvGeometry& g);
 void conv_backward_data_best(DType dt, const void* dy, const void* w, void* dx, const ConvGeometry& g);
 void conv_backward_filter_best(DType dt, const void* x, const void* dy, void* dw, const ConvGeometry& g);
 }  // namespace cpu

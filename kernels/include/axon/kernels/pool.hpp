@@ -20,6 +20,13 @@ namespace cpu {
 // index may be null (nothing will take the gradient): the max alone, without the argmax.
 void max_pool_forward(DType dt, const void* x, void* y, int64_t* index, const PoolGeometry& g);
 void max_pool_backward(DType dt, const void* dy, const int64_t* index, void* dx, const PoolGeometry& g);
+// The same with a compact argmax for the training path: arg (u8, the output's shape) receives the
+// winner's position in its window, (i * window[1] + j) * window[2] + k, or kNoArg when the window
+// covers no input cell: an eighth of the index's memory traffic. Windows of at most 255 cells.
+constexpr uint8_t kNoArg = 255;
+constexpr int64_t kMaxArgWindow = 255;
+void max_pool_forward_arg(DType dt, const void* x, void* y, uint8_t* arg, const PoolGeometry& g);
+void max_pool_backward_arg(DType dt, const void* dy, const uint8_t* arg, void* dx, const PoolGeometry& g);
 }  // namespace cpu
 namespace cuda {
 void max_pool_forward(DType dt, const void* x, void* y, int64_t* index, const PoolGeometry& g,

@@ -12,8 +12,9 @@ namespace axon::layers {
 
 // conv(input, kernel, bias; strides 1, padding valid, input_dilation 1, kernel_dilation 1,
 // feature_group_size 1, channels last). (Axon's batch_group_size is not offered.)
+// With an activation, act(conv + bias) runs as one fused_conv (<axon/conv.hpp>): one tape entry.
 Tensor conv(const Tensor& input, const Tensor& kernel, const Tensor& bias = Tensor(),
-            const ConvOptions& options = {});
+            const ConvOptions& options = {}, FusedActivation activation = FusedActivation::none);
 
 struct ConvTransposeOptions {
   std::vector<int64_t> strides;
