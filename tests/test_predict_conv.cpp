@@ -110,6 +110,11 @@ TEST_CASE("predict's conv step: one part, batch slices, output-row slices equal 
                {1, 5, 6, 4, 3}, {1, 2});
   check_splits(input("x", {-1, 13, 12, 3}) | conv(6, {.kernel_size = {3}, .strides = {2}, .padding = PaddingMode::same}),
                {1, 13, 12, 3}, {1, 2, 3});
+  // Windows that never reach an item's last row (ResNet's 1x1 stride-2 shortcut on 16 rows reads 15;
+  // a 3x3 stride 2 on 8 rows reads 7): several items in one piece still lie a whole item apart.
+  check_splits(input("x", {-1, 16, 16, 4}) | conv(8, {.kernel_size = {1}, .strides = {2}, .use_bias = false}),
+               {3, 16, 16, 4}, {1, 2, 3});
+  check_splits(input("x", {-1, 8, 8, 3}) | conv(5, {.kernel_size = {3}, .strides = {2}}), {4, 8, 8, 3}, {1, 2});
 }
 
 TEST_CASE("predict's conv models in one part, split by items and split by rows equal float64 apply",

@@ -23,7 +23,9 @@ memory mem(const memory::desc& md, const void* p) {
   return memory(md, onednn::engine(), const_cast<void*>(p));
 }
 
-// `n` items of `rows` x in[1..] pixels x `channels`, channels last, as oneDNN's [n, C, rows, ...].
+// `n` items of `rows` x px[1..] pixels x `channels`, channels last, as oneDNN's [n, C, rows, ...], the
+// items px[0] rows apart: a piece may read fewer rows than an item has (a 1x1 conv of stride 2 on 16
+// rows reads 15), but its items still lie a whole item apart.
 // (One channel is also a plain channels-first layout, but described so oneDNN 2.6 sends a conv's
 // first layer to its reference kernel, 100x slower than the JIT one it takes channels last.)
 memory::desc activation(int nd, const int64_t* px, int64_t rows, int64_t n, int64_t channels) {
@@ -36,7 +38,7 @@ memory::desc activation(int nd, const int64_t* px, int64_t rows, int64_t n, int6
     s *= size;
   }
   strides[1] = 1;
-  strides[0] = s;
+  strides[0] = s / rows * px[0];
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
