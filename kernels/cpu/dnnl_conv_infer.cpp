@@ -3,6 +3,7 @@
 
 #ifdef AXON_HAS_DNNL
 #include <algorithm>
+#include <string>
 #include <cstring>
 #include <vector>
 
@@ -23,9 +24,9 @@ memory mem(const memory::desc& md, const void* p) {
   return memory(md, onednn::engine(), const_cast<void*>(p));
 }
 
-// `n` items of `rows` x px[1..] pixels x `channels`, channels last, as oneDNN's [n, C, rows, ...], the
-// items px[0] rows apart: a piece may read fewer rows than an item has (a 1x1 conv of stride 2 on 16
-// rows reads 15), but its items still lie a whole item apart.
+// `n` items of `rows` x px[1..] pixels x `channels`, channels last, as oneDNN's [n, C, rows, ...], dense
+// (a gap between items sends oneDNN 2.6 to its reference kernel): a piece of several items reads
+// whole items.
 // (One channel is also a plain channels-first layout, but described so oneDNN 2.6 sends a conv's
 // first layer to its reference kernel, 100x slower than the JIT one it takes channels last.)
 memory::desc activation(int nd, const int64_t* px, int64_t rows, int64_t n, int64_t channels) {
@@ -38,7 +39,7 @@ memory::desc activation(int nd, const int64_t* px, int64_t rows, int64_t n, int6
     s *= size;
   }
   strides[1] = 1;
-  strides[0] = s / rows * px[0];
+  strides[0] = s;
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
@@ -102,9 +103,13 @@ class InferConvImpl {
     for (const Part& p : split(g.batch, g.out[0], count)) {
       // The input rows the output rows read, and the padding that is left of them.
       const int64_t first = p.r0 * g.stride[0] - g.pad_lo[0], end = (p.r1 - 1) * g.stride[0] - g.pad_lo[0] + span;
-      const int64_t in0 = std::max<int64_t>(first, 0), in1 = std::min<int64_t>(end, g.in[0]);
+      const int64_t in0 = std::max<int64_t>(first, 0);
+      // Several items: all their rows, though the windows may stop short of the last (ResNet's 1x1
+      // stride-2 shortcut reads 15 of 16), so that they lie one item apart; oneDNN's output size
+      // rounds the spare rows away, as the conv's own does.
+      const int64_t in1 = p.n > 1 ? g.in[0] : std::min<int64_t>(end, g.in[0]);
       lo[0] = in0 - first;
-      hi[0] = end - in1;
+      hi[0] = std::max<int64_t>(end - in1, 0);
       Piece piece;
       piece.x_offset = p.n0 * in_item + in0 * in_row;
       piece.y_offset = p.n0 * out_item + p.r0 * out_row;
@@ -114,6 +119,8 @@ class InferConvImpl {
           convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, piece.x, w_any,
                                     bias ? b_md : memory::desc(), piece.y, strides, dil, lo, hi),
           attr, onednn::engine());
+      // oneDNN's reference kernel is 10-100x slower than the conv's own paths: leave the layer to them.
+      if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) reference_ = true;
       piece.pd = pd;
       piece.prim = convolution_forward(pd);
       piece.w = pd.weights_desc();
@@ -147,7 +154,7 @@ class InferConvImpl {
     }
   }
 
-  bool ok() const { return !pieces_.empty(); }
+  bool ok() const { return !pieces_.empty() && !reference_; }
   int parts() const { return static_cast<int>(pieces_.size()); }
 
   void run(const float* x, const float* w, const float* b, float* y) {
@@ -197,6 +204,7 @@ class InferConvImpl {
   std::vector<Piece> pieces_;
   std::vector<Layout> layouts_;
   std::vector<float> seen_;  // the kernel's values at the last reorder
+  bool reference_ = false;
 };
 
 InferConv::InferConv(std::unique_ptr<InferConvImpl> impl) : impl_(std::move(impl)) {}
