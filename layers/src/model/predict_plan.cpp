@@ -10,6 +10,7 @@
 #include <axon/out.hpp>
 
 #include "../../../core/src/ops/conv_geometry.hpp"
+#include "../../../core/src/ops/fused_epilogue.hpp"
 #include "graph.hpp"
 
 namespace axon::detail {
@@ -68,15 +69,6 @@ struct Step {
   std::shared_ptr<kernels::cpu::InferConv> conv;
   std::shared_ptr<kernels::cpu::InferMaxPool> pool;
 };
-
-kernels::DenseAct dense_act_of(FusedActivation a) {
-  switch (a) {
-    case FusedActivation::relu: return kernels::DenseAct::relu;
-    case FusedActivation::tanh: return kernels::DenseAct::tanh;
-    case FusedActivation::sigmoid: return kernels::DenseAct::sigmoid;
-    default: return kernels::DenseAct::none;
-  }
-}
 
 bool f32_contiguous(const Tensor& t) { return !t.defined() || (t.dtype() == DType::f32 && t.is_contiguous()); }
 
@@ -155,7 +147,7 @@ class Plan {
         s.kernel = s.params.at("kernel");
         if (auto b = s.params.find("bias"); b != s.params.end()) s.bias = b->second;
         s.act = fused_activation(g, i, uses[i]);
-        s.kernel_act = dense_act_of(s.act);
+        s.kernel_act = kernel_act(s.act, "predict");
         s.direct = x.device().is_cpu() && (x.dtype() == DType::f32 || x.dtype() == DType::f64) &&
                    s.kernel.dtype() == x.dtype() && s.kernel.is_contiguous() &&
                    (!s.bias.defined() || (s.bias.is_contiguous() && s.bias.dtype() == x.dtype()));
