@@ -12,9 +12,7 @@
 #include <cuda_runtime_api.h>
 #endif
 
-#ifndef AXON_BENCH_COMMIT
-#define AXON_BENCH_COMMIT "unknown"
-#endif
+#include "axon_bench_commit.h"  // written at every build (cmake/AxonBenchCommit.cmake)
 
 namespace axon::bench {
 
