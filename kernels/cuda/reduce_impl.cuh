@@ -18,6 +18,7 @@
 #include <axon/kernels/cuda_check.hpp>
 #include <axon/kernels/reduce.hpp>
 #include <axon/kernels/scalar.hpp>
+#include <atomic>
 #include <cstdint>
 
 #include "device_props.cuh"
@@ -307,15 +308,18 @@ constexpr size_t kPartialBytes = 16;  // room for any reducer's accumulator
 // One wave of rows_split blocks: a second, partly filled wave would cost as much as the first.
 template <class R, class T>
 int split_blocks_per_sm() {
-  static int cached[64] = {};
+  // Atomic: host threads may launch reductions at the same time (they compute the same value).
+  static std::atomic<int> cached[64] = {};
   int dev = 0;
   AXON_CUDA_CHECK(cudaGetDevice(&dev), "reduce");
-  int& c = cached[dev >= 0 && dev < 64 ? dev : 0];
-  if (!c) {
-    AXON_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&c, rows_split<R, T>, kBlock, 0), "reduce");
-    c = c < 1 ? 1 : c > 8 ? 8 : c;
+  std::atomic<int>& c = cached[dev >= 0 && dev < 64 ? dev : 0];
+  int v = c.load(std::memory_order_relaxed);
+  if (!v) {
+    AXON_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&v, rows_split<R, T>, kBlock, 0), "reduce");
+    v = v < 1 ? 1 : v > 8 ? 8 : v;
+    c.store(v, std::memory_order_relaxed);
   }
-  return c;
+  return v;
 }
 
 template <class R, class T>

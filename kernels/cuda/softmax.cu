@@ -6,6 +6,9 @@
 //  - inner > 1: one thread per (outer, inner) column, coalesced across inner.
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <mutex>
+
 #include <axon/kernels/cuda_check.hpp>
 #include <axon/kernels/scalar.hpp>
 #include <axon/kernels/softmax.hpp>
@@ -209,15 +212,21 @@ void launch(const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log,
     int threads = n >= 16384 ? 1024 : n >= 4096 ? 512 : 256;
     size_t bytes = size_t(n) * sizeof(A);
     if (bytes + 1024 <= size_t(max_dynamic_smem())) {
-      static int configured[64] = {};  // per device: the largest dynamic shared size granted so far
+      // Per device: the largest dynamic shared size granted so far. Host threads may launch at once:
+      // the size is raised under a lock (so it never goes down) and published only once it is set.
+      static std::atomic<int> configured[64] = {};
+      static std::mutex raise;
       int dev = 0;
       AXON_CUDA_CHECK(cudaGetDevice(&dev), "softmax");
-      int& granted = configured[dev >= 0 && dev < 64 ? dev : 0];
-      if (bytes > 48 * 1024 && int(bytes) > granted) {
-        AXON_CUDA_CHECK(cudaFuncSetAttribute(rows_block<T, true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             int(bytes)),
-                        "softmax");
-        granted = int(bytes);
+      std::atomic<int>& granted = configured[dev >= 0 && dev < 64 ? dev : 0];
+      if (bytes > 48 * 1024 && int(bytes) > granted.load(std::memory_order_acquire)) {
+        std::lock_guard<std::mutex> lock(raise);
+        if (int(bytes) > granted.load(std::memory_order_relaxed)) {
+          AXON_CUDA_CHECK(cudaFuncSetAttribute(rows_block<T, true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               int(bytes)),
+                          "softmax");
+          granted.store(int(bytes), std::memory_order_release);
+        }
       }
       rows_block<T, true><<<grid_for(outer, 1), threads, bytes, s>>>(x, y, outer, n, log);
     } else {
