@@ -12,6 +12,7 @@
 #include "../../../core/src/ops/conv_geometry.hpp"
 #include "../../../core/src/ops/fused_epilogue.hpp"
 #include "graph.hpp"
+#include "predict_chunks.hpp"
 
 namespace axon::detail {
 
@@ -68,20 +69,27 @@ struct Step {
   // primitive (conv_infer.hpp), writing `buffer` (or, last, the result) like a dense step.
   std::shared_ptr<kernels::cpu::InferConv> conv;
   std::shared_ptr<kernels::cpu::InferMaxPool> pool;
+  ChunkLayer layer;  // the same as a layer of a chunked run
 };
 
 bool f32_contiguous(const Tensor& t) { return !t.defined() || (t.dtype() == DType::f32 && t.is_contiguous()); }
 
 // The inference primitive for a conv node's call on x, or null where the layer's own forward runs.
 std::shared_ptr<kernels::cpu::InferConv> infer_conv(const ConvForward& f, const Tensor& x, const Tensor& w,
-                                                    const Tensor& b, bool relu) {
+                                                    const Tensor& b, bool relu, ChunkLayer& layer) {
   if (f.options.channels != Channels::last || !f32_contiguous(x) || !f32_contiguous(w) || !f32_contiguous(b))
     return nullptr;
-  return kernels::cpu::make_infer_conv(conv_geometry(x.shape(), w.shape(), f.options, "conv"), b.defined(), relu);
+  layer.is_conv = true;
+  layer.conv = conv_geometry(x.shape(), w.shape(), f.options, "conv");
+  layer.relu = relu;
+  layer.kernel = w;
+  layer.bias = b;
+  return kernels::cpu::make_infer_conv(layer.conv, b.defined(), relu);
 }
 
 // The same for a max pool node whose call on x gave y.
-std::shared_ptr<kernels::cpu::InferMaxPool> infer_max_pool(const MaxPoolForward& f, const Tensor& x, const Tensor& y) {
+std::shared_ptr<kernels::cpu::InferMaxPool> infer_max_pool(const MaxPoolForward& f, const Tensor& x, const Tensor& y,
+                                                           ChunkLayer& layer) {
   const layers::PoolOptions& o = f.options;
   const int64_t nd = x.dim() - 2;
   if (o.channels != Channels::last || !f32_contiguous(x) || nd < 1 || nd > 3 || y.dim() != x.dim()) return nullptr;
@@ -99,6 +107,7 @@ std::shared_ptr<kernels::cpu::InferMaxPool> infer_max_pool(const MaxPoolForward&
     if (o.padding.mode == PaddingMode::same)  // the odd cell on the high side, as conv.hpp says
       g.pad_lo[at] = std::max<int64_t>((g.out[at] - 1) * g.stride[at] + g.window[at] - g.in[at], 0) / 2;
   }
+  layer.pool = g;
   return kernels::cpu::make_infer_max_pool(g);
 }
 
@@ -162,23 +171,50 @@ class Plan {
         const bool relu = fused_activation(g, i, uses[i]) == FusedActivation::relu;
         s.kernel = s.params.at("kernel");
         if (auto b = s.params.find("bias"); b != s.params.end()) s.bias = b->second;
-        s.conv = infer_conv(*f, x, s.kernel, s.bias, relu);
+        s.conv = infer_conv(*f, x, s.kernel, s.bias, relu, s.layer);
         if (s.conv && relu) {
           s.slot = i + 1;
           absorbed = true;
         }
       }
       if (const auto* f = node.forward.target<MaxPoolForward>(); f && args.size() == 1)
-        s.pool = infer_max_pool(*f, x, values[i]);
+        s.pool = infer_max_pool(*f, x, values[i], s.layer);
+      if (s.conv || s.pool) s.layer.out_item = values[i].numel() / std::max<int64_t>(values[i].size(0), 1);
       if ((s.dense || s.conv || s.pool) && s.slot + 1 != n) s.buffer = empty(values[i].shape(), values[i].dtype(), values[i].device());
       out_shape_ = values[i].shape();
       out_dtype_ = values[i].dtype();
       steps_.push_back(std::move(s));
     }
     slots_ = n;
+    plan_chunks(uses);
   }
 
   bool busy = false;  // running on this thread
+
+  // The leading run of conv and pool steps that a chunked run takes (predict_chunks.hpp): from the
+  // input, each step reading only the one before it, whose value nothing else reads, each but the
+  // graph's last (the run's output is the last step's kept buffer).
+  void plan_chunks(const std::vector<int>& uses) {
+    if (shape_.empty() || shape_[0] < 2) return;
+    std::vector<ChunkLayer> layers;
+    size_t from = input_slot_, first = 0, end = 0;
+    int lanes = 1;
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      const Step& s = steps_[k];
+      if (s.skip) continue;
+      const bool chained = s.args.size() == 1 && s.args[0] == from && (from == input_slot_ || uses[from] == 1);
+      if (!(s.conv || s.pool) || !chained || !s.buffer.defined()) break;
+      if (layers.empty()) first = k;
+      end = k + 1;
+      layers.push_back(s.layer);
+      lanes = std::max(lanes, s.conv ? s.conv->parts() : s.pool->parts());
+      from = s.slot;
+    }
+    const int64_t in_item = numel(shape_) / shape_[0];
+    chunked_ = ChunkedRun::make(std::move(layers), shape_[0], in_item, lanes);
+    chunk_first_ = first;
+    chunk_end_ = end;
+  }
 
   bool matches(const Model& model, const Params& params, const Tensor& input) const {
     return &model.graph() == &model_.graph() && &params == params_ && input.dtype() == dtype_ &&
@@ -194,6 +230,14 @@ class Plan {
     values_[input_slot_] = input;
     Tensor result;
     for (size_t k = 0; k < steps_.size(); ++k) {
+      if (chunked_ && k == chunk_first_) {
+        const Tensor x = input.contiguous();
+        const Step& last = steps_[chunk_end_ - 1];
+        chunked_->run(x.data<float>(), last.buffer.data<float>());
+        values_[last.slot] = last.buffer;
+        k = chunk_end_ - 1;
+        continue;
+      }
       Step& s = steps_[k];
       if (s.skip) continue;
       const bool last = s.slot + 1 == slots_;
@@ -250,6 +294,8 @@ class Plan {
   Shape out_shape_;
   DType out_dtype_ = DType::f32;
   std::vector<Tensor> values_, args_;  // reused between calls
+  std::unique_ptr<ChunkedRun> chunked_;   // steps [chunk_first_, chunk_end_), when they run in chunks
+  size_t chunk_first_ = 0, chunk_end_ = 0;
 };
 
 // Recently used first; a handful, since each holds handles on its params and its buffers.
