@@ -3,6 +3,7 @@
 // slices, forced with AXON_CPU_INFER_PARTS) against apply() in float64, and plans of conv models
 // against apply() call after call, as the batch, the params and the input change.
 #include <cstdlib>
+#include <list>
 #include <string>
 #include <thread>
 
@@ -23,6 +24,12 @@ struct Parts {
   ~Parts() { ::unsetenv("AXON_CPU_INFER_PARTS"); }
 };
 
+// AXON_CPU_INFER_CHUNK for a scope (read when a plan is built).
+struct Chunk {
+  explicit Chunk(const char* v) { ::setenv("AXON_CPU_INFER_CHUNK", v, 1); }
+  ~Chunk() { ::unsetenv("AXON_CPU_INFER_CHUNK"); }
+};
+
 // init()'s kernels with random biases (they start at zero).
 Params random_params(const Model& m, uint64_t seed) {
   Params p = init(m, {.seed = seed});
@@ -30,6 +37,16 @@ Params random_params(const Model& m, uint64_t seed) {
   for (auto& [layer, map] : p)
     if (map.count("bias")) map["bias"] = mul(randn(map["bias"].shape(), g), 0.5);
   return p;
+}
+
+// A copy of p with tensors of its own, kept alive (in `keep`) so that no later Params takes its
+// address and tensors: a plan is found by the Params' address and its tensors, so this builds a new
+// plan under the settings in force (a copy sharing p's tensors at a reused address finds the old).
+const Params& fresh(const Params& p, std::list<Params>& keep) {
+  Params& q = keep.emplace_back();
+  for (const auto& [layer, map] : p)
+    for (const auto& [name, t] : map) q[layer][name] = t.clone();
+  return q;
 }
 
 Params to_f64(const Params& p) {
@@ -56,16 +73,27 @@ bool has_infer_steps() {
   return conv_runs() == before;
 }
 
+// Chunks one chunked call runs: `lanes` shares of the items, each in chunks of `chunk` (0: not
+// chunked, as when one lane would run the whole batch in one chunk).
+int64_t chunks_of(int64_t rows, int lanes, int64_t chunk) {
+  lanes = static_cast<int>(std::min<int64_t>(lanes, rows));
+  if (chunk < 1 || (lanes == 1 && rows <= chunk)) return 0;
+  int64_t n = 0;
+  for (int l = 0; l < lanes; ++l) n += (rows * (l + 1) / lanes - rows * l / lanes + chunk - 1) / chunk;
+  return n;
+}
+
 // predict (f32) against apply in float64 for each forced split; `parts` the splits to force.
 void check_splits(const Model& m, const Shape& x_shape, std::initializer_list<int> parts) {
   const Params p = random_params(m, 11);
   const Params p64 = to_f64(p);
   const Tensor x = randn(x_shape);
   const Tensor ref = apply(m, p64, x.to(DType::f64)).output.to(DType::f32);
+  std::list<Params> keep;
   for (int n : parts) {
     INFO("parts " << n);
     Parts forced(n);
-    const Params own = p;  // a new Params object: a new plan, built with this split
+    const Params& own = fresh(p, keep);  // a new plan, built with this split
     for (int call = 0; call < 2; ++call) test::check_close(predict(m, own, x), ref, kTol);
   }
 }
@@ -217,4 +245,73 @@ TEST_CASE("predict of a conv model from several threads at once gives each its o
     });
   for (auto& th : threads) th.join();
   for (int t = 0; t < 4; ++t) test::check_close(got[t], refs[t], kTol);
+}
+
+TEST_CASE("predict's chunked conv runs equal float64 apply for each chunk size, split and batch",
+          "[model][predict][conv][chunk]") {
+  const bool planned = has_infer_steps();  // without oneDNN no conv is a plan's step: nothing chunks
+  // The automatic chunk: half of 512 KiB over the largest activation per item (28x28x32 and 28x28x8
+  // f32 after the first conv).
+  const std::pair<Model, int64_t> models[] = {{fashion_mnist_cnn(), 2}, {small_cnn(), 10}};
+  for (const auto& [m, automatic] : models) {
+    const Params p = random_params(m, 5);
+    const Params p64 = to_f64(p);
+    std::list<Params> keep;
+    for (int64_t rows : {1, 3, 7, 64, 65}) {
+      Generator g(static_cast<uint64_t>(rows));
+      const Tensor x = randn({rows, 28, 28, 1}, g);
+      const Tensor ref = apply(m, p64, x.to(DType::f64)).output.to(DType::f32);
+      for (const char* chunk : {"off", "auto", "1", "2", "4"})
+        for (int parts : {1, 2, 3}) {
+          INFO("batch " << rows << ", AXON_CPU_INFER_CHUNK=" << chunk << ", parts " << parts);
+          Chunk c(chunk);
+          Parts forced(parts);
+          const Params& own = fresh(p, keep);  // a new plan, built with these settings
+          const int64_t before = predict_cpu_chunks();
+          for (int call = 0; call < 2; ++call) test::check_close(predict(m, own, x), ref, kTol);
+          const std::string s = chunk;
+          const int64_t size = s == "off" ? 0 : s == "auto" ? automatic : std::stoll(s);
+          CHECK(predict_cpu_chunks() - before == (planned ? 2 * chunks_of(rows, parts, size) : 0));
+        }
+    }
+  }
+}
+
+TEST_CASE("predict's chunked conv runs as the batch, the kernels' values and the params change",
+          "[model][predict][conv][chunk]") {
+  Chunk c("2");
+  // A pool whose output two convs read ends the chunked run (its buffer is whole); a conv last is
+  // not chunked (it writes the result).
+  const Model x = input("x", {-1, 12, 12, 3});
+  const Model pooled = max_pool(conv(x, 8, {.kernel_size = {3}, .activation = "relu"}), {.kernel_size = {2}});
+  const Model branches = concatenate(conv(pooled, 4, {.kernel_size = {3}, .padding = PaddingMode::same}),
+                                       conv(pooled, 4, {.kernel_size = {1}}));
+  const Model last = input("x", {-1, 12, 12, 3}) | conv(6, {.kernel_size = {3}, .activation = "relu"}) |
+                     max_pool({.kernel_size = {2}}) | conv(5, {.kernel_size = {3}});
+  for (const Model& m : {fashion_mnist_cnn(), branches, last}) {
+    Params p = random_params(m, 8);
+    const Shape s = m.input_shapes().begin()->second;
+    for (int parts : {1, 2}) {
+      Parts forced(parts);
+      for (int64_t rows : {65, 1, 7, 64, 3, 65}) {
+        INFO("parts " << parts << ", batch " << rows);
+        const Tensor in = randn({rows, s[1], s[2], s[3]});
+        const Tensor ref = apply(m, p, in).output;
+        test::check_close(predict(m, p, in), ref, kTol);
+        Tensor out = empty(ref.shape());
+        predict(m, p, in, {.out = out});
+        test::check_close(out, ref, kTol);
+      }
+    }
+    // Kernels changed in place are read by every lane's primitives; replaced ones build a new plan.
+    const Tensor in = randn({9, s[1], s[2], s[3]});
+    const Tensor before = predict(m, p, in);
+    for (auto& [layer, map] : p)
+      if (map.count("kernel")) copy_into(map["kernel"], mul(map["kernel"], 0.5));
+    test::check_close(predict(m, p, in), apply(m, p, in).output, kTol);
+    CHECK(max(abs(sub(predict(m, p, in), before))).item<float>() > 1e-4f);
+    for (auto& [layer, map] : p)
+      if (map.count("kernel")) map["kernel"] = mul(map["kernel"], -3.0);
+    test::check_close(predict(m, p, in), apply(m, p, in).output, kTol);
+  }
 }

@@ -2,8 +2,11 @@
 #include "predict_chunks.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+
+#include <axon/model.hpp>
 
 #include "../../../kernels/cpu/parallel.hpp"
 
@@ -14,6 +17,8 @@ namespace {
 // Half of a core's L2 (512 KiB on the 2-core EPYC measured) for a chunk's largest activation: the
 // rest holds the layer's input, the next layer's output and the kernels.
 constexpr int64_t kChunkBytes = 256 * 1024;
+
+std::atomic<int64_t> g_chunks{0};  // predict_cpu_chunks()
 
 // Items per chunk, or 0 when chunking is off.
 int64_t chunk_items(const std::vector<ChunkLayer>& layers) {
@@ -75,6 +80,7 @@ bool ChunkedRun::build_lane(Lane& lane) const {
 
 void ChunkedRun::run_lane(Lane& lane, const float* x, float* y) {
   const size_t n = layers_.size();
+  g_chunks.fetch_add((lane.items + chunk_ - 1) / chunk_, std::memory_order_relaxed);
   for (int64_t i = 0; i < lane.items; i += chunk_) {
     const int64_t item = lane.first + i;
     std::vector<Stage>& stages = lane.items - i >= chunk_ || lane.tail.empty() ? lane.whole : lane.tail;
@@ -98,3 +104,5 @@ void ChunkedRun::run(const float* x, float* y) {
 }
 
 }  // namespace axon::detail
+
+int64_t axon::predict_cpu_chunks() { return detail::g_chunks.load(std::memory_order_relaxed); }
