@@ -3,6 +3,8 @@
 // slices, forced with AXON_CPU_INFER_PARTS) against apply() in float64, and plans of conv models
 // against apply() call after call, as the batch, the params and the input change.
 #include <cstdlib>
+#include <cmath>
+#include <limits>
 #include <list>
 #include <string>
 #include <thread>
@@ -313,5 +315,32 @@ TEST_CASE("predict's chunked conv runs as the batch, the kernels' values and the
     for (auto& [layer, map] : p)
       if (map.count("kernel")) map["kernel"] = mul(map["kernel"], -3.0);
     test::check_close(predict(m, p, in), apply(m, p, in).output, kTol);
+  }
+}
+
+TEST_CASE("predict's max-pool step: NaN wins and infinities count, as in apply", "[model][predict][conv]") {
+  const Model m = input("x", {-1, 6, 6, 40}) | max_pool({.kernel_size = {2}});
+  Tensor x = randn({2, 6, 6, 40});
+  float* v = x.data<float>();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  // Channel 3 (a vector of 32) and 35 (of 8): a NaN first or last in a window, +inf, -inf, and
+  // huge values whose sum overflows.
+  v[3] = nan;                                  // item 0, cell (0, 0): first cell of its window
+  v[(1 * 6 + 1) * 40 + 35] = nan;              // cell (1, 1): last of its window
+  v[(2 * 6 + 2) * 40 + 3] = inf;               // window (1, 1)
+  v[(4 * 6 + 4) * 40 + 35] = -inf;             // window (2, 2), with finite others
+  for (int c = 0; c < 4; ++c) v[36 * 40 + (c / 2 * 6 + c % 2) * 40 + 7] = 3e38f;  // item 1, window (0, 0)
+  const Tensor ref = apply(m, {}, x).output;
+  const Tensor got = predict(m, {}, x);
+  const float* r = ref.data<float>();
+  const float* y = got.data<float>();
+  CHECK(std::isnan(y[3]));
+  CHECK(std::isnan(y[35]));
+  CHECK(y[(1 * 3 + 1) * 40 + 3] == inf);
+  CHECK(y[36 * 10 + 7] == 3e38f);
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    INFO("element " << i);
+    if (std::isnan(r[i])) CHECK(std::isnan(y[i]));
+    else CHECK(y[i] == r[i]);
   }
 }

@@ -20,44 +20,38 @@ struct Span {
   int64_t begin, end;
 };
 
-// max(o, v), NaN winning (a NaN kept, a NaN taken: !(v <= o)); ties keep the first cell.
-inline float nan_max(float o, float v) { return o == o && !(v <= o) ? v : o; }
-
-// Channels [k, k + B) of one output cell: the window's cells folded into B running maxima held in
-// registers (a fixed B, so the compiler makes vector compares and blends of them), stored once.
-// Per window cell a load and a blend per vector, where folding into `out` in memory also loaded and
-// stored it (W2's 2x2 pools ran ~3x slower so).
-template <int B>
-inline void window_max(const PoolGeometry& g, const float* item, Span sd, Span sh, Span sw, int64_t k, float* out) {
-  const int64_t c = g.c, row_in = g.in[2] * c, plane_in = g.in[1] * row_in;
-  float acc[B];
-  const float* first = item + sd.begin * plane_in + sh.begin * row_in + sw.begin * c + k;
-  for (int e = 0; e < B; ++e) acc[e] = first[e];
-  for (int64_t d = sd.begin; d < sd.end; ++d)
-    for (int64_t h = sh.begin; h < sh.end; ++h)
-      for (int64_t w = sw.begin; w < sw.end; ++w) {
-        const float* in = item + d * plane_in + h * row_in + w * c + k;
-        for (int e = 0; e < B; ++e) acc[e] = nan_max(acc[e], in[e]);
-      }
-  for (int e = 0; e < B; ++e) out[k + e] = acc[e];
+// out = max(out, in) elementwise, NaN winning (a NaN kept, a NaN taken: !(in <= out)); ties keep
+// the first cell. Branch-free over distinct arrays, so the compiler vectorizes it.
+inline void max_into(float* __restrict out, const float* __restrict in, int64_t c) {
+  for (int64_t k = 0; k < c; ++k) {
+    const float o = out[k], v = in[k];
+    out[k] = o == o && !(v <= o) ? v : o;
+  }
 }
 
 // Output rows [r0, r1) of (item, out d, out h); `spans` the input cells of each window per dim.
 // Built for AVX2 too (picked at load time where the CPU has it): W2's first pool at batch 1 ran 1.5x faster so.
 __attribute__((target_clones("avx2", "default"))) void pool_rows(const PoolGeometry& g, const std::vector<Span>* spans,
                                                                  const float* x, float* y, int64_t r0, int64_t r1) {
-  const int64_t c = g.c, item_in = g.in[0] * g.in[1] * g.in[2] * c;
+  const int64_t c = g.c, row_in = g.in[2] * c, plane_in = g.in[1] * row_in, item_in = g.in[0] * plane_in;
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t oh = r % g.out[1], od = r / g.out[1] % g.out[0], n = r / (g.out[1] * g.out[0]);
     const Span sd = spans[0][static_cast<size_t>(od)], sh = spans[1][static_cast<size_t>(oh)];
-    const float* item = x + n * item_in;
     float* out = y + r * g.out[2] * c;
     for (int64_t ow = 0; ow < g.out[2]; ++ow, out += c) {
       const Span sw = spans[2][static_cast<size_t>(ow)];
-      int64_t k = 0;
-      for (; k + 32 <= c; k += 32) window_max<32>(g, item, sd, sh, sw, k, out);
-      for (; k + 8 <= c; k += 8) window_max<8>(g, item, sd, sh, sw, k, out);
-      for (; k < c; ++k) window_max<1>(g, item, sd, sh, sw, k, out);
+      bool first = true;
+      for (int64_t d = sd.begin; d < sd.end; ++d)
+        for (int64_t h = sh.begin; h < sh.end; ++h)
+          for (int64_t w = sw.begin; w < sw.end; ++w) {
+            const float* in = x + n * item_in + d * plane_in + h * row_in + w * c;
+            if (first) {
+              for (int64_t k = 0; k < c; ++k) out[k] = in[k];
+              first = false;
+            } else {
+              max_into(out, in, c);
+            }
+          }
     }
   }
 }
