@@ -10,6 +10,8 @@
 #include <axon/out.hpp>
 
 #include "../../../core/src/ops/conv_geometry.hpp"
+#include "../../../kernels/cpu/gemm_small.hpp"
+#include "../../../kernels/cpu/parallel.hpp"
 #include "../../../core/src/ops/fused_epilogue.hpp"
 #include "graph.hpp"
 #include "predict_chunks.hpp"
@@ -64,6 +66,13 @@ struct Step {
   // pointers straight to the CPU kernel, without the op's checks and reshaped views (~1 us a layer,
   // a tenth of a batch-16 call) unless the input itself is not contiguous.
   bool direct = false;
+  // Few rows (f32, direct) of a large layer on several threads: each thread a slice of the kernel's
+  // rows (K), a contiguous part of it that it streams whole lines of, into its own partial sums
+  // (`partial`), added up with the bias and the activation after. gemm() splits such a product by
+  // columns, each thread reading 96 of every row's 512 bytes (W2's 3136 x 128 layer, 1.6 MB,
+  // which batch 1 reads from L3 on every call).
+  int split_k = 0;
+  std::vector<float> partial;
   kernels::DenseAct kernel_act = kernels::DenseAct::none;
   // A channels-last f32 conv (its relu absorbed as a dense layer's is) or max pool on an inference
   // primitive (conv_infer.hpp), writing `buffer` (or, last, the result) like a dense step.
@@ -109,6 +118,30 @@ std::shared_ptr<kernels::cpu::InferMaxPool> infer_max_pool(const MaxPoolForward&
   }
   layer.pool = g;
   return kernels::cpu::make_infer_max_pool(g);
+}
+
+// Step::split_k: up to this many rows, for kernels from 1 MiB (beyond a core's L2, so read from L3
+// on every call; smaller ones, such as the surrogate MLP's 256 KiB, stay with gemm(), whose split
+// gives apply()'s bits).
+constexpr int64_t kSplitKRows = 4;
+constexpr double kSplitKWeights = 1 << 18;
+
+void dense_split_k(Step& s, const float* x, float* y, int64_t m) {
+  const int64_t k = s.kernel.size(0), n = s.kernel.size(1), parts = s.split_k;
+  const float* w = s.kernel.data<float>();
+  float* partial = s.partial.data();
+  kernels::cpu::parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t k0 = k * p / parts, k1 = k * (p + 1) / parts;
+      kernels::cpu::small_gemm(m, n, k1 - k0, x + k0, k, w + k0 * n, n, partial + p * m * n, n);
+    }
+  });
+  for (int64_t i = 0; i < m * n; ++i) {
+    float sum = partial[i];
+    for (int64_t p = 1; p < parts; ++p) sum += partial[p * m * n + i];
+    y[i] = sum;
+  }
+  kernels::cpu::dense_epilogue(s.kernel_act, DType::f32, y, s.bias.defined() ? s.bias.data_ptr() : nullptr, m, n);
 }
 
 class Plan {
@@ -164,6 +197,11 @@ class Plan {
           s.slot = i + 1;
           absorbed = true;
         }
+        const int64_t m = x.size(0), k = s.kernel.size(0), cols = s.kernel.size(1);
+        if (s.direct && x.dtype() == DType::f32 && m <= kSplitKRows && double(k * cols) >= kSplitKWeights)
+          s.split_k = static_cast<int>(std::min<int64_t>(kernels::cpu::num_threads(), k / 64));
+        if (s.split_k > 1) s.partial.resize(static_cast<size_t>(s.split_k * m * cols));
+        else s.split_k = 0;
       }
       ForwardContext ctx{Mode::inference, &default_generator(), s.name, {}};
       values[i] = node.forward(args, s.params, ctx);
@@ -245,7 +283,9 @@ class Plan {
       if (s.dense) {
         const Tensor& x = values_[s.args[0]];
         y = !last ? s.buffer : into_out ? out : empty(out_shape_, out_dtype_);
-        if (s.direct && x.is_contiguous())
+        if (s.split_k && x.is_contiguous())
+          dense_split_k(s, x.data<float>(), y.data<float>(), x.size(0));
+        else if (s.direct && x.is_contiguous())
           kernels::cpu::dense_forward(s.kernel_act, x.dtype(), x.data_ptr(), s.kernel.data_ptr(),
                                       s.bias.defined() ? s.bias.data_ptr() : nullptr, y.data_ptr(), x.size(0),
                                       s.kernel.size(0), s.kernel.size(1));
