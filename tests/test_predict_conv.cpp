@@ -154,6 +154,16 @@ TEST_CASE("predict's conv models in one part, split by items and split by rows e
     check_splits(fashion_mnist_cnn(), {rows, 28, 28, 1}, {1, 2});
     check_splits(small_cnn(), {rows, 28, 28, 1}, {1, 2, 3});
   }
+  // A first conv on one channel pooled as it is made (conv_pool_infer.cpp): 16 + 8 channels, a 5x3
+  // kernel with asymmetric padding, odd output sizes (the pool drops the last row and column), no
+  // bias, no relu; 8 channels with relu and bias; the pool's output read by the model's output.
+  check_splits(input("x", {-1, 13, 11, 1}) |
+                   conv(24, {.kernel_size = {5, 3}, .padding = Padding({{2, 1}, {0, 1}}), .use_bias = false}) |
+                   max_pool({.kernel_size = {2}}) | flatten() | dense(5),
+               {3, 13, 11, 1}, {1, 2, 3});
+  check_splits(input("x", {-1, 10, 12, 1}) | conv(8, {.kernel_size = {3}, .activation = "relu"}) |
+                   max_pool({.kernel_size = {2}}),
+               {2, 10, 12, 1}, {1, 2});
   // Channels that are not a multiple of 8; a pool followed by a pool.
   check_splits(input("x", {-1, 12, 12, 3}) | conv(12, {.kernel_size = {3}, .activation = "relu"}) |
                    max_pool({.kernel_size = {2}}) | max_pool({.kernel_size = {2}, .strides = {1}}) |
@@ -252,9 +262,9 @@ TEST_CASE("predict of a conv model from several threads at once gives each its o
 TEST_CASE("predict's chunked conv runs equal float64 apply for each chunk size, split and batch",
           "[model][predict][conv][chunk]") {
   const bool planned = has_infer_steps();  // without oneDNN no conv is a plan's step: nothing chunks
-  // The automatic chunk: half of 512 KiB over the largest activation per item (28x28x32 and 28x28x8
-  // f32 after the first conv).
-  const std::pair<Model, int64_t> models[] = {{fashion_mnist_cnn(), 2}, {small_cnn(), 10}};
+  // The automatic chunk: half of 512 KiB over the largest activation per item, the second conv's
+  // (14x14x64 and 14x14x16 f32: the first conv's output is pooled as it is made, never stored).
+  const std::pair<Model, int64_t> models[] = {{fashion_mnist_cnn(), 5}, {small_cnn(), 20}};
   for (const auto& [m, automatic] : models) {
     const Params p = random_params(m, 5);
     const Params p64 = to_f64(p);

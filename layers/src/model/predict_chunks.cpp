@@ -8,6 +8,7 @@
 
 #include <axon/model.hpp>
 
+#include "../../../kernels/cpu/conv_pool_infer.hpp"
 #include "../../../kernels/cpu/parallel.hpp"
 
 namespace axon::detail {
@@ -56,7 +57,9 @@ bool ChunkedRun::build_lane(Lane& lane) const {
   auto stages = [&](int64_t items, std::vector<Stage>& out) {
     for (const ChunkLayer& l : layers_) {
       Stage s;
-      if (l.is_conv) {
+      if (l.conv_pool) {
+        // no primitive: conv_pool_forward
+      } else if (l.is_conv) {
         kernels::ConvGeometry g = l.conv;
         g.batch = items;
         s.conv = kernels::cpu::make_infer_conv(g, l.bias.defined(), l.relu, 1);
@@ -88,7 +91,11 @@ void ChunkedRun::run_lane(Lane& lane, const float* x, float* y) {
     for (size_t k = 0; k < n; ++k) {
       const ChunkLayer& l = layers_[k];
       float* out = k + 1 == n ? y + item * l.out_item : lane.buffers[k].data();
-      if (l.is_conv)
+      if (l.conv_pool)
+        kernels::cpu::conv_pool_forward(l.conv, l.pool, l.relu, in, l.kernel.data<float>(),
+                                        l.bias.defined() ? l.bias.data<float>() : nullptr, out, 0,
+                                        std::min(chunk_, lane.items - i), 0, l.pool.out[1]);
+      else if (l.is_conv)
         stages[k].conv->run(in, l.kernel.data<float>(), l.bias.defined() ? l.bias.data<float>() : nullptr, out);
       else
         stages[k].pool->run(in, out);

@@ -13,7 +13,7 @@
 
 namespace axon::detail {
 
-// One layer of the run: a conv (its bias and relu as the plan's step runs them) or a max pool,
+// One layer of the run: a conv (its bias and relu as the plan's step runs them), a max pool, or both,
 // reading the layer before it (the first: the plan's input).
 struct ChunkLayer {
   bool is_conv = false;
@@ -21,7 +21,8 @@ struct ChunkLayer {
   bool relu = false;
   Tensor kernel, bias;  // read on every call (values changed in place count)
   kernels::PoolGeometry pool;
-  int64_t out_item = 0;  // output values per item
+  bool conv_pool = false;  // a conv with the pool after it in one pass (conv_pool_infer.hpp)
+  int64_t out_item = 0;    // output values per item
 };
 
 class ChunkedRun {

@@ -10,6 +10,7 @@
 #include <axon/out.hpp>
 
 #include "../../../core/src/ops/conv_geometry.hpp"
+#include "../../../kernels/cpu/conv_pool_infer.hpp"
 #include "../../../kernels/cpu/gemm_small.hpp"
 #include "../../../kernels/cpu/parallel.hpp"
 #include "../../../core/src/ops/fused_epilogue.hpp"
@@ -224,10 +225,33 @@ class Plan {
       steps_.push_back(std::move(s));
     }
     slots_ = n;
+    fuse_conv_pools(uses);
     plan_chunks(uses);
   }
 
   bool busy = false;  // running on this thread
+
+  // A conv step whose only reader is a pool step that conv_pool_forward takes with it: the conv step
+  // writes the pool's value, the pool step is skipped.
+  void fuse_conv_pools(const std::vector<int>& uses) {
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      Step& s = steps_[k];
+      if (s.skip || !s.conv) continue;
+      size_t next = k + 1;
+      while (next < steps_.size() && steps_[next].skip) ++next;
+      if (next == steps_.size()) break;
+      Step& q = steps_[next];
+      if (!q.pool || q.args.size() != 1 || q.args[0] != s.slot || uses[s.slot] != 1 ||
+          !kernels::cpu::conv_pool_fits(s.layer.conv, q.layer.pool))
+        continue;
+      s.layer.conv_pool = true;
+      s.layer.pool = q.layer.pool;
+      s.layer.out_item = q.layer.out_item;
+      s.slot = q.slot;
+      s.buffer = q.buffer;
+      q.skip = true;
+    }
+  }
 
   // The leading run of conv and pool steps that a chunked run takes (predict_chunks.hpp): from the
   // input, each step reading only the one before it, whose value nothing else reads, each but the
@@ -294,7 +318,11 @@ class Plan {
       } else if (s.conv || s.pool) {
         const Tensor x = values_[s.args[0]].contiguous();
         y = !last ? s.buffer : into_out ? out : empty(out_shape_, out_dtype_);
-        if (s.conv)
+        if (s.layer.conv_pool)
+          kernels::cpu::conv_pool_run(s.layer.conv, s.layer.pool, s.layer.relu, x.data<float>(), s.kernel.data<float>(),
+                                      s.bias.defined() ? s.bias.data<float>() : nullptr, y.data<float>(), 0,
+                                      x.size(0));
+        else if (s.conv)
           s.conv->run(x.data<float>(), s.kernel.data<float>(), s.bias.defined() ? s.bias.data<float>() : nullptr,
                       y.data<float>());
         else
