@@ -1,7 +1,10 @@
 // A first conv on one input channel with its 2x2 max pool, in one pass (conv_pool_infer.hpp).
 #include "conv_pool_infer.hpp"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#define AXON_CONV_POOL_AVX2 1
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -32,6 +35,7 @@ void pad_item(const Shape& s, const ConvGeometry& c, const float* x, std::vector
     std::memcpy(xp.data() + (h + s.pad_h) * s.wp + s.pad_w, x + h * s.in_w, sizeof(float) * static_cast<size_t>(s.in_w));
 }
 
+#ifdef AXON_CONV_POOL_AVX2
 __attribute__((target("avx2,fma"))) inline __m256 nanmax8(__m256 m, __m256 a) {
   const __m256 take = _mm256_and_ps(_mm256_cmp_ps(m, m, _CMP_EQ_OQ), _mm256_cmp_ps(a, m, _CMP_NLE_UQ));
   return _mm256_blendv_ps(m, a, take);
@@ -91,6 +95,8 @@ __attribute__((target("avx2,fma"))) void rows_avx2(const Shape& s, bool relu, co
     }
 }
 
+#endif
+
 // The same without AVX2 (CPUs that lack it), a channel at a time.
 void rows_plain(const Shape& s, bool relu, const float* xp, const float* w, const float* b, float* y, int64_t r0,
                 int64_t r1) {
@@ -126,15 +132,22 @@ bool conv_pool_fits(const ConvGeometry& c, const PoolGeometry& p) {
 
 void conv_pool_forward(const ConvGeometry& c, const PoolGeometry& p, bool relu, const float* x, const float* w,
                        const float* b, float* y, int64_t n0, int64_t items, int64_t r0, int64_t r1) {
+#ifdef AXON_CONV_POOL_AVX2
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
   const Shape s{c.kernel[0], c.kernel[1], c.out_channels, c.in[0], c.in[1], c.pad_lo[0], c.pad_lo[1],
                 c.in[1] + c.pad_lo[1] + c.pad_hi[1], p.out[1], p.out[2]};
   thread_local std::vector<float> xp;
   for (int64_t n = n0; n < n0 + items; ++n) {
     pad_item(s, c, x + n * s.in_h * s.in_w, xp);
     float* out = y + n * s.ph * s.pw * s.o;
-    if (avx2) rows_avx2(s, relu, xp.data(), w, b, out, r0, r1);
-    else rows_plain(s, relu, xp.data(), w, b, out, r0, r1);
+#ifdef AXON_CONV_POOL_AVX2
+    if (avx2) {
+      rows_avx2(s, relu, xp.data(), w, b, out, r0, r1);
+      continue;
+    }
+#endif
+    rows_plain(s, relu, xp.data(), w, b, out, r0, r1);
   }
 }
 
