@@ -100,6 +100,30 @@ void check_splits(const Model& m, const Shape& x_shape, std::initializer_list<in
   }
 }
 
+// predict, and predict into a kept output, against apply.
+void check_predict(const Model& m, const Params& p, const Tensor& in) {
+  const Tensor ref = apply(m, p, in).output;
+  test::check_close(predict(m, p, in), ref, kTol);
+  Tensor out = empty(ref.shape());
+  predict(m, p, in, {.out = out});
+  test::check_close(out, ref, kTol);
+}
+
+// predict on `rows` items as p's kernels change in place (halved: read on the next call) and are
+// replaced (times -3: a new plan), against apply.
+void check_kernel_changes(const Model& m, Params& p, int64_t rows) {
+  const Shape s = m.input_shapes().begin()->second;
+  const Tensor in = randn({rows, s[1], s[2], s[3]});
+  const Tensor before = predict(m, p, in);
+  for (auto& [layer, map] : p)
+    if (map.count("kernel")) copy_into(map["kernel"], mul(map["kernel"], 0.5));
+  test::check_close(predict(m, p, in), apply(m, p, in).output, kTol);
+  CHECK(max(abs(sub(predict(m, p, in), before))).item<float>() > 1e-4f);
+  for (auto& [layer, map] : p)
+    if (map.count("kernel")) map["kernel"] = mul(map["kernel"], -3.0);
+  test::check_close(predict(m, p, in), apply(m, p, in).output, kTol);
+}
+
 Model small_cnn() {
   return input("images", {-1, 28, 28, 1}) |
          conv(8, {.kernel_size = {3}, .padding = PaddingMode::same, .activation = "relu"}) |
@@ -217,27 +241,14 @@ TEST_CASE("predict's conv steps: a conv last, a relu not absorbed, non-contiguou
     Params p = random_params(m, 4);
     const Shape s = m.input_shapes().begin()->second;
     for (int64_t rows : {1, 4}) {
-      const Tensor in = randn({rows, s[1], s[2], s[3]});
-      const Tensor ref = apply(m, p, in).output;
-      test::check_close(predict(m, p, in), ref, kTol);
-      Tensor out = empty(ref.shape());
-      predict(m, p, in, {.out = out});
-      test::check_close(out, ref, kTol);
+      check_predict(m, p, randn({rows, s[1], s[2], s[3]}));
       // The same shape as a transposed view: not contiguous.
       const Tensor t = transpose(randn({rows, s[2], s[1], s[3]}), 1, 2);
       REQUIRE(!t.is_contiguous());
       test::check_close(predict(m, p, t), apply(m, p, t).output, kTol);
     }
     // Kernels changed in place are read (reordered on every call); replaced ones build a new plan.
-    const Tensor in = randn({2, s[1], s[2], s[3]});
-    const Tensor before = predict(m, p, in);
-    for (auto& [layer, map] : p)
-      if (map.count("kernel")) copy_into(map["kernel"], mul(map["kernel"], 0.5));
-    test::check_close(predict(m, p, in), apply(m, p, in).output, kTol);
-    CHECK(max(abs(sub(predict(m, p, in), before))).item<float>() > 1e-4f);
-    for (auto& [layer, map] : p)
-      if (map.count("kernel")) map["kernel"] = mul(map["kernel"], -3.0);
-    test::check_close(predict(m, p, in), apply(m, p, in).output, kTol);
+    check_kernel_changes(m, p, 2);
     // Bad input: apply()'s error, not a crash.
     AXON_REQUIRE_THROWS_WITH(predict(m, p, randn({2, s[1], s[2], s[3] + 1})), "input \"x\"");
     AXON_REQUIRE_THROWS_WITH(predict(m, p, randn({2, s[1], s[2]})), "input \"x\"");
@@ -307,24 +318,11 @@ TEST_CASE("predict's chunked conv runs as the batch, the kernels' values and the
       Parts forced(parts);
       for (int64_t rows : {65, 1, 7, 64, 3, 65}) {
         INFO("parts " << parts << ", batch " << rows);
-        const Tensor in = randn({rows, s[1], s[2], s[3]});
-        const Tensor ref = apply(m, p, in).output;
-        test::check_close(predict(m, p, in), ref, kTol);
-        Tensor out = empty(ref.shape());
-        predict(m, p, in, {.out = out});
-        test::check_close(out, ref, kTol);
+        check_predict(m, p, randn({rows, s[1], s[2], s[3]}));
       }
     }
     // Kernels changed in place are read by every lane's primitives; replaced ones build a new plan.
-    const Tensor in = randn({9, s[1], s[2], s[3]});
-    const Tensor before = predict(m, p, in);
-    for (auto& [layer, map] : p)
-      if (map.count("kernel")) copy_into(map["kernel"], mul(map["kernel"], 0.5));
-    test::check_close(predict(m, p, in), apply(m, p, in).output, kTol);
-    CHECK(max(abs(sub(predict(m, p, in), before))).item<float>() > 1e-4f);
-    for (auto& [layer, map] : p)
-      if (map.count("kernel")) map["kernel"] = mul(map["kernel"], -3.0);
-    test::check_close(predict(m, p, in), apply(m, p, in).output, kTol);
+    check_kernel_changes(m, p, 9);
   }
 }
 
