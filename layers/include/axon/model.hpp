@@ -156,6 +156,9 @@ struct PredictOptions {
 Tensor predict(const Model& model, const Params& params, const Tensor& input, const PredictOptions& options = {});
 Tensor predict(const Model& model, const Params& params, const std::map<std::string, Tensor>& inputs,
                const PredictOptions& options = {});
+// Chunks of items predict's CPU plans have run their leading convs and pools in since the start
+// (README "Small-batch inference"; the tests' proof that a call was chunked).
+int64_t predict_cpu_chunks();
 
 // A table of the layers: Layer ("dense_0 (dense)") | Inputs (the layers feeding it) | Output Shape
 // (f32[-1, 128]: dtype and shape, -1 for an unknown dim such as the batch) | Options
