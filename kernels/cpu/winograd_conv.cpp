@@ -228,7 +228,11 @@ std::unique_ptr<WinogradConv> WinogradConv::make(const ConvGeometry& g, bool rel
 WinogradConv::WinogradConv(const WinogradShape& s, bool relu, int parts)
     : s_(s), relu_(relu), parts_(std::max(parts, 1)) {
   const int64_t tiles = s.tiles();
-  block_ = std::max<int64_t>(1, std::min(winograd_block(s), (tiles + parts_ - 1) / parts_));
+  // A multiple of `parts` blocks of about the same size, so that the parts are even (49 tiles in
+  // 2 parts: 4 blocks of 13 or fewer, not 18 + 18 + 13 split 36 / 13).
+  const int64_t per_part = (tiles + parts_ - 1) / parts_;
+  const int64_t blocks = parts_ * ((per_part + winograd_block(s) - 1) / winograd_block(s));
+  block_ = std::max<int64_t>(1, (tiles + blocks - 1) / blocks);
   const int64_t ck = s.channels * s.out_channels;
   u_ = std::make_unique<float[]>(size_t(16 * ck));
   seen_ = std::make_unique<float[]>(size_t(9 * ck));
