@@ -210,7 +210,10 @@ void run_infer(const Options& opt) {
     // The timed calls left the last ring entry's prediction in `out`; the reference is the first's.
     predict(model, params, ring[0], {.out = out});
     const double err = max(abs(sub(out, reference))).item<double>();
-    const bool ok = err <= 1e-6;
+    // Predict's convs may run on the Winograd kernel, which rounds differently from apply()'s (W2's
+    // CNN at batch 64: up to 1.2e-6 apart); a wrong result is far larger.
+    const double scale = max(abs(reference)).item<double>();
+    const bool ok = err <= 1e-5 * std::max(scale, 1.0);
     const std::string check = ok ? "ok" : fmt::format("WRONG: predict differs from apply by {:.3g}", err);
     if (opt.json) {
       fmt::print("{{\"workload\": \"infer\", \"model\": \"{}\", \"batch\": {}, \"threads\": {}, \"axon_us\": {:.3f}, "

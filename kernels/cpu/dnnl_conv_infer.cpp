@@ -1,6 +1,8 @@
 // Inference convolution on oneDNN (conv_infer.hpp).
 #include <axon/kernels/conv_infer.hpp>
 
+#include "winograd_conv_select.hpp"
+
 #ifdef AXON_HAS_DNNL
 #include <algorithm>
 #include <string>
@@ -157,7 +159,15 @@ class InferConvImpl {
   bool ok() const { return !pieces_.empty() && !reference_; }
   int parts() const { return static_cast<int>(pieces_.size()); }
 
+  // Where the Winograd kernel applies, it or the primitive, whichever WinogradChoice picks.
+  std::unique_ptr<WinogradChoice> winograd;
+
   void run(const float* x, const float* w, const float* b, float* y) {
+    if (!winograd) return run_primitive(x, w, b, y);
+    winograd->run(x, w, b, y, [this](const float* x, const float* w, const float* b, float* y) { run_primitive(x, w, b, y); });
+  }
+
+  void run_primitive(const float* x, const float* w, const float* b, float* y) {
     // The kernel is reordered when its values differ from the last call's: comparing costs a
     // third of reordering (W2's 3x3x32x64 kernel: ~1 us against 3-4 us at batch 1).
     const size_t wn = static_cast<size_t>(g_.kernel_pixels() * g_.channels * g_.out_channels);
@@ -220,7 +230,10 @@ std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, boo
                        double(g.kernel_pixels()) * double(g.channels);
   try {  // nullptr when oneDNN has no primitive for the problem
     auto impl = std::make_unique<InferConvImpl>(g, bias, relu, infer_parts(parts, flops, kConvFlopsPerPart));
-    if (impl->ok()) return std::make_unique<InferConv>(std::move(impl));
+    if (impl->ok()) {
+      impl->winograd = WinogradChoice::make(g, bias, relu, parts);
+      return std::make_unique<InferConv>(std::move(impl));
+    }
   } catch (const dnnl::error&) {
   }
   return nullptr;
@@ -228,15 +241,35 @@ std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, boo
 
 }  // namespace axon::kernels::cpu
 
-#else  // without oneDNN: predict's plans run these layers' own forwards
+#else  // without oneDNN: predict's plans run these layers' own forwards, but where the Winograd
+       // kernel applies, it or im2col + GEMM (the layer's own path), whichever WinogradChoice picks
 
 namespace axon::kernels::cpu {
-class InferConvImpl {};
+class InferConvImpl {
+ public:
+  InferConvImpl(const ConvGeometry& g, bool relu, std::unique_ptr<WinogradChoice> winograd)
+      : g_(g), relu_(relu), winograd_(std::move(winograd)) {}
+  void run(const float* x, const float* w, const float* b, float* y) {
+    winograd_->run(x, w, b, y, [this](const float* x, const float* w, const float* b, float* y) {
+      conv_forward_epilogue_best(DType::f32, x, w, b, relu_ ? DenseAct::relu : DenseAct::none, y, g_);
+    });
+  }
+  int parts() const { return winograd_->parts(); }
+
+ private:
+  ConvGeometry g_;
+  bool relu_;
+  std::unique_ptr<WinogradChoice> winograd_;
+};
 InferConv::InferConv(std::unique_ptr<InferConvImpl> impl) : impl_(std::move(impl)) {}
 InferConv::~InferConv() = default;
-void InferConv::run(const float*, const float*, const float*, float*) {}
-int InferConv::parts() const { return 0; }
-std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry&, bool, bool, int) { return nullptr; }
+void InferConv::run(const float* x, const float* w, const float* b, float* y) { impl_->run(x, w, b, y); }
+int InferConv::parts() const { return impl_->parts(); }
+std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, bool relu, int parts) {
+  auto winograd = WinogradChoice::make(g, bias, relu, parts);
+  if (!winograd) return nullptr;
+  return std::make_unique<InferConv>(std::make_unique<InferConvImpl>(g, relu, std::move(winograd)));
+}
 }  // namespace axon::kernels::cpu
 
 #endif

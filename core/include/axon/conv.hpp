@@ -95,5 +95,8 @@ struct CpuConvRuns {
   int64_t im2col = 0, onednn = 0;
 };
 CpuConvRuns cpu_conv_runs();
+// How many convs predict()'s plans ran on the Winograd F(2x2, 3x3) kernel since the start (3x3,
+// stride 1; AXON_CPU_WINOGRAD: auto (timed against the other path), on, off).
+int64_t cpu_winograd_runs();
 
 }  // namespace axon

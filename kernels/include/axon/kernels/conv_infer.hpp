@@ -9,8 +9,9 @@
 // on its thread with oneDNN's OpenMP at one thread (dnnl_runtime.hpp): by batch items when there are
 // at least as many items as parts, else by output rows (the first spatial dim) of each item, each
 // part a convolution of the input rows it reads with its own padding (pools: by output rows).
-// Problems too small to repay waking a thread stay on the calling one. Builds without oneDNN make
-// no conv (nullptr).
+// Problems too small to repay waking a thread stay on the calling one. A 3x3 stride-1 conv may run on
+// the Winograd kernel instead (winograd_conv.hpp), whichever a timed first call finds faster; builds
+// without oneDNN make a conv only for those (Winograd or im2col + GEMM), else nullptr.
 #include <axon/kernels/conv.hpp>
 #include <axon/kernels/pool.hpp>
 
