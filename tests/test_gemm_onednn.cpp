@@ -9,14 +9,9 @@
 
 using namespace axon;
 using test::random_tensor;
+using PathScope = test::GemmPathScope;
 
 namespace {
-
-struct PathScope {
-  CpuGemmPath before = cpu_gemm_path();
-  explicit PathScope(CpuGemmPath p) { set_cpu_gemm_path(p); }
-  ~PathScope() { set_cpu_gemm_path(before); }
-};
 
 // C = A B in float64 from the logical values of 2-D a [m, k] and b [k, n], or 3-D with equal batches.
 std::vector<double> ref_matmul(const Tensor& a, const Tensor& b) {
