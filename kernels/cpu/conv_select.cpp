@@ -20,7 +20,8 @@ std::atomic<int64_t> g_im2col_runs{0}, g_onednn_runs{0};
 enum Dir : int64_t { kForward, kBackwardData, kBackwardFilter };
 
 // (direction, geometry) -> oneDNN
-using Choice = TimedChoice<conv_detail::ConvKey, ConvPath>;
+struct ConvTag;
+using Choice = TimedChoice<conv_detail::ConvKey, ConvTag>;
 
 // Outputs of fewer than 4x4 pixels (ResNet-18's last stages on 32x32 images): oneDNN 2.6 runs them
 // 5-20x slower than im2col + OpenBLAS here (its backward filter falls back to a GEMM-based kernel),

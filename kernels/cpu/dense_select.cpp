@@ -66,7 +66,8 @@ void via_fused(DenseAct act, const float* x, const float* w, const float* b, flo
 }
 
 // (m, n, k, act, bias, threads) -> the one-pass kernel
-using Choice = TimedChoice<std::tuple<int64_t, int64_t, int64_t, DenseAct, bool, int>, DensePath>;
+struct DenseTag;
+using Choice = TimedChoice<std::tuple<int64_t, int64_t, int64_t, DenseAct, bool, int>, DenseTag>;
 
 // Both paths on the caller's own operands (y is overwritten either way): once each untimed (the
 // libraries' first-use choices, cold caches), then interleaved, the best of at least five pairs and

@@ -47,7 +47,8 @@ PathSetting<GemmPath> g_path("AXON_CPU_GEMM", "openblas", GemmPath::openblas, "o
 std::atomic<int64_t> g_openblas_runs{0}, g_onednn_runs{0};
 
 // (trans_a, trans_b, m, n, k, beta != 0) -> oneDNN
-using Choice = TimedChoice<std::tuple<bool, bool, int64_t, int64_t, int64_t, bool>, GemmPath>;
+struct GemmTag;
+using Choice = TimedChoice<std::tuple<bool, bool, int64_t, int64_t, int64_t, bool>, GemmTag>;
 
 // In multiply-adds: a few milliseconds of either library.
 constexpr double kLargestTimed = double(1 << 27);

@@ -35,8 +35,9 @@ class PathSetting {
 // Which of two paths runs each Key (true: the second), decided once for the whole process, the first
 // decision holding where two threads decide the same key at once. Each thread reads its own copy of
 // the decisions first: the kernels' pool threads ask at the same moment, and a contended lock (a
-// futex sleep and wake-up per call) cost W1 half its epoch. Tag is any type of the user's own (its
-// path enum, or a struct declared for the purpose); it gives each user its own decisions and copies.
+// futex sleep and wake-up per call) cost W1 half its epoch. Tag: a type declared for the purpose in
+// the user's anonymous namespace (`struct MyTag;`), which gives each user its own decisions and keeps
+// them private to its file (a public type would export them from libaxon.so).
 template <class Key, class Tag>
 class TimedChoice {
  public:
