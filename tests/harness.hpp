@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <axon/axon.hpp>
+#include <axon/cpu_gemm.hpp>
 
 #include "catch.hpp"
 
@@ -44,6 +45,39 @@ bool has_cuda();
     INFO(#expr " should throw axon::Error containing \"" << substr << "\"");                   \
     CHECK(axon_threw_);                                                                         \
   } while (0)
+
+// Sets a process-wide setting for one scope (Get / Set: its getter and setter) and puts the previous
+// value back at the end, also when a check throws.
+template <auto Get, auto Set>
+class SettingScope {
+ public:
+  using Value = decltype(Get());
+  explicit SettingScope(Value v) { Set(v); }
+  ~SettingScope() { Set(before_); }
+  SettingScope(const SettingScope&) = delete;
+  SettingScope& operator=(const SettingScope&) = delete;
+
+ private:
+  Value before_ = Get();
+};
+using ConvPathScope = SettingScope<&cpu_conv_path, &set_cpu_conv_path>;
+using GemmPathScope = SettingScope<&cpu_gemm_path, &set_cpu_gemm_path>;
+using DensePathScope = SettingScope<&cpu_dense_path, &set_cpu_dense_path>;
+
+// Row-major coordinates of flat index i in shape s, and back.
+inline std::vector<int64_t> unravel(int64_t i, const Shape& s) {
+  std::vector<int64_t> c(s.size());
+  for (size_t d = s.size(); d-- > 0;) {
+    c[d] = i % s[d];
+    i /= s[d];
+  }
+  return c;
+}
+inline int64_t ravel(const std::vector<int64_t>& c, const Shape& s) {
+  int64_t i = 0;
+  for (size_t d = 0; d < s.size(); ++d) i = i * s[d] + c[d];
+  return i;
+}
 
 // Tolerances suited to a dtype's precision.
 struct Tol {

@@ -96,6 +96,25 @@ ConvOptions with_channels(ConvOptions o, Channels ch) {
   return o;
 }
 
+// f(x, w, options) for each grid case with at most max_numel input values, channels last and first,
+// on random values of dtype dt (seed advanced for each tensor).
+template <class F>
+void for_each_problem(DType dt, uint64_t& seed, F f, int64_t max_numel = INT64_MAX) {
+  for (const Case& c : grid()) {
+    if (numel(c.x) > max_numel) continue;
+    for (Channels ch : {Channels::last, Channels::first}) {
+      INFO(describe_case(c) << " " << dtype_name(dt) << (ch == Channels::first ? " channels first" : ""));
+      Tensor x = random_tensor(c.x, dt, -1, 1, ++seed);
+      Tensor w = random_tensor(kernel_shape(c), dt, -1, 1, ++seed);
+      if (ch == Channels::first) {
+        x = first_input(x).contiguous();
+        w = first_kernel(w).contiguous();
+      }
+      f(x, w, with_channels(c.o, ch));
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("conv matches a float64 loop reference across the option grid", "[layers][ops]") {
@@ -179,45 +198,25 @@ TEST_CASE("conv with empty tensors", "[layers][ops]") {
 TEST_CASE("conv adjoints: <conv(x w) dy> equals <x bwd_data(dy w)> and <w bwd_filter(x dy)>",
           "[layers][ops]") {
   uint64_t seed = 500;
-  for (const Case& c : grid()) {
-    for (Channels ch : {Channels::last, Channels::first}) {
-      INFO(describe_case(c) << (ch == Channels::first ? " channels first" : ""));
-      Tensor x = random_tensor(c.x, DType::f64, -1, 1, ++seed);
-      Tensor w = random_tensor(kernel_shape(c), DType::f64, -1, 1, ++seed);
-      if (ch == Channels::first) {
-        x = first_input(x).contiguous();
-        w = first_kernel(w).contiguous();
-      }
-      ConvOptions o = with_channels(c.o, ch);
-      Tensor y = conv(x, w, o);
-      Tensor dy = random_tensor(y.shape(), DType::f64, -1, 1, ++seed);
-      const double lhs = sum(mul(y, dy)).item<double>();
-      Tensor dx = conv_backward_data(dy, w, x.shape(), o);
-      Tensor dw = conv_backward_filter(x, dy, w.shape(), o);
-      REQUIRE(dx.shape() == x.shape());
-      REQUIRE(dw.shape() == w.shape());
-      CHECK(std::abs(sum(mul(x, dx)).item<double>() - lhs) <= 1e-9 * (1 + std::abs(lhs)));
-      CHECK(std::abs(sum(mul(w, dw)).item<double>() - lhs) <= 1e-9 * (1 + std::abs(lhs)));
-    }
-  }
+  for_each_problem(DType::f64, seed, [&](const Tensor& x, const Tensor& w, const ConvOptions& o) {
+    Tensor y = conv(x, w, o);
+    Tensor dy = random_tensor(y.shape(), DType::f64, -1, 1, ++seed);
+    const double lhs = sum(mul(y, dy)).item<double>();
+    Tensor dx = conv_backward_data(dy, w, x.shape(), o);
+    Tensor dw = conv_backward_filter(x, dy, w.shape(), o);
+    REQUIRE(dx.shape() == x.shape());
+    REQUIRE(dw.shape() == w.shape());
+    CHECK(std::abs(sum(mul(x, dx)).item<double>() - lhs) <= 1e-9 * (1 + std::abs(lhs)));
+    CHECK(std::abs(sum(mul(w, dw)).item<double>() - lhs) <= 1e-9 * (1 + std::abs(lhs)));
+  });
 }
 
 TEST_CASE("conv gradients match finite differences", "[layers][autograd]") {
   uint64_t seed = 900;
-  for (const Case& c : grid()) {
-    if (numel(c.x) > 300) continue;  // keep the finite differences small
-    for (Channels ch : {Channels::last, Channels::first}) {
-      INFO(describe_case(c) << (ch == Channels::first ? " channels first" : ""));
-      Tensor x = random_tensor(c.x, DType::f64, -1, 1, ++seed);
-      Tensor w = random_tensor(kernel_shape(c), DType::f64, -1, 1, ++seed);
-      if (ch == Channels::first) {
-        x = first_input(x).contiguous();
-        w = first_kernel(w).contiguous();
-      }
-      ConvOptions o = with_channels(c.o, ch);
-      test::check_grad([o](const std::vector<Tensor>& p) { return conv(p[0], p[1], o); }, {x, w});
-    }
-  }
+  // Inputs of at most 300 values: the finite differences stay small.
+  for_each_problem(DType::f64, seed, [](const Tensor& x, const Tensor& w, const ConvOptions& o) {
+    test::check_grad([o](const std::vector<Tensor>& p) { return conv(p[0], p[1], o); }, {x, w});
+  }, 300);
 }
 
 TEST_CASE("conv gradients are differentiable again", "[layers][autograd]") {
@@ -251,31 +250,20 @@ TEST_CASE("conv gradients are differentiable again", "[layers][autograd]") {
 
 TEST_CASE("conv on CUDA matches the CPU across the option grid", "[layers][ops]") {
   uint64_t seed = 1300;
-  for (const Case& c : grid()) {
-    for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::f16}) {
-      for (Channels ch : {Channels::last, Channels::first}) {
-        INFO(describe_case(c) << " " << dtype_name(dt));
-        Tensor x = random_tensor(c.x, dt, -1, 1, ++seed);
-        Tensor w = random_tensor(kernel_shape(c), dt, -1, 1, ++seed);
-        if (ch == Channels::first) {
-          x = first_input(x).contiguous();
-          w = first_kernel(w).contiguous();
-        }
-        ConvOptions o = with_channels(c.o, ch);
-        test::check_cuda_matches_cpu([o](const std::vector<Tensor>& p) { return conv(p[0], p[1], o); },
-                                     {x, w}, conv_tol(dt));
-        Tensor y = conv(x, w, o);
-        Tensor dy = random_tensor(y.shape(), dt, -1, 1, ++seed);
-        Shape xs = x.shape(), wsh = w.shape();
-        test::check_cuda_matches_cpu(
-            [o, xs](const std::vector<Tensor>& p) { return conv_backward_data(p[0], p[1], xs, o); }, {dy, w},
-            conv_tol(dt));
-        test::check_cuda_matches_cpu(
-            [o, wsh](const std::vector<Tensor>& p) { return conv_backward_filter(p[0], p[1], wsh, o); },
-            {x, dy}, test::Tol{conv_tol(dt).rtol * 4, conv_tol(dt).atol * 4});
-      }
-    }
-  }
+  for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::f16})
+    for_each_problem(dt, seed, [&](const Tensor& x, const Tensor& w, const ConvOptions& o) {
+      test::check_cuda_matches_cpu([o](const std::vector<Tensor>& p) { return conv(p[0], p[1], o); }, {x, w},
+                                   conv_tol(dt));
+      Tensor y = conv(x, w, o);
+      Tensor dy = random_tensor(y.shape(), dt, -1, 1, ++seed);
+      Shape xs = x.shape(), wsh = w.shape();
+      test::check_cuda_matches_cpu(
+          [o, xs](const std::vector<Tensor>& p) { return conv_backward_data(p[0], p[1], xs, o); }, {dy, w},
+          conv_tol(dt));
+      test::check_cuda_matches_cpu(
+          [o, wsh](const std::vector<Tensor>& p) { return conv_backward_filter(p[0], p[1], wsh, o); }, {x, dy},
+          test::Tol{conv_tol(dt).rtol * 4, conv_tol(dt).atol * 4});
+    });
 }
 
 TEST_CASE("conv on CUDA: ResNet-sized NHWC shapes through cuDNN in f32 TF32 and bf16", "[layers][cuda]") {

@@ -12,15 +12,9 @@
 using namespace axon;
 using namespace test::conv_ref;
 using test::random_tensor;
+using PathScope = test::ConvPathScope;
 
 namespace {
-
-// Sets the path for one scope and puts the previous one back.
-struct PathScope {
-  CpuConvPath before = cpu_conv_path();
-  explicit PathScope(CpuConvPath p) { set_cpu_conv_path(p); }
-  ~PathScope() { set_cpu_conv_path(before); }
-};
 
 std::vector<Case> cases() {
   using P = Padding;

@@ -16,15 +16,10 @@
 #include "harness.hpp"
 
 using namespace axon;
+using test::DensePathScope;
 using test::random_tensor;
 
 namespace {
-
-struct DensePathScope {
-  CpuDensePath before = cpu_dense_path();
-  explicit DensePathScope(CpuDensePath p) { set_cpu_dense_path(p); }
-  ~DensePathScope() { set_cpu_dense_path(before); }
-};
 
 double act_ref(FusedActivation a, double z) {
   switch (a) {

@@ -203,7 +203,6 @@ TEST_CASE("fused_conv on CUDA matches the CPU, values and gradients", "[fused_co
 TEST_CASE("fused_conv on oneDNN (bias and relu in the primitive) and on im2col match float64 loops",
           "[fused_conv][onednn]") {
   if (!cpu_conv_has_onednn()) AXON_SKIP("built without oneDNN: skipped");
-  const CpuConvPath before = cpu_conv_path();
   // W2's two layers (batches that split unevenly over the threads), a strided one with odd sizes.
   const std::vector<Case> cases{{{5, 28, 28, 1}, {3, 3}, 32, {.padding = Padding::same()}},
                                 {{3, 14, 14, 32}, {3, 3}, 64, {.padding = Padding::same()}},
@@ -221,11 +220,10 @@ TEST_CASE("fused_conv on oneDNN (bias and relu in the primitive) and on im2col m
                               << (with_bias ? " bias" : ""));
           std::vector<double> expected(r.v.size());
           for (size_t i = 0; i < r.v.size(); ++i) expected[i] = act_ref(a, r.v[i] + (with_bias ? bv[i % bv.size()] : 0));
-          set_cpu_conv_path(path);
+          test::ConvPathScope scope(path);
           const CpuConvRuns runs0 = cpu_conv_runs();
           Tensor y = fused_conv(x, w, with_bias ? b : Tensor(), c.o, a);
           const CpuConvRuns runs1 = cpu_conv_runs();
-          set_cpu_conv_path(before);
           CHECK((path == CpuConvPath::onednn ? runs1.onednn - runs0.onednn : runs1.im2col - runs0.im2col) == 1);
           check_close(y, expected, r.shape, {1e-4, 2e-4});
         }

@@ -6,26 +6,14 @@
 
 using namespace axon;
 using test::random_tensor;
+using test::ravel;
+using test::unravel;
 
 namespace {
-
 
 Tensor idx64(const std::vector<int64_t>& v, const Shape& shape) { return from_vector(v, shape); }
 Tensor idx32(const std::vector<int32_t>& v, const Shape& shape) { return from_vector(v, shape); }
 
-std::vector<int64_t> unravel(int64_t i, const Shape& s) {
-  std::vector<int64_t> c(s.size());
-  for (size_t d = s.size(); d-- > 0;) {
-    c[d] = i % s[d];
-    i /= s[d];
-  }
-  return c;
-}
-int64_t ravel(const std::vector<int64_t>& c, const Shape& s) {
-  int64_t i = 0;
-  for (size_t d = 0; d < s.size(); ++d) i = i * s[d] + c[d];
-  return i;
-}
 int64_t wrap(int64_t v, int64_t n) { return v < 0 ? v + n : v; }
 
 // NumPy's take in plain loops.

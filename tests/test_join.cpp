@@ -6,25 +6,12 @@
 
 using namespace axon;
 using test::random_tensor;
+using test::ravel;
+using test::unravel;
 
 namespace {
 
-
 using Pads = std::vector<std::pair<int64_t, int64_t>>;
-
-std::vector<int64_t> unravel(int64_t i, const Shape& s) {
-  std::vector<int64_t> c(s.size());
-  for (size_t d = s.size(); d-- > 0;) {
-    c[d] = i % s[d];
-    i /= s[d];
-  }
-  return c;
-}
-int64_t ravel(const std::vector<int64_t>& c, const Shape& s) {
-  int64_t i = 0;
-  for (size_t d = 0; d < s.size(); ++d) i = i * s[d] + c[d];
-  return i;
-}
 
 // Concatenation in plain loops: each output element finds the input that holds it.
 std::vector<double> ref_concat(const std::vector<Tensor>& xs, int64_t axis, Shape& shape) {

@@ -98,26 +98,17 @@ void backward_data_impl(const T* dy, const T* w, T* dx, const Geo3& g, int64_t b
         for (int64_t i1 = 0; i1 < g.in[1]; ++i1)
           for (int64_t i2 = 0; i2 < g.in[2]; ++i2, dxp += g.C) {
             std::fill(acc.begin(), acc.end(), A(0));
-            int64_t kk = 0;
-            for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
-              const int64_t o0 = dst[0][i0 * g.k[0] + k0];
-              for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
-                const int64_t o1 = dst[1][i1 * g.k[1] + k1];
-                for (int64_t k2 = 0; k2 < g.k[2]; ++k2, ++kk) {
-                  const int64_t o2 = dst[2][i2 * g.k[2] + k2];
-                  if (o0 < 0 || o1 < 0 || o2 < 0) continue;
-                  const T* gp = dyn + ((o0 * g.out[1] + o1) * g.out[2] + o2) * cout;
-                  const A* wk = wf.data() + kk * cout;
-                  A* a = acc.data();
-                  if (m == 1) {
-                    for (int64_t c = 0; c < g.C; ++c) a[c] += convert<A>(gp[c]) * wk[c];
-                  } else {
-                    for (int64_t c = 0; c < g.C; ++c)
-                      for (int64_t j = 0; j < m; ++j) a[c] += convert<A>(gp[c * m + j]) * wk[c * m + j];
-                  }
-                }
+            for_each_reader(g, dst, i0, i1, i2, [&](int64_t kk, int64_t o) {
+              const T* gp = dyn + o * cout;
+              const A* wk = wf.data() + kk * cout;
+              A* a = acc.data();
+              if (m == 1) {
+                for (int64_t c = 0; c < g.C; ++c) a[c] += convert<A>(gp[c]) * wk[c];
+              } else {
+                for (int64_t c = 0; c < g.C; ++c)
+                  for (int64_t j = 0; j < m; ++j) a[c] += convert<A>(gp[c * m + j]) * wk[c * m + j];
               }
-            }
+            });
             for (int64_t c = 0; c < g.C; ++c) dxp[c] = convert<T>(acc[static_cast<size_t>(c)]);
           }
     }

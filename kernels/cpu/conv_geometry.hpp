@@ -48,6 +48,25 @@ inline int64_t output_index(const Geo3& g, int d, int64_t i, int64_t k) {
   return q < g.out[d] ? q : -1;
 }
 
+// f(tap, o) for each kernel tap (row-major over the kernel's dims) through which output pixel o (its
+// row-major index) reads input pixel (i0, i1, i2): the adjoints' gather (col2im, the depthwise
+// backward data). out: the per-dim output_index tables (TapTables::out).
+template <class F>
+inline void for_each_reader(const Geo3& g, const std::vector<int64_t>* out, int64_t i0, int64_t i1, int64_t i2, F f) {
+  int64_t kk = 0;
+  for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
+    const int64_t o0 = out[0][i0 * g.k[0] + k0];
+    for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
+      const int64_t o1 = out[1][i1 * g.k[1] + k1];
+      for (int64_t k2 = 0; k2 < g.k[2]; ++k2, ++kk) {
+        const int64_t o2 = out[2][i2 * g.k[2] + k2];
+        if (o0 < 0 || o1 < 0 || o2 < 0) continue;
+        f(kk, (o0 * g.out[1] + o1) * g.out[2] + o2);
+      }
+    }
+  }
+}
+
 // Per-dim tables, computed once per call: in[d][o * k + t] = input index read by output o through
 // tap t, out[d][i * k + t] = output index that reads input i through tap t (or -1).
 struct TapTables {

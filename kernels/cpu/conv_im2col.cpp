@@ -131,23 +131,14 @@ void col2im_items(const T* col, T* dx, const Geo3& g, const TapTables& taps, Col
       for (int64_t i1 = 0; i1 < g.in[1]; ++i1)
         for (int64_t i2 = 0; i2 < g.in[2]; ++i2) {
           std::fill(acc.begin(), acc.end(), A(0));
-          int64_t kk = 0;
-          for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
-            const int64_t o0 = dst[0][i0 * g.k[0] + k0];
-            for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
-              const int64_t o1 = dst[1][i1 * g.k[1] + k1];
-              for (int64_t k2 = 0; k2 < g.k[2]; ++k2, ++kk) {
-                const int64_t o2 = dst[2][i2 * g.k[2] + k2];
-                if (o0 < 0 || o1 < 0 || o2 < 0) continue;
-                const T* src = col + (row0 + (o0 * g.out[1] + o1) * g.out[2] + o2) * l.row_stride + kk * g.Cg;
-                for (int64_t gi = 0; gi < g.G; ++gi) {
-                  const T* s = src + gi * l.group_stride;
-                  A* a = acc.data() + gi * g.Cg;
-                  for (int64_t c = 0; c < g.Cg; ++c) a[c] += convert<A>(s[c]);
-                }
-              }
+          for_each_reader(g, dst, i0, i1, i2, [&](int64_t kk, int64_t o) {
+            const T* src = col + (row0 + o) * l.row_stride + kk * g.Cg;
+            for (int64_t gi = 0; gi < g.G; ++gi) {
+              const T* s = src + gi * l.group_stride;
+              A* a = acc.data() + gi * g.Cg;
+              for (int64_t c = 0; c < g.Cg; ++c) a[c] += convert<A>(s[c]);
             }
-          }
+          });
           T* out = dxn + ((i0 * g.in[1] + i1) * g.in[2] + i2) * g.C;
           for (int64_t c = 0; c < g.C; ++c) out[c] = convert<T>(acc[static_cast<size_t>(c)]);
         }

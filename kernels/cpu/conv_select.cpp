@@ -4,45 +4,29 @@
 // algorithms are, and the faster path is kept for the rest of the process (AXON_CPU_CONV_VERBOSE=1
 // prints each timing to stderr).
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <map>
-#include <mutex>
 
 #include "conv_geometry.hpp"
+#include "timed_choice.hpp"
 
 namespace axon::kernels::cpu {
 
 namespace {
 
-ConvPath initial_path() {
-  const char* s = std::getenv("AXON_CPU_CONV");
-  if (s && std::strcmp(s, "im2col") == 0) return ConvPath::im2col;
-  if (s && std::strcmp(s, "onednn") == 0) return ConvPath::onednn;
-  return ConvPath::automatic;
-}
-
-std::atomic<ConvPath> g_path{initial_path()};
+PathSetting<ConvPath> g_path("AXON_CPU_CONV", "im2col", ConvPath::im2col, "onednn", ConvPath::onednn);
 std::atomic<int64_t> g_im2col_runs{0}, g_onednn_runs{0};
 
 enum Dir : int64_t { kForward, kBackwardData, kBackwardFilter };
 
-std::mutex g_mu;
-std::map<conv_detail::ConvKey, bool> g_use_onednn;  // guarded by g_mu
+// (direction, geometry) -> oneDNN
+struct ConvTag;
+using Choice = TimedChoice<conv_detail::ConvKey, ConvTag>;
 
 // Outputs of fewer than 4x4 pixels (ResNet-18's last stages on 32x32 images): oneDNN 2.6 runs them
 // 5-20x slower than im2col + OpenBLAS here (its backward filter falls back to a GEMM-based kernel),
 // so they are not worth timing; a single oneDNN call there can cost seconds.
 bool worth_timing(const ConvGeometry& g) { return g.out_pixels() >= 16; }
-
-template <class F>
-double seconds(F&& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // im2col() runs the im2col path; onednn() the oneDNN one, false where it cannot.
 template <class I, class D>
@@ -56,32 +40,26 @@ void run(Dir dir, DType dt, const ConvGeometry& g, I im2col, D onednn) {
     g_onednn_runs.fetch_add(1, std::memory_order_relaxed);
     return true;
   };
-  const ConvPath path = g_path.load(std::memory_order_relaxed);
+  const ConvPath path = g_path.get();
   if (dt != DType::f32 || path == ConvPath::im2col || !onednn_available()) return via_im2col();
   if (path == ConvPath::onednn) {
     if (!via_onednn()) via_im2col();
     return;
   }
   const auto key = conv_detail::conv_key(dir, g);
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    auto it = g_use_onednn.find(key);
-    if (it != g_use_onednn.end()) {
-      if (!it->second || !via_onednn()) via_im2col();
-      return;
-    }
+  if (const auto known = Choice::find(key)) {
+    if (!*known || !via_onednn()) via_im2col();
+    return;
   }
   // First use: a warm-up call of oneDNN (it creates its primitives), then timed calls of each,
   // interleaved, the best of three each unless the first pair is already two-fold apart. oneDNN is
   // kept only when clearly faster (5%): im2col's figures are the more repeatable on a busy machine.
   bool use = worth_timing(g) && via_onednn();
   if (use) {
-    double t_im2col = seconds(via_im2col), t_onednn = seconds(via_onednn);
-    for (int i = 0; i < 2 && t_onednn < 2 * t_im2col && t_im2col < 2 * t_onednn; ++i) {
-      t_im2col = std::min(t_im2col, seconds(via_im2col));
-      t_onednn = std::min(t_onednn, seconds(via_onednn));
-    }
-    use = t_onednn < 0.95 * t_im2col;
+    const PairTimes t = time_pairs(via_im2col, via_onednn, 3, [](int, const PairTimes& best, double) {
+      return best.b >= 2 * best.a || best.a >= 2 * best.b;
+    });
+    use = t.b < 0.95 * t.a;
     if (!use) via_im2col();  // the result of the path kept
     if (std::getenv("AXON_CPU_CONV_VERBOSE"))
       std::fprintf(
@@ -91,18 +69,17 @@ void run(Dir dir, DType dt, const ConvGeometry& g, I im2col, D onednn) {
                                  : "backward filter",
           (long long)g.batch, (long long)(g.nd > 2 ? g.in[g.nd - 3] : 1), (long long)(g.nd > 1 ? g.in[g.nd - 2] : 1),
           (long long)g.in[g.nd - 1], (long long)g.channels, (long long)g.out_channels, (long long)g.kernel[g.nd - 1],
-          (long long)g.stride[g.nd - 1], (long long)g.groups, t_onednn * 1e3, t_im2col * 1e3);
+          (long long)g.stride[g.nd - 1], (long long)g.groups, t.b * 1e3, t.a * 1e3);
   } else {
     via_im2col();
   }
-  std::lock_guard<std::mutex> lock(g_mu);
-  g_use_onednn.emplace(key, use);
+  Choice::keep(key, use);  // this call's result is its own choice's, whichever is kept
 }
 
 }  // namespace
 
-void set_conv_path(ConvPath p) { g_path.store(p, std::memory_order_relaxed); }
-ConvPath conv_path() { return g_path.load(std::memory_order_relaxed); }
+void set_conv_path(ConvPath p) { g_path.set(p); }
+ConvPath conv_path() { return g_path.get(); }
 ConvRuns conv_runs() { return {g_im2col_runs.load(), g_onednn_runs.load()}; }
 
 void conv_forward_best(DType dt, const void* x, const void* w, void* y, const ConvGeometry& g) {

@@ -4,12 +4,9 @@
 // layers), but the libraries' packed GEMMs lead on large products; so, as gemm_select.cpp does for
 // the libraries, each shape is timed both ways on its first use and the faster path kept.
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
-#include <mutex>
 #include <tuple>
 
 #include <axon/error.hpp>
@@ -18,19 +15,13 @@
 
 #include "gemm_dense.hpp"
 #include "parallel.hpp"
+#include "timed_choice.hpp"
 
 namespace axon::kernels::cpu {
 
 namespace {
 
-DensePath initial_path() {
-  const char* s = std::getenv("AXON_CPU_DENSE");
-  if (s && std::strcmp(s, "fused") == 0) return DensePath::fused;
-  if (s && std::strcmp(s, "gemm") == 0) return DensePath::gemm;
-  return DensePath::automatic;
-}
-
-std::atomic<DensePath> g_path{initial_path()};
+PathSetting<DensePath> g_path("AXON_CPU_DENSE", "fused", DensePath::fused, "gemm", DensePath::gemm);
 std::atomic<int64_t> g_fused_runs{0}, g_gemm_runs{0};
 
 // Multiply-adds up to which the one-pass kernel runs on the calling thread alone: a 16 x 64 x 256
@@ -74,14 +65,9 @@ void via_fused(DenseAct act, const float* x, const float* w, const float* b, flo
   }
 }
 
-// (m, n, k, act, bias, threads)
-using Key = std::tuple<int64_t, int64_t, int64_t, DenseAct, bool, int>;
-std::mutex g_mu;
-std::map<Key, bool> g_use_fused;  // guarded by g_mu
-
-double seconds_of(const std::chrono::steady_clock::time_point& t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+// (m, n, k, act, bias, threads) -> the one-pass kernel
+struct DenseTag;
+using Choice = TimedChoice<std::tuple<int64_t, int64_t, int64_t, DenseAct, bool, int>, DenseTag>;
 
 // Both paths on the caller's own operands (y is overwritten either way): once each untimed (the
 // libraries' first-use choices, cold caches), then interleaved, the best of at least five pairs and
@@ -89,51 +75,34 @@ double seconds_of(const std::chrono::steady_clock::time_point& t0) {
 // when five took 50 ms. The one-pass kernel is kept only when clearly faster (3%).
 bool time_fused(DenseAct act, const float* x, const float* w, const float* b, float* y, int64_t m, int64_t k,
                 int64_t n) {
-  via_gemm(act, DType::f32, x, w, b, y, m, k, n);
-  via_fused(act, x, w, b, y, m, k, n);
-  double t_gemm = 1e30, t_fused = 1e30, total = 0;
-  for (int i = 0; i < 30 && (i < 5 || total < 5e-3) && total < 0.05; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    via_gemm(act, DType::f32, x, w, b, y, m, k, n);
-    const double tg = seconds_of(t0);
-    t0 = std::chrono::steady_clock::now();
-    via_fused(act, x, w, b, y, m, k, n);
-    const double tf = seconds_of(t0);
-    t_gemm = std::min(t_gemm, tg), t_fused = std::min(t_fused, tf), total += tg + tf;
-  }
-  const bool use = t_fused < 0.97 * t_gemm;
+  auto gemm_path = [&] { via_gemm(act, DType::f32, x, w, b, y, m, k, n); };
+  auto fused_path = [&] { via_fused(act, x, w, b, y, m, k, n); };
+  gemm_path();
+  fused_path();
+  const PairTimes t = time_pairs(gemm_path, fused_path, 30, [](int pairs, const PairTimes&, double total) {
+    return (pairs >= 5 && total >= 5e-3) || total >= 0.05;
+  });
+  const bool use = t.b < 0.97 * t.a;
   if (std::getenv("AXON_CPU_DENSE_VERBOSE"))
     std::fprintf(stderr, "axon dense m%lld n%lld k%lld act%d%s, %d thread(s): one pass %.1f us, GEMM + epilogue %.1f us -> %s\n",
                  (long long)m, (long long)n, (long long)k, int(act), b != nullptr ? " bias" : "", num_threads(),
-                 t_fused * 1e6, t_gemm * 1e6, use ? "one pass" : "GEMM");
+                 t.b * 1e6, t.a * 1e6, use ? "one pass" : "GEMM");
   return use;
 }
 
 bool choose_fused(DenseAct act, const float* x, const float* w, const float* b, float* y, int64_t m, int64_t k,
                   int64_t n) {
-  const DensePath path = g_path.load(std::memory_order_relaxed);
+  const DensePath path = g_path.get();
   if (path != DensePath::automatic) return path == DensePath::fused;
   if (m <= kFewRows || double(m) * double(n) * double(k) > kLargestTimed) return false;
-  const Key key{m, n, k, act, b != nullptr, num_threads()};
-  // Each thread's own copy first, so that steady-state calls take no lock (gemm_select.cpp).
-  thread_local std::map<Key, bool> known;
-  if (auto it = known.find(key); it != known.end()) return it->second;
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    if (auto it = g_use_fused.find(key); it != g_use_fused.end()) return known.emplace(key, it->second).first->second;
-  }
-  bool use = time_fused(act, x, w, b, y, m, k, n);
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    use = g_use_fused.emplace(key, use).first->second;  // another thread's first choice holds for both
-  }
-  return known.emplace(key, use).first->second;
+  return Choice::choose({m, n, k, act, b != nullptr, num_threads()},
+                        [&] { return time_fused(act, x, w, b, y, m, k, n); });
 }
 
 }  // namespace
 
-void set_dense_path(DensePath p) { g_path.store(p, std::memory_order_relaxed); }
-DensePath dense_path() { return g_path.load(std::memory_order_relaxed); }
+void set_dense_path(DensePath p) { g_path.set(p); }
+DensePath dense_path() { return g_path.get(); }
 DenseRuns dense_runs() { return {g_fused_runs.load(), g_gemm_runs.load()}; }
 
 void dense_forward(DenseAct act, DType dt, const void* x, const void* w, const void* b, void* y, int64_t m,

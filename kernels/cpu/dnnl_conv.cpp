@@ -15,15 +15,95 @@
 #include <vector>
 
 #include "conv_geometry.hpp"
+#include "dnnl_conv_desc.hpp"
 #include "dnnl_runtime.hpp"
 
 namespace axon::kernels::cpu {
+
+namespace onednn {
+
+bool conv_supported(const ConvGeometry& g) {
+  if (g.nd < 1 || g.nd > 3 || g.groups < 1 || g.batch < 1) return false;
+  for (int d = 0; d < g.nd; ++d)
+    if (g.in_dil[d] != 1 || g.pad_lo[d] < 0 || g.pad_hi[d] < 0) return false;
+  return true;
+}
+
+dnnl::memory::desc conv_activation(int nd, const int64_t* px, int64_t rows, int64_t n, int64_t channels) {
+  dnnl::memory::dims dims{n, channels}, strides(2 + nd);
+  int64_t s = channels;
+  for (int d = nd - 1; d >= 0; --d) {
+    const int64_t size = d == 0 ? rows : px[d];
+    dims.insert(dims.begin() + 2, size);
+    strides[2 + d] = s;
+    s *= size;
+  }
+  strides[1] = 1;
+  strides[0] = s;
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
+}
+
+dnnl::memory::desc conv_kernel(const ConvGeometry& g) {
+  const int64_t cg = g.channels / g.groups, coutg = g.out_channels / g.groups;
+  dnnl::memory::dims dims, strides;
+  if (g.groups == 1) {
+    dims = {g.out_channels, cg};
+    strides = {1, g.out_channels};
+  } else {
+    dims = {g.groups, coutg, cg};
+    strides = {coutg, 1, g.out_channels};
+  }
+  const size_t spatial = dims.size();
+  int64_t s = cg * g.out_channels;
+  for (int d = g.nd - 1; d >= 0; --d) {
+    dims.insert(dims.begin() + spatial, g.kernel[d]);
+    strides.insert(strides.begin() + spatial, s);
+    s *= g.kernel[d];
+  }
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
+}
+
+dnnl::memory::desc any_layout(const dnnl::memory::desc& md) {
+  return dnnl::memory::desc(md.dims(), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+}
+
+dnnl::memory::desc conv_bias(const ConvGeometry& g) {
+  return dnnl::memory::desc({g.out_channels}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+}
+
+ConvWindow conv_window(const ConvGeometry& g) {
+  ConvWindow w;
+  for (int d = 0; d < g.nd; ++d) {
+    w.strides.push_back(g.stride[d]);
+    w.dilates.push_back(g.k_dil[d] - 1);
+    w.lo.push_back(g.pad_lo[d]);
+    w.hi.push_back(g.pad_hi[d]);
+  }
+  return w;
+}
+
+dnnl::primitive_attr attr_relu(bool relu) {
+  dnnl::primitive_attr a = attr();
+  if (relu) {
+    dnnl::post_ops po;
+    po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    a.set_post_ops(po);
+  }
+  return a;
+}
+
+dnnl::memory mem(const dnnl::memory::desc& md, const void* p) {
+  return dnnl::memory(md, engine(), const_cast<void*>(p));
+}
+
+}  // namespace onednn
 
 namespace {
 
 using dnnl::memory;
 using onednn::attr;
 using onednn::engine;
+using onednn::mem;
 using Args = std::unordered_map<int, memory>;
 
 // The forward's fused variants add the bias (forward_bias*) and / or relu (*_relu) in the primitive.
@@ -43,56 +123,6 @@ struct Plan {
   bool reorder = false;
 };
 
-memory::dims spatial(const int64_t* v, int nd, int64_t add = 0) {
-  memory::dims d;
-  for (int i = 0; i < nd; ++i) d.push_back(v[i] + add);
-  return d;
-}
-
-// [batch, C, D...] stored channels last.
-memory::desc activation(const ConvGeometry& g, int64_t batch, int64_t channels, const int64_t* px) {
-  memory::dims dims{batch, channels}, strides{0, 1};
-  int64_t s = channels;
-  for (int d = g.nd - 1; d >= 0; --d) {
-    strides.insert(strides.begin() + 2, s);
-    s *= px[d];
-  }
-  strides[0] = s;
-  for (int d = 0; d < g.nd; ++d) dims.push_back(px[d]);
-  return memory::desc(dims, memory::data_type::f32, strides);
-}
-
-// HWIO [K..., C/G, G * Coutg] as oneDNN's [Cout, C, K...] or, grouped, [G, Coutg, C/G, K...].
-memory::desc kernel_user(const ConvGeometry& g) {
-  const int64_t cg = g.channels / g.groups, coutg = g.out_channels / g.groups;
-  memory::dims kd, ks(g.nd);
-  int64_t s = cg * g.out_channels;
-  for (int d = g.nd - 1; d >= 0; --d) {
-    ks[d] = s;
-    s *= g.kernel[d];
-  }
-  for (int d = 0; d < g.nd; ++d) kd.push_back(g.kernel[d]);
-  memory::dims dims, strides;
-  if (g.groups == 1) {
-    dims = {g.out_channels, cg};
-    strides = {1, g.out_channels};
-  } else {
-    dims = {g.groups, coutg, cg};
-    strides = {coutg, 1, g.out_channels};
-  }
-  dims.insert(dims.end(), kd.begin(), kd.end());
-  strides.insert(strides.end(), ks.begin(), ks.end());
-  return memory::desc(dims, memory::data_type::f32, strides);
-}
-
-// oneDNN has no input dilation (transposed convs) and no negative padding (crops).
-bool supported(const ConvGeometry& g) {
-  if (g.nd < 1 || g.nd > 3 || g.groups < 1 || g.batch < 1) return false;
-  for (int d = 0; d < g.nd; ++d)
-    if (g.in_dil[d] != 1 || g.pad_lo[d] < 0 || g.pad_hi[d] < 0) return false;
-  return true;
-}
-
 // The kernel's reorder between the user's layout and the primitive's, where they differ.
 void finish_plan(Plan& plan, Dir dir) {
   using namespace dnnl;
@@ -108,11 +138,10 @@ void finish_plan(Plan& plan, Dir dir) {
 
 std::unique_ptr<Plan> make_plan(Dir dir, const ConvGeometry& g, int64_t batch) {
   using namespace dnnl;
-  const memory::desc x = activation(g, batch, g.channels, g.in), y = activation(g, batch, g.out_channels, g.out);
-  const memory::desc w_user = kernel_user(g);
-  const memory::desc w_any(w_user.dims(), memory::data_type::f32, memory::format_tag::any);
-  const memory::dims strides = spatial(g.stride, g.nd), dilates = spatial(g.k_dil, g.nd, -1),
-                     lo = spatial(g.pad_lo, g.nd), hi = spatial(g.pad_hi, g.nd);
+  const memory::desc x = onednn::conv_activation(g.nd, g.in, g.in[0], batch, g.channels);
+  const memory::desc y = onednn::conv_activation(g.nd, g.out, g.out[0], batch, g.out_channels);
+  const memory::desc w_user = onednn::conv_kernel(g), w_any = onednn::any_layout(w_user);
+  const auto [strides, dilates, lo, hi] = onednn::conv_window(g);
   const auto alg = algorithm::convolution_direct;
   const convolution_forward::primitive_desc fwd(
       convolution_forward::desc(prop_kind::forward_training, alg, x, w_any, y, strides, dilates, lo, hi), attr(),
@@ -126,20 +155,13 @@ std::unique_ptr<Plan> make_plan(Dir dir, const ConvGeometry& g, int64_t batch) {
     case Dir::forward_bias:
     case Dir::forward_relu:
     case Dir::forward_bias_relu: {
-      const convolution_forward::primitive_desc pd = dir == Dir::forward ? fwd : [&] {
-        dnnl::primitive_attr a = attr();
-        if (has_relu(dir)) {
-          post_ops po;
-          po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
-          a.set_post_ops(po);
-        }
-        const memory::desc b({g.out_channels}, memory::data_type::f32, memory::format_tag::a);
-        const auto d = has_bias(dir) ? convolution_forward::desc(prop_kind::forward_training, alg, x, w_any, b, y,
-                                                                 strides, dilates, lo, hi)
-                                     : convolution_forward::desc(prop_kind::forward_training, alg, x, w_any, y,
-                                                                 strides, dilates, lo, hi);
-        return convolution_forward::primitive_desc(d, a, engine());
-      }();
+      const convolution_forward::primitive_desc pd =
+          dir == Dir::forward ? fwd
+                              : convolution_forward::primitive_desc(
+                                    convolution_forward::desc(prop_kind::forward_training, alg, x, w_any,
+                                                              has_bias(dir) ? onednn::conv_bias(g) : memory::desc(),
+                                                              y, strides, dilates, lo, hi),
+                                    onednn::attr_relu(has_relu(dir)), engine());
       plan->prim = convolution_forward(pd);
       plan->pd = pd;
       plan->w_prim = pd.weights_desc();
@@ -213,8 +235,6 @@ bool plans(Dir dir, const ConvGeometry& g, const Slices& s, Plans& p) {
   return (s.base == 0 || p.small) && (s.rem == 0 || p.large);
 }
 
-memory mem(const memory::desc& md, const void* p) { return memory(md, onednn::engine(), const_cast<void*>(p)); }
-
 void reorder(const Plan& plan, const memory& from, const memory& to) {
   Args args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
   onednn::add_scratchpad(plan.reorder_pd, args);
@@ -249,7 +269,7 @@ Kernels kernels_for(const Plans& p, const float* w) {
 
 bool run_data_direction(Dir dir, const float* in, const float* w, float* out, const ConvGeometry& g,
                         const float* bias = nullptr) {
-  if (!supported(g)) return false;
+  if (!onednn::conv_supported(g)) return false;
   const Slices s = slices(g.batch);
   Plans p;
   if (!plans(dir, g, s, p)) return false;
@@ -294,7 +314,7 @@ bool onednn_conv_backward_data(const float* dy, const float* w, float* dx, const
 }
 
 bool onednn_conv_backward_filter(const float* x, const float* dy, float* dw, const ConvGeometry& g) {
-  if (!supported(g)) return false;
+  if (!onednn::conv_supported(g)) return false;
   const Slices s = slices(g.batch);
   Plans p;
   if (!plans(Dir::backward_filter, g, s, p)) return false;

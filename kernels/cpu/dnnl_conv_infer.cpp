@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "dnnl_runtime.hpp"
+#include "dnnl_conv_desc.hpp"
 #include "infer_parts.hpp"
 
 namespace axon::kernels::cpu {
@@ -22,28 +22,8 @@ using Args = std::unordered_map<int, memory>;
 // Below this many flops a part does not repay waking a thread (~10 us of work).
 constexpr double kConvFlopsPerPart = 1.5e6;
 
-memory mem(const memory::desc& md, const void* p) {
-  return memory(md, onednn::engine(), const_cast<void*>(p));
-}
-
-// `n` items of `rows` x px[1..] pixels x `channels`, channels last, as oneDNN's [n, C, rows, ...], dense
-// (a gap between items sends oneDNN 2.6 to its reference kernel): a piece of several items reads
-// whole items.
-// (One channel is also a plain channels-first layout, but described so oneDNN 2.6 sends a conv's
-// first layer to its reference kernel, 100x slower than the JIT one it takes channels last.)
-memory::desc activation(int nd, const int64_t* px, int64_t rows, int64_t n, int64_t channels) {
-  memory::dims dims{n, channels}, strides(2 + nd);
-  int64_t s = channels;
-  for (int d = nd - 1; d >= 0; --d) {
-    const int64_t size = d == 0 ? rows : px[d];
-    dims.insert(dims.begin() + 2, size);
-    strides[2 + d] = s;
-    s *= size;
-  }
-  strides[1] = 1;
-  strides[0] = s;
-  return memory::desc(dims, memory::data_type::f32, strides);
-}
+using onednn::conv_activation;
+using onednn::mem;
 
 // A part of the work: items [n0, n0 + n), output rows [r0, r1) of the first spatial dim.
 struct Part {
@@ -76,29 +56,10 @@ class InferConvImpl {
     using namespace dnnl;
     onednn::OneOmpThread one;  // the primitives' thread split is fixed when they are created
     const int nd = g.nd;
-    memory::dims kdims{g.out_channels, g.channels}, kstrides{1, g.out_channels};
-    int64_t ks = g.channels * g.out_channels;
-    for (int d = nd - 1; d >= 0; --d) {
-      kdims.insert(kdims.begin() + 2, g.kernel[d]);
-      kstrides.insert(kstrides.begin() + 2, ks);
-      ks *= g.kernel[d];
-    }
-    w_user_ = memory::desc(kdims, memory::data_type::f32, kstrides);
-    const memory::desc w_any(kdims, memory::data_type::f32, memory::format_tag::any);
-    const memory::desc b_md({g.out_channels}, memory::data_type::f32, memory::format_tag::a);
-    memory::dims strides, dil, lo, hi;
-    for (int d = 0; d < nd; ++d) {
-      strides.push_back(g.stride[d]);
-      dil.push_back(g.k_dil[d] - 1);
-      lo.push_back(g.pad_lo[d]);
-      hi.push_back(g.pad_hi[d]);
-    }
-    primitive_attr attr = onednn::attr();
-    if (relu) {
-      post_ops ops;
-      ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
-      attr.set_post_ops(ops);
-    }
+    w_user_ = onednn::conv_kernel(g);
+    const memory::desc w_any = onednn::any_layout(w_user_), b_md = onednn::conv_bias(g);
+    auto [strides, dil, lo, hi] = onednn::conv_window(g);
+    const primitive_attr attr = onednn::attr_relu(relu);
     const int64_t in_item = g.in_pixels() * g.channels, out_item = g.out_pixels() * g.out_channels;
     const int64_t in_row = in_item / g.in[0], out_row = out_item / g.out[0];
     const int64_t span = (g.kernel[0] - 1) * g.k_dil[0] + 1;
@@ -115,8 +76,8 @@ class InferConvImpl {
       Piece piece;
       piece.x_offset = p.n0 * in_item + in0 * in_row;
       piece.y_offset = p.n0 * out_item + p.r0 * out_row;
-      piece.x = activation(nd, g.in, in1 - in0, p.n, g.channels);
-      piece.y = activation(nd, g.out, p.r1 - p.r0, p.n, g.out_channels);
+      piece.x = conv_activation(nd, g.in, in1 - in0, p.n, g.channels);
+      piece.y = conv_activation(nd, g.out, p.r1 - p.r0, p.n, g.out_channels);
       const convolution_forward::primitive_desc pd(
           convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, piece.x, w_any,
                                     bias ? b_md : memory::desc(), piece.y, strides, dil, lo, hi),
@@ -223,9 +184,7 @@ void InferConv::run(const float* x, const float* w, const float* b, float* y) { 
 int InferConv::parts() const { return impl_->parts(); }
 
 std::unique_ptr<InferConv> make_infer_conv(const ConvGeometry& g, bool bias, bool relu, int parts) {
-  if (g.nd < 1 || g.nd > 3 || g.groups != 1 || g.batch < 1) return nullptr;
-  for (int d = 0; d < g.nd; ++d)
-    if (g.in_dil[d] != 1 || g.pad_lo[d] < 0 || g.pad_hi[d] < 0) return nullptr;
+  if (g.groups != 1 || !onednn::conv_supported(g)) return nullptr;
   const double flops = 2.0 * double(g.batch) * double(g.out_pixels()) * double(g.out_channels) *
                        double(g.kernel_pixels()) * double(g.channels);
   try {  // nullptr when oneDNN has no primitive for the problem

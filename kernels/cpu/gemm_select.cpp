@@ -5,12 +5,8 @@
 // both ways on first use, as the convolutions are (conv_select.cpp), and the faster library is kept
 // for the rest of the process (AXON_CPU_GEMM_VERBOSE=1 prints each timing to stderr).
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <map>
-#include <mutex>
 #include <tuple>
 #include <vector>
 
@@ -18,6 +14,7 @@
 #include <axon/kernels/gemm.hpp>
 
 #include "blas.hpp"
+#include "timed_choice.hpp"
 #ifdef AXON_HAS_DNNL
 #include <dnnl.h>
 
@@ -46,32 +43,20 @@ bool gemm_has_onednn() { return false; }
 
 namespace {
 
-GemmPath initial_path() {
-  const char* s = std::getenv("AXON_CPU_GEMM");
-  if (s && std::strcmp(s, "openblas") == 0) return GemmPath::openblas;
-  if (s && std::strcmp(s, "onednn") == 0) return GemmPath::onednn;
-  return GemmPath::automatic;
-}
-
-std::atomic<GemmPath> g_path{initial_path()};
+PathSetting<GemmPath> g_path("AXON_CPU_GEMM", "openblas", GemmPath::openblas, "onednn", GemmPath::onednn);
 std::atomic<int64_t> g_openblas_runs{0}, g_onednn_runs{0};
 
-// (trans_a, trans_b, m, n, k, beta != 0)
-using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, bool>;
-std::mutex g_mu;
-std::map<Key, bool> g_use_onednn;  // guarded by g_mu
+// (trans_a, trans_b, m, n, k, beta != 0) -> oneDNN
+struct GemmTag;
+using Choice = TimedChoice<std::tuple<bool, bool, int64_t, int64_t, int64_t, bool>, GemmTag>;
 
 // In multiply-adds: a few milliseconds of either library.
 constexpr double kLargestTimed = double(1 << 27);
 
-double seconds_of(const std::chrono::steady_clock::time_point& t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
 
-void set_gemm_path(GemmPath p) { g_path.store(p, std::memory_order_relaxed); }
-GemmPath gemm_path() { return g_path.load(std::memory_order_relaxed); }
+void set_gemm_path(GemmPath p) { g_path.set(p); }
+GemmPath gemm_path() { return g_path.get(); }
 GemmRuns gemm_runs() { return {g_openblas_runs.load(), g_onednn_runs.load()}; }
 
 void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
@@ -90,7 +75,7 @@ void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
     via_openblas(c, ldc);
     g_openblas_runs.fetch_add(1, std::memory_order_relaxed);
   };
-  const GemmPath path = g_path.load(std::memory_order_relaxed);
+  const GemmPath path = g_path.get();
   // k = 0 (C = beta C) stays with OpenBLAS, whose contract for it the callers rely on.
   if (path == GemmPath::openblas || k == 0 || !gemm_has_onednn()) return run(false);
   if (path == GemmPath::onednn) return run(true);
@@ -98,19 +83,6 @@ void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
   // 8192-deep weight gradients: 28 against 54 ms for one shape, within 10% either way for the
   // rest), and timing one costs up to a second on first use.
   if (double(m) * double(n) * double(k) > kLargestTimed) return run(false);
-  const Key key{trans_a, trans_b, m, n, k, beta != 0.0f};
-  // Each thread's own copy of the choices first: the pool's threads call this at the same moment,
-  // and a contended lock (a futex sleep and wake-up per call) cost W1 half its epoch.
-  thread_local std::map<Key, bool> known;
-  if (auto it = known.find(key); it != known.end()) return run(it->second);
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    auto it = g_use_onednn.find(key);
-    if (it != g_use_onednn.end()) {
-      known.emplace(key, it->second);
-      return run(it->second);
-    }
-  }
   // First use: both libraries write into this thread's scratch C (so that a product with beta != 0
   // is not accumulated into the caller's C several times), oneDNN once untimed (it generates its
   // kernels), then interleaved timed calls, the best of three each unless the best two are already
@@ -118,31 +90,21 @@ void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
   // when clearly faster (5%): the choice costs nothing to keep wrong by less.
   // (A scratch C with rows of n, not ldc: the per-step LSTM products write into every T-th row of
   // their gate buffer, which would need T times the memory.)
-  std::vector<float> scratch(static_cast<size_t>(m * n), 0.0f);
-  float* s = scratch.data();
-  via_onednn(s, n);
-  double t_openblas = 1e30, t_onednn = 1e30;
-  for (int i = 0; i < 3; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    via_openblas(s, n);
-    t_openblas = std::min(t_openblas, seconds_of(t0));
-    t0 = std::chrono::steady_clock::now();
+  run(Choice::choose({trans_a, trans_b, m, n, k, beta != 0.0f}, [&] {
+    std::vector<float> scratch(static_cast<size_t>(m * n), 0.0f);
+    float* s = scratch.data();
     via_onednn(s, n);
-    t_onednn = std::min(t_onednn, seconds_of(t0));
-    if (i > 0 && (t_onednn > 2 * t_openblas || t_openblas > 2 * t_onednn || t_openblas + t_onednn > 0.05)) break;
-  }
-  bool use = t_onednn < 0.95 * t_openblas;
-  if (std::getenv("AXON_CPU_GEMM_VERBOSE"))
-    std::fprintf(stderr, "axon gemm %c%c m%lld n%lld k%lld%s: oneDNN %.1f us, OpenBLAS %.1f us -> %s\n",
-                 trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', (long long)m, (long long)n, (long long)k,
-                 beta != 0.0f ? " beta" : "", t_onednn * 1e6, t_openblas * 1e6, use ? "oneDNN" : "OpenBLAS");
-  {
-    // The other thread may have timed the same shape meanwhile: the first choice holds for both.
-    std::lock_guard<std::mutex> lock(g_mu);
-    use = g_use_onednn.emplace(key, use).first->second;
-  }
-  known.emplace(key, use);
-  run(use);
+    auto enough = [](int pairs, const PairTimes& best, double) {
+      return pairs > 1 && (best.b > 2 * best.a || best.a > 2 * best.b || best.a + best.b > 0.05);
+    };
+    const PairTimes t = time_pairs([&] { via_openblas(s, n); }, [&] { via_onednn(s, n); }, 3, enough);
+    const bool use = t.b < 0.95 * t.a;
+    if (std::getenv("AXON_CPU_GEMM_VERBOSE"))
+      std::fprintf(stderr, "axon gemm %c%c m%lld n%lld k%lld%s: oneDNN %.1f us, OpenBLAS %.1f us -> %s\n",
+                   trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', (long long)m, (long long)n, (long long)k,
+                   beta != 0.0f ? " beta" : "", t.b * 1e6, t.a * 1e6, use ? "oneDNN" : "OpenBLAS");
+    return use;
+  }));
 }
 
 }  // namespace axon::kernels::cpu

@@ -57,7 +57,7 @@ void dense_epilogue(DenseAct act, DType dt, void* y, const void* b, int64_t m, i
 // AXON_CPU_DENSE (auto, fused, gemm), AXON_CPU_DENSE_VERBOSE=1 prints the timings. f64: the first.
 void dense_forward(DenseAct act, DType dt, const void* x, const void* w, const void* b, void* y, int64_t m,
                    int64_t k, int64_t n);
-enum class DensePath : uint8_t { automatic, fused, gemm };
+enum class DensePath : uint8_t { automatic, gemm, fused };
 void set_dense_path(DensePath p);
 DensePath dense_path();
 // f32 dense_forward calls each path ran since the start (tests' proof of which one ran).
