@@ -1,8 +1,8 @@
 #pragma once
 // What the CPU kernels that pick one of two paths per problem share (gemm_select.cpp, dense_select.cpp,
-// conv_select.cpp): the path setting (automatic, or a path forced by a setter or an environment
-// variable), the choice made on a problem's first use by timing both paths and kept for the rest of
-// the process, and the interleaved timing itself. Not installed.
+// conv_select.cpp, winograd_conv_select.cpp): the path setting (automatic, or a path forced by a
+// setter or an environment variable), the choice made on a problem's first use by timing both paths
+// and kept for the rest of the process, and the interleaved timing itself. Not installed.
 #include <algorithm>
 #include <atomic>
 #include <chrono>

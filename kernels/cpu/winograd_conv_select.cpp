@@ -2,18 +2,15 @@
 // (winograd_conv_select.hpp).
 #include "winograd_conv_select.hpp"
 
-#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
-#include <mutex>
 #include <tuple>
 
 #include <axon/conv.hpp>
 
 #include "parallel.hpp"
+#include "timed_choice.hpp"
 
 namespace axon::kernels::cpu {
 
@@ -21,15 +18,11 @@ namespace {
 
 // (batch, H, W, C, Cout, pad top/left/bottom/right, bias, relu, threads)
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool, int>;
+struct WinogradTag;
+using Decisions = TimedChoice<Key, WinogradTag>;
 constexpr int64_t kFewestChannels = 8;
 
 std::atomic<int64_t> g_runs{0};
-std::mutex g_mu;
-std::map<Key, bool> g_use;  // guarded by g_mu
-
-double seconds_since(const std::chrono::steady_clock::time_point& t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 }  // namespace
 
@@ -66,29 +59,19 @@ bool WinogradChoice::choose(const float* x, const float* w, const float* b, floa
                             const std::function<void(const float*, const float*, const float*, float*)>& other) {
   const Key key{g_.batch, g_.in[0],     g_.in[1],     g_.channels, g_.out_channels, g_.pad_lo[0],
                 g_.pad_lo[1], g_.pad_hi[0], g_.pad_hi[1], bias_,     relu_,           num_threads()};
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    if (auto it = g_use.find(key); it != g_use.end()) return it->second;
-  }
+  if (auto known = Decisions::find(key)) return *known;
   other(x, w, b, y);
   conv_->run(x, w, b, y);
-  double t_other = 1e30, t_wino = 1e30, total = 0;
-  for (int i = 0; i < 30 && (i < 5 || total < 20e-3) && total < 0.2; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    other(x, w, b, y);
-    const double to = seconds_since(t0);
-    t0 = std::chrono::steady_clock::now();
-    conv_->run(x, w, b, y);
-    const double tw = seconds_since(t0);
-    t_other = std::min(t_other, to), t_wino = std::min(t_wino, tw), total += to + tw;
-  }
-  bool use = t_wino < 0.97 * t_other;
+  const PairTimes t = time_pairs([&] { other(x, w, b, y); }, [&] { conv_->run(x, w, b, y); }, 30,
+                                 [](int pairs, const PairTimes&, double total) {
+                                   return (pairs >= 5 && total >= 20e-3) || total >= 0.2;
+                                 });
+  const bool use = t.b < 0.97 * t.a;
   if (std::getenv("AXON_CPU_WINOGRAD_VERBOSE"))
     std::fprintf(stderr, "axon winograd %lldx%lldx%lld -> %lld, batch %lld, %d thread(s): Winograd %.1f us, other %.1f us -> %s\n",
                  (long long)g_.in[0], (long long)g_.in[1], (long long)g_.channels, (long long)g_.out_channels,
-                 (long long)g_.batch, num_threads(), t_wino * 1e6, t_other * 1e6, use ? "Winograd" : "other");
-  std::lock_guard<std::mutex> lock(g_mu);
-  return g_use.emplace(key, use).first->second;  // another plan's first choice holds for both
+                 (long long)g_.batch, num_threads(), t.b * 1e6, t.a * 1e6, use ? "Winograd" : "other");
+  return Decisions::keep(key, use);  // another plan's first choice holds for both
 }
 
 }  // namespace axon::kernels::cpu
