@@ -61,7 +61,7 @@ TEST_CASE("lstm scan paths: packed and blas f32 equal the f64 op, forward and gr
     for (const Tensor& t : in) in32.push_back(t.to(DType::f32));
     for (bool reverse : {false, true}) {
       const Run ref = run(in, weights, reverse);
-      for (const char* path : {"packed", "blas"}) {
+      for (const char* path : {"packed", "rows", "blas"}) {
         INFO("B " << B << " T " << T << " U " << U << " reverse " << reverse << " path " << path);
         LstmPath scope(path);
         const Run got = run(in32, weights, reverse);
