@@ -13,6 +13,8 @@
 #define AXON_PACKED_X86 1
 #endif
 
+#include <cstdint>
+
 
 namespace axon::kernels::cpu {
 
@@ -51,6 +53,15 @@ PackedPanels pack_panels(const float* b, int64_t ldb, int64_t k, int64_t n, bool
 }
 
 #ifdef AXON_PACKED_X86
+
+void stream_copy(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 15) != 0; ++i) dst[i] = src[i];
+  for (; i + 4 <= n; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+void stream_fence() { _mm_sfence(); }
 
 bool packed_gemm_available() {
   static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -133,6 +144,9 @@ void packed_gemm(int64_t m, const float* a, int64_t lda, const PackedPanels& b, 
 }
 
 #else
+
+void stream_copy(float* dst, const float* src, int64_t n) { std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n)); }
+void stream_fence() {}
 
 bool packed_gemm_available() { return false; }
 
