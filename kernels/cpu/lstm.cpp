@@ -41,33 +41,47 @@ void gemm_all(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const
   gemm(g);
 }
 
+// The cells' sigmoid and tanh: vm's (~2 ulp), or with kFast (the f32 rows scan) tanh_rational's
+// (6 ulp, one division and no exponential; sigmoid(x) = (1 + tanh(x / 2)) / 2, within 2e-7 of it
+// absolutely), which took the forward's pointwise pass from 6.3 to 4.2 ns a cell on the 2-core EPYC.
+template <bool kFast, class T>
+AXON_VM_INLINE T cell_sigmoid(T x) {
+  if constexpr (kFast) return T(0.5) + T(0.5) * vm::tanh_rational(T(0.5) * x);
+  else return vm::sigmoid(x);
+}
+template <bool kFast, class T>
+AXON_VM_INLINE T cell_tanh(T x) {
+  if constexpr (kFast) return vm::tanh_rational(x);
+  else return vm::tanh(x);
+}
+
 // n units of one batch row of one step: g holds pre-activations [i f g o] (without the bias; gate q
 // at g + q U) and gets the activated gates; cp is c_prev.
-template <class T>
+template <class T, bool kFast = false>
 AXON_VM_INLINE void forward_row(T* __restrict g, const T* __restrict bias, const T* __restrict cp, T* __restrict c,
                                 T* __restrict h, int64_t n, int64_t U) {
   T *gi = g, *gf = g + U, *gg = g + 2 * U, *go = g + 3 * U;
   const T *bi = bias, *bf = bias + U, *bg = bias + 2 * U, *bo = bias + 3 * U;
   for (int64_t u = 0; u < n; ++u) {
-    const T i = vm::sigmoid(gi[u] + bi[u]), f = vm::sigmoid(gf[u] + bf[u]), a = vm::tanh(gg[u] + bg[u]),
-            o = vm::sigmoid(go[u] + bo[u]);
+    const T i = cell_sigmoid<kFast>(gi[u] + bi[u]), f = cell_sigmoid<kFast>(gf[u] + bf[u]),
+            a = cell_tanh<kFast>(gg[u] + bg[u]), o = cell_sigmoid<kFast>(go[u] + bo[u]);
     const T cv = f * cp[u] + i * a;
     gi[u] = i, gf[u] = f, gg[u] = a, go[u] = o;
     c[u] = cv;
-    h[u] = o * vm::tanh(cv);
+    h[u] = o * cell_tanh<kFast>(cv);
   }
 }
 
 // dh = the output's gradient + the recurrent one; dc (in: from the step after, out: to the step
 // before) is updated in place; dg gets the pre-activation gradients.
-template <class T>
+template <class T, bool kFast = false>
 AXON_VM_INLINE void backward_row(const T* __restrict g, const T* __restrict cp, const T* __restrict c,
                                  const T* __restrict dh_out, const T* __restrict dh_rec, T* __restrict dc,
                                  T* __restrict dg, int64_t n, int64_t U) {
   const T *gi = g, *gf = g + U, *gg = g + 2 * U, *go = g + 3 * U;
   for (int64_t u = 0; u < n; ++u) {
     const T i = gi[u], f = gf[u], a = gg[u], o = go[u];
-    const T tc = vm::tanh(c[u]);
+    const T tc = cell_tanh<kFast>(c[u]);
     const T dh = dh_out[u] + dh_rec[u];
     const T dcv = dc[u] + dh * o * (T(1) - tc * tc);
     dg[u] = dcv * a * i * (T(1) - i);
@@ -82,6 +96,13 @@ AXON_VM_INLINE void backward_row(const T* __restrict g, const T* __restrict cp, 
 AXON_VM_CLONES void forward_row_f32(float* g, const float* bias, const float* cp, float* c, float* h, int64_t n,
                                     int64_t U) {
   forward_row(g, bias, cp, c, h, n, U);
+}
+AXON_VM_CLONES void forward_row_fast_f32(float* g, const float* bias, const float* cp, float* c, float* h, int64_t U) {
+  forward_row<float, true>(g, bias, cp, c, h, U, U);
+}
+AXON_VM_CLONES void backward_row_fast_f32(const float* g, const float* cp, const float* c, const float* dh_out,
+                                          const float* dh_rec, float* dc, float* dg, int64_t U) {
+  backward_row<float, true>(g, cp, c, dh_out, dh_rec, dc, dg, U, U);
 }
 AXON_VM_CLONES void add_row(float* __restrict acc, const float* __restrict v, int64_t n) {
   for (int64_t j = 0; j < n; ++j) acc[j] += v[j];
@@ -228,7 +249,7 @@ void forward_scan_rows(const LstmDims& d, const float* wh, const float* bias, co
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t at = b * Tn + t, r = b - b0;
         float *g = gbuf.data() + r * ldg, *c = cnext + r * ldh, *h = hbuf.data() + r * ldh;
-        forward_row_f32(g, bias, cprev + r * ldh, c, h, U, U);
+        forward_row_fast_f32(g, bias, cprev + r * ldh, c, h, U);
         stream_copy(gates + at * G, g, G);
         stream_copy(cs + at * U, c, U);
         stream_copy(hs + at * U, h, U);
@@ -324,7 +345,7 @@ void backward_scan_rows(const LstmDims& d, const float* wh, const float* c0, con
         const int64_t at = b * Tn + t;
         const float* cp = s == 0 ? c0 + b * U : cs + (b * Tn + tp) * U;
         float* dg = gbuf.data() + (b - b0) * ldg;
-        backward_row_f32(gates + at * G, cp, cs + at * U, dhs + at * U, dh0 + b * U, dc0 + b * U, dg, U, U);
+        backward_row_fast_f32(gates + at * G, cp, cs + at * U, dhs + at * U, dh0 + b * U, dc0 + b * U, dg, U);
         stream_copy(dgates + at * G, dg, G);
         if (dbp) add_row(dbp, dg, G);
       }
