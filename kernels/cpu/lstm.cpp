@@ -1,5 +1,6 @@
-// The whole-sequence LSTM (kernels/include/axon/kernels/recurrent.hpp): GEMMs from OpenBLAS on the
-// kernels' pool, one fused pointwise pass per step forward and backward.
+// The whole-sequence LSTM (kernels/include/axon/kernels/recurrent.hpp): the GEMMs over batch x time
+// on the kernels' pool; the scan's per-step GEMMs on OpenBLAS or on packed panels (scan_path), one
+// fused pointwise pass per step forward and backward.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -217,9 +218,12 @@ void forward_scan_packed(const LstmDims& d, const float* wh, const float* bias, 
 // steps: one thread's pointwise pass runs while the other's GEMM does, and nothing waits for the
 // slower thread until the end. Each part keeps its step's GEMM operand contiguous (the rows of the
 // [B, T, width] tensors lie a power of two apart, on the same cache sets).
+// Parts of at least kRowsMin rows (fewer rows a step's GEMM reads Wh for each), as many as threads.
+int64_t row_parts(int64_t B) { return std::clamp<int64_t>(B / kRowsMin, 1, num_threads()); }
+
 template <class F>
 void for_row_parts(int64_t B, F&& f) {
-  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(num_threads(), B));
+  const int64_t parts = row_parts(B);
   parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) f(p, p * B / parts, (p + 1) * B / parts);
   });
@@ -334,7 +338,7 @@ void backward_scan_rows(const LstmDims& d, const float* wh, const float* c0, con
   const int64_t B = d.batch, Tn = d.time, U = d.units, G = 4 * U, ldg = G + 16;
   const Order ord{Tn, d.reverse};
   const PackedPanels wt = pack_panels(wh, G, G, U, true);
-  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(num_threads(), B));
+  const int64_t parts = row_parts(B);
   std::vector<float> db(static_cast<size_t>(dbias ? parts * G : 0), 0.f);
   for_row_parts(B, [&](int64_t p, int64_t b0, int64_t b1) {
     std::vector<float> gbuf(static_cast<size_t>((b1 - b0) * ldg));
