@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "parallel.hpp"
+
 #include <axon/error.hpp>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -32,11 +34,12 @@ const float* block(const PackedPanels& p, int64_t j, int64_t k0, int64_t kc) {
 PackedPanels pack_panels(const float* b, int64_t ldb, int64_t k, int64_t n, bool transposed) {
   PackedPanels p;
   p.k = k, p.n = n;
-  const int64_t np = p.panels();
+  const int64_t np = p.panels(), nk = (k + kKc - 1) / kKc;
   p.data.reset(new float[static_cast<size_t>(np * k * kNr)]());
-  for (int64_t k0 = 0; k0 < k; k0 += kKc) {
-    const int64_t kc = std::min(kKc, k - k0);
-    for (int64_t j = 0; j < np; ++j) {
+  // Over the pool: a 4 MiB Wh took ~2 ms on one thread, with the other idle.
+  parallel_for(nk * np, 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t k0 = i / np * kKc, j = i % np, kc = std::min(kKc, k - k0);
       float* dst = const_cast<float*>(block(p, j, k0, kc));
       const int64_t c0 = j * kNr, nc = std::min(kNr, n - c0);
       if (!transposed) {
@@ -48,7 +51,7 @@ PackedPanels pack_panels(const float* b, int64_t ldb, int64_t k, int64_t n, bool
         }
       }
     }
-  }
+  });
   return p;
 }
 
