@@ -12,6 +12,7 @@
 #include <axon/kernels/recurrent.hpp>
 
 #include "blas.hpp"
+#include "lstm_cell_x86.hpp"
 #include "packed_panels.hpp"
 #include "parallel.hpp"
 #include "vmath.hpp"
@@ -42,14 +43,8 @@ void gemm_all(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const
   gemm(g);
 }
 
-// The cells' sigmoid and tanh: vm's (~2 ulp), or with kFast (the f32 rows scan) tanh_rational's
-// (6 ulp, one division and no exponential; sigmoid(x) = (1 + tanh(x / 2)) / 2, within 2e-7 of it
-// absolutely), which took the forward's pointwise pass from 6.3 to 4.2 ns a cell on the 2-core EPYC.
-template <bool kFast, class T>
-AXON_VM_INLINE T cell_sigmoid(T x) {
-  if constexpr (kFast) return T(0.5) + T(0.5) * vm::tanh_rational(T(0.5) * x);
-  else return vm::sigmoid(x);
-}
+// tanh(c) in the backward: vm's (~2 ulp), or with kFast (the f32 rows scan, whose forward is
+// lstm_cell_forward_avx2) vm::tanh_rational's (6 ulp, one division and no exponential).
 template <bool kFast, class T>
 AXON_VM_INLINE T cell_tanh(T x) {
   if constexpr (kFast) return vm::tanh_rational(x);
@@ -58,18 +53,18 @@ AXON_VM_INLINE T cell_tanh(T x) {
 
 // n units of one batch row of one step: g holds pre-activations [i f g o] (without the bias; gate q
 // at g + q U) and gets the activated gates; cp is c_prev.
-template <class T, bool kFast = false>
+template <class T>
 AXON_VM_INLINE void forward_row(T* __restrict g, const T* __restrict bias, const T* __restrict cp, T* __restrict c,
                                 T* __restrict h, int64_t n, int64_t U) {
   T *gi = g, *gf = g + U, *gg = g + 2 * U, *go = g + 3 * U;
   const T *bi = bias, *bf = bias + U, *bg = bias + 2 * U, *bo = bias + 3 * U;
   for (int64_t u = 0; u < n; ++u) {
-    const T i = cell_sigmoid<kFast>(gi[u] + bi[u]), f = cell_sigmoid<kFast>(gf[u] + bf[u]),
-            a = cell_tanh<kFast>(gg[u] + bg[u]), o = cell_sigmoid<kFast>(go[u] + bo[u]);
+    const T i = vm::sigmoid(gi[u] + bi[u]), f = vm::sigmoid(gf[u] + bf[u]), a = vm::tanh(gg[u] + bg[u]),
+            o = vm::sigmoid(go[u] + bo[u]);
     const T cv = f * cp[u] + i * a;
     gi[u] = i, gf[u] = f, gg[u] = a, go[u] = o;
     c[u] = cv;
-    h[u] = o * cell_tanh<kFast>(cv);
+    h[u] = o * vm::tanh(cv);
   }
 }
 
@@ -97,9 +92,6 @@ AXON_VM_INLINE void backward_row(const T* __restrict g, const T* __restrict cp, 
 AXON_VM_CLONES void forward_row_f32(float* g, const float* bias, const float* cp, float* c, float* h, int64_t n,
                                     int64_t U) {
   forward_row(g, bias, cp, c, h, n, U);
-}
-AXON_VM_CLONES void forward_row_fast_f32(float* g, const float* bias, const float* cp, float* c, float* h, int64_t U) {
-  forward_row<float, true>(g, bias, cp, c, h, U, U);
 }
 AXON_VM_CLONES void backward_row_fast_f32(const float* g, const float* cp, const float* c, const float* dh_out,
                                           const float* dh_rec, float* dc, float* dg, int64_t U) {
@@ -253,7 +245,7 @@ void forward_scan_rows(const LstmDims& d, const float* wh, const float* bias, co
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t at = b * Tn + t, r = b - b0;
         float *g = gbuf.data() + r * ldg, *c = cnext + r * ldh, *h = hbuf.data() + r * ldh;
-        forward_row_fast_f32(g, bias, cprev + r * ldh, c, h, U);
+        lstm_cell_forward_avx2(g, bias, cprev + r * ldh, c, h, U);
         stream_copy(gates + at * G, g, G);
         stream_copy(cs + at * U, c, U);
         stream_copy(hs + at * U, h, U);

@@ -4,19 +4,17 @@
 #include "packed_panels.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
-#include "parallel.hpp"
-
 #include <axon/error.hpp>
+
+#include "parallel.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define AXON_PACKED_X86 1
 #endif
-
-#include <cstdint>
-
 
 namespace axon::kernels::cpu {
 
