@@ -1,5 +1,6 @@
-// The whole-sequence LSTM (kernels/include/axon/kernels/recurrent.hpp): GEMMs from OpenBLAS on the
-// kernels' pool, one fused pointwise pass per step forward and backward.
+// The whole-sequence LSTM (kernels/include/axon/kernels/recurrent.hpp): the GEMMs over batch x time
+// on the kernels' pool; the scan's per-step GEMMs on OpenBLAS or on packed panels (scan_path), one
+// fused pointwise pass per step forward and backward.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <axon/kernels/recurrent.hpp>
 
 #include "blas.hpp"
+#include "lstm_cell_x86.hpp"
 #include "packed_panels.hpp"
 #include "parallel.hpp"
 #include "vmath.hpp"
@@ -41,6 +43,14 @@ void gemm_all(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const
   gemm(g);
 }
 
+// tanh(c) in the backward: vm's (~2 ulp), or with kFast (the f32 rows scan, whose forward is
+// lstm_cell_forward_avx2) vm::tanh_rational's (6 ulp, one division and no exponential).
+template <bool kFast, class T>
+AXON_VM_INLINE T cell_tanh(T x) {
+  if constexpr (kFast) return vm::tanh_rational(x);
+  else return vm::tanh(x);
+}
+
 // n units of one batch row of one step: g holds pre-activations [i f g o] (without the bias; gate q
 // at g + q U) and gets the activated gates; cp is c_prev.
 template <class T>
@@ -60,14 +70,14 @@ AXON_VM_INLINE void forward_row(T* __restrict g, const T* __restrict bias, const
 
 // dh = the output's gradient + the recurrent one; dc (in: from the step after, out: to the step
 // before) is updated in place; dg gets the pre-activation gradients.
-template <class T>
+template <class T, bool kFast = false>
 AXON_VM_INLINE void backward_row(const T* __restrict g, const T* __restrict cp, const T* __restrict c,
                                  const T* __restrict dh_out, const T* __restrict dh_rec, T* __restrict dc,
                                  T* __restrict dg, int64_t n, int64_t U) {
   const T *gi = g, *gf = g + U, *gg = g + 2 * U, *go = g + 3 * U;
   for (int64_t u = 0; u < n; ++u) {
     const T i = gi[u], f = gf[u], a = gg[u], o = go[u];
-    const T tc = vm::tanh(c[u]);
+    const T tc = cell_tanh<kFast>(c[u]);
     const T dh = dh_out[u] + dh_rec[u];
     const T dcv = dc[u] + dh * o * (T(1) - tc * tc);
     dg[u] = dcv * a * i * (T(1) - i);
@@ -82,6 +92,13 @@ AXON_VM_INLINE void backward_row(const T* __restrict g, const T* __restrict cp, 
 AXON_VM_CLONES void forward_row_f32(float* g, const float* bias, const float* cp, float* c, float* h, int64_t n,
                                     int64_t U) {
   forward_row(g, bias, cp, c, h, n, U);
+}
+AXON_VM_CLONES void backward_row_fast_f32(const float* g, const float* cp, const float* c, const float* dh_out,
+                                          const float* dh_rec, float* dc, float* dg, int64_t U) {
+  backward_row<float, true>(g, cp, c, dh_out, dh_rec, dc, dg, U, U);
+}
+AXON_VM_CLONES void add_row(float* __restrict acc, const float* __restrict v, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) acc[j] += v[j];
 }
 AXON_VM_CLONES void backward_row_f32(const float* g, const float* cp, const float* c, const float* dh_out,
                                      const float* dh_rec, float* dc, float* dg, int64_t n, int64_t U) {
@@ -113,15 +130,21 @@ struct Order {
   int64_t prev_time(int64_t t) const { return reverse ? t + 1 : t - 1; }
 };
 
-// The scans' choice (AXON_LSTM=blas|packed, read at each call so that tests and A/B runs can force
-// either): OpenBLAS per step unless AXON_LSTM=packed asks for the packed path (f32 on CPUs with
-// AVX2 + FMA). The packed path's per-step GEMMs run ~10% faster alone (88 vs 79 GFLOP/s for one
-// thread's 64 x 1024 x 512 on the 2-core EPYC), but W6 as a whole measured level with the OpenBLAS
-// scan (packed / blas 0.995 over 20 paired 2-thread runs, 1.05 on one thread), so OpenBLAS stays
-// the default until a quiet-machine run says otherwise.
-bool use_packed(DType dt) {
+// The scans' choice (AXON_LSTM=blas|packed|rows, read at each call so that tests and A/B runs can
+// force any): f32 on CPUs with AVX2 + FMA runs `rows` when each thread gets at least kRowsMin batch
+// rows, else OpenBLAS per step (`blas`, and f64 always). `packed` splits each step's units over the
+// pool on Wh packed once (one join per step); it measured level with `blas` on W6. `rows` splits
+// the batch instead (below), which needs no join at all.
+enum class Scan { blas, packed, rows };
+constexpr int64_t kRowsMin = 8;
+
+Scan scan_path(DType dt, int64_t batch, int64_t units) {
+  if (dt != DType::f32 || units == 0 || !packed_gemm_available()) return Scan::blas;
   const char* s = std::getenv("AXON_LSTM");
-  return s && std::strcmp(s, "packed") == 0 && dt == DType::f32 && packed_gemm_available();
+  if (s && std::strcmp(s, "packed") == 0) return Scan::packed;
+  if (s && std::strcmp(s, "rows") == 0) return Scan::rows;
+  if (s && std::strcmp(s, "blas") == 0) return Scan::blas;
+  return batch >= kRowsMin * std::min<int64_t>(2, num_threads()) ? Scan::rows : Scan::blas;
 }
 
 template <class T>
@@ -181,6 +204,57 @@ void forward_scan_packed(const LstmDims& d, const float* wh, const float* bias, 
   }
 }
 
+
+// The batch-split scans: a batch row's recurrence never reads another row's, so each part of the
+// pool runs the whole scan of its own rows on Wh packed once (shared, read-only) with no join between
+// steps: one thread's pointwise pass runs while the other's GEMM does, and nothing waits for the
+// slower thread until the end. Each part keeps its step's GEMM operand contiguous (the rows of the
+// [B, T, width] tensors lie a power of two apart, on the same cache sets).
+// Parts of at least kRowsMin rows (fewer rows a step's GEMM reads Wh for each), as many as threads.
+int64_t row_parts(int64_t B) { return std::clamp<int64_t>(B / kRowsMin, 1, num_threads()); }
+
+template <class F>
+void for_row_parts(int64_t B, F&& f) {
+  const int64_t parts = row_parts(B);
+  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) f(p, p * B / parts, (p + 1) * B / parts);
+  });
+}
+
+void forward_scan_rows(const LstmDims& d, const float* wh, const float* bias, const float* c0, const float* h0,
+                       float* gates, float* cs, float* hs) {
+  const int64_t B = d.batch, Tn = d.time, U = d.units, G = 4 * U, ldh = U + 16, ldg = G + 16;
+  const Order ord{Tn, d.reverse};
+  const PackedPanels w = pack_panels(wh, G, U, G, false);
+  for_row_parts(B, [&](int64_t, int64_t b0, int64_t b1) {
+    // The step's gates accumulate in a contiguous copy (GEMM tiles storing straight into rows T 4U
+    // apart ran 13% slower), and c and h stay in contiguous copies from one step to the next; the
+    // tensors' rows are only streamed out.
+    const int64_t m = b1 - b0;
+    std::vector<float> hbuf(static_cast<size_t>(m * ldh)), cbuf(static_cast<size_t>(2 * m * ldh)),
+        gbuf(static_cast<size_t>(m * ldg));
+    for (int64_t b = b0; b < b1; ++b)
+      std::memcpy(cbuf.data() + (b - b0) * ldh, c0 + b * U, sizeof(float) * static_cast<size_t>(U));
+    for (int64_t s = 0; s < Tn; ++s) {
+      const int64_t t = ord.time(s);
+      const float* cprev = cbuf.data() + (s % 2) * m * ldh;
+      float* cnext = cbuf.data() + ((s + 1) % 2) * m * ldh;
+      for (int64_t b = b0; b < b1; ++b)
+        std::memcpy(gbuf.data() + (b - b0) * ldg, gates + (b * Tn + t) * G, sizeof(float) * static_cast<size_t>(G));
+      packed_gemm(m, s == 0 ? h0 + b0 * U : hbuf.data(), s == 0 ? U : ldh, w, gbuf.data(), ldg, true, 0, G);
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t at = b * Tn + t, r = b - b0;
+        float *g = gbuf.data() + r * ldg, *c = cnext + r * ldh, *h = hbuf.data() + r * ldh;
+        lstm_cell_forward_avx2(g, bias, cprev + r * ldh, c, h, U);
+        stream_copy(gates + at * G, g, G);
+        stream_copy(cs + at * U, c, U);
+        stream_copy(hs + at * U, h, U);
+      }
+    }
+    stream_fence();
+  });
+}
+
 template <class T>
 void forward_t(const LstmDims& d, const T* x, const T* wx, const T* wh, const T* bias, const T* c0, const T* h0,
                T* gates, T* cs, T* hs) {
@@ -189,7 +263,11 @@ void forward_t(const LstmDims& d, const T* x, const T* wx, const T* wh, const T*
   if (!bias) zero_bias.assign(static_cast<size_t>(G), T(0)), bias = zero_bias.data();
   gemm_all(dtype_of<T>::value, false, false, B * Tn, G, d.in, x, d.in, wx, G, gates, G);
   if constexpr (std::is_same_v<T, float>) {
-    if (use_packed(DType::f32) && d.units > 0) return forward_scan_packed(d, wh, bias, c0, h0, gates, cs, hs);
+    switch (scan_path(DType::f32, B, d.units)) {
+      case Scan::packed: return forward_scan_packed(d, wh, bias, c0, h0, gates, cs, hs);
+      case Scan::rows: return forward_scan_rows(d, wh, bias, c0, h0, gates, cs, hs);
+      case Scan::blas: break;
+    }
   }
   forward_scan_blas(d, wh, bias, c0, h0, gates, cs, hs);
 }
@@ -244,6 +322,41 @@ void backward_scan_packed(const LstmDims& d, const float* wh, const float* c0, c
   }
 }
 
+// The backward of forward_scan_rows: each part runs its rows' steps in reverse, dh_prev = dgates Wh^T
+// on Wh^T packed once, and sums its rows' dgates into its own share of dbias (null: none) while they
+// are in L1 instead of a pass over the [B T, 4U] dgates afterwards.
+void backward_scan_rows(const LstmDims& d, const float* wh, const float* c0, const float* gates, const float* cs,
+                        const float* dhs, float* dgates, float* dc0, float* dh0, float* dbias) {
+  const int64_t B = d.batch, Tn = d.time, U = d.units, G = 4 * U, ldg = G + 16;
+  const Order ord{Tn, d.reverse};
+  const PackedPanels wt = pack_panels(wh, G, G, U, true);
+  const int64_t parts = row_parts(B);
+  std::vector<float> db(static_cast<size_t>(dbias ? parts * G : 0), 0.f);
+  for_row_parts(B, [&](int64_t p, int64_t b0, int64_t b1) {
+    std::vector<float> gbuf(static_cast<size_t>((b1 - b0) * ldg));
+    float* dbp = dbias ? db.data() + p * G : nullptr;
+    for (int64_t s = Tn - 1; s >= 0; --s) {
+      const int64_t t = ord.time(s), tp = ord.prev_time(t);
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t at = b * Tn + t;
+        const float* cp = s == 0 ? c0 + b * U : cs + (b * Tn + tp) * U;
+        float* dg = gbuf.data() + (b - b0) * ldg;
+        backward_row_fast_f32(gates + at * G, cp, cs + at * U, dhs + at * U, dh0 + b * U, dc0 + b * U, dg, U);
+        stream_copy(dgates + at * G, dg, G);
+        if (dbp) add_row(dbp, dg, G);
+      }
+      packed_gemm(b1 - b0, gbuf.data(), ldg, wt, dh0 + b0 * U, U, false, 0, U);  // dh_prev = dgates Wh^T
+    }
+    stream_fence();
+  });
+  if (dbias)
+    for (int64_t j = 0; j < G; ++j) {
+      float v = 0;
+      for (int64_t p = 0; p < parts; ++p) v += db[static_cast<size_t>(p * G + j)];
+      dbias[j] = v;
+    }
+}
+
 // dWh = sum over (b, t) of h_prev(b, t)^T dgates(b, t). In the [B T, U] row order of hs, h_prev of
 // row r is row r - 1 (r + 1 reversed) except at each batch row's first step, so dWh is one GEMM of
 // hs against dgates shifted by a row, plus a rank-B GEMM that swaps the wrongly paired neighbour
@@ -276,16 +389,17 @@ void backward_t(const LstmDims& d, const T* x, const T* wx, const T* wh, const T
   // dc0 and dh0 carry the recurrent gradients through the loop and end as the initial carry's.
   std::memcpy(dc0, dc_last, sizeof(T) * static_cast<size_t>(B * U));
   std::memcpy(dh0, dh_last, sizeof(T) * static_cast<size_t>(B * U));
-  bool packed = false;
-  if constexpr (std::is_same_v<T, float>) packed = use_packed(DType::f32) && U > 0;
+  Scan path = Scan::blas;
   if constexpr (std::is_same_v<T, float>) {
-    if (packed) backward_scan_packed(d, wh, c0, gates, cs, dhs, dgates, dc0, dh0);
+    path = scan_path(DType::f32, B, U);
+    if (path == Scan::packed) backward_scan_packed(d, wh, c0, gates, cs, dhs, dgates, dc0, dh0);
+    if (path == Scan::rows) backward_scan_rows(d, wh, c0, gates, cs, dhs, dgates, dc0, dh0, dbias);
   }
-  if (!packed) backward_scan_blas(d, wh, c0, gates, cs, dhs, dgates, dc0, dh0);
+  if (path == Scan::blas) backward_scan_blas(d, wh, c0, gates, cs, dhs, dgates, dc0, dh0);
   if (dwh) hidden_weight_grad(d, h0, hs, dgates, dwh);
   if (dwx) gemm_all(dt, true, false, d.in, G, BT, x, d.in, dgates, G, dwx, G);
   if (dx) gemm_all(dt, false, true, BT, d.in, G, dgates, G, wx, G, dx, d.in);
-  if (dbias) {
+  if (dbias && path != Scan::rows) {
     parallel_for(G, 64, [&](int64_t c0_, int64_t c1_) {
       for (int64_t j = c0_; j < c1_; ++j) dbias[j] = T(0);
       for (int64_t r = 0; r < BT; ++r) {

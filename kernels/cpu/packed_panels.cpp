@@ -4,15 +4,17 @@
 #include "packed_panels.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include <axon/error.hpp>
+
+#include "parallel.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define AXON_PACKED_X86 1
 #endif
-
 
 namespace axon::kernels::cpu {
 
@@ -30,11 +32,12 @@ const float* block(const PackedPanels& p, int64_t j, int64_t k0, int64_t kc) {
 PackedPanels pack_panels(const float* b, int64_t ldb, int64_t k, int64_t n, bool transposed) {
   PackedPanels p;
   p.k = k, p.n = n;
-  const int64_t np = p.panels();
+  const int64_t np = p.panels(), nk = (k + kKc - 1) / kKc;
   p.data.reset(new float[static_cast<size_t>(np * k * kNr)]());
-  for (int64_t k0 = 0; k0 < k; k0 += kKc) {
-    const int64_t kc = std::min(kKc, k - k0);
-    for (int64_t j = 0; j < np; ++j) {
+  // Over the pool: a 4 MiB Wh took ~2 ms on one thread, with the other idle.
+  parallel_for(nk * np, 16, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t k0 = i / np * kKc, j = i % np, kc = std::min(kKc, k - k0);
       float* dst = const_cast<float*>(block(p, j, k0, kc));
       const int64_t c0 = j * kNr, nc = std::min(kNr, n - c0);
       if (!transposed) {
@@ -46,11 +49,20 @@ PackedPanels pack_panels(const float* b, int64_t ldb, int64_t k, int64_t n, bool
         }
       }
     }
-  }
+  });
   return p;
 }
 
 #ifdef AXON_PACKED_X86
+
+void stream_copy(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 15) != 0; ++i) dst[i] = src[i];
+  for (; i + 4 <= n; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+void stream_fence() { _mm_sfence(); }
 
 bool packed_gemm_available() {
   static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -133,6 +145,9 @@ void packed_gemm(int64_t m, const float* a, int64_t lda, const PackedPanels& b, 
 }
 
 #else
+
+void stream_copy(float* dst, const float* src, int64_t n) { std::memcpy(dst, src, sizeof(float) * static_cast<size_t>(n)); }
+void stream_fence() {}
 
 bool packed_gemm_available() { return false; }
 

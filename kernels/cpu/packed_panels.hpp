@@ -28,4 +28,10 @@ PackedPanels pack_panels(const float* b, int64_t ldb, int64_t k, int64_t n, bool
 void packed_gemm(int64_t m, const float* a, int64_t lda, const PackedPanels& b, float* c, int64_t ldc,
                  bool accumulate, int64_t col0, int64_t col1);
 
+// dst[0, n) = src[0, n) with non-temporal stores where dst is 16-byte aligned: for rows written once
+// and read back only long after (the LSTM scans' gates, c and h), which a plain store would first
+// read from memory and then keep in cache. stream_fence() orders them before a join.
+void stream_copy(float* dst, const float* src, int64_t n);
+void stream_fence();
+
 }  // namespace axon::kernels::cpu
