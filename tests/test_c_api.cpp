@@ -54,10 +54,19 @@ struct CModel {
   ~CModel() { axon_model_destroy(h); }
 };
 
-CTensor wrap(std::vector<double>& v, Shape shape) {
+// Without Catch's macros (they are not thread-safe): a null handle where the call failed.
+CTensor wrap_quiet(std::vector<double>& v, Shape shape) {
   CTensor t;
-  C_OK(axon_tensor_from_data(v.data(), static_cast<int>(shape.size()), shape.data(), nullptr, AXON_F64, AXON_CPU, 0,
-                             nullptr, nullptr, &t.h));
+  if (axon_tensor_from_data(v.data(), static_cast<int>(shape.size()), shape.data(), nullptr, AXON_F64, AXON_CPU, 0,
+                            nullptr, nullptr, &t.h) != AXON_OK)
+    t.h = nullptr;
+  return t;
+}
+
+CTensor wrap(std::vector<double>& v, Shape shape) {
+  CTensor t = wrap_quiet(v, std::move(shape));
+  INFO("axon_tensor_from_data: " << axon_last_error());
+  REQUIRE(t.h != nullptr);
   return t;
 }
 
@@ -316,7 +325,11 @@ TEST_CASE("C ABI: different models from different threads give the single-thread
     CModel m;
     if (axon_model_load(files[i].c_str(), AXON_CPU, 0, &m.h) != AXON_OK) return false;
     std::vector<double> x = inputs(8 * 3, 0.1 * i), target = inputs(8 * 2, 1.0 + i), y(8 * 2), g(8 * 3);
-    CTensor tx = wrap(x, {8, 3}), ty = wrap(y, {8, 2}), tg = wrap(g, {8, 3}), tt = wrap(target, {8, 2});
+    // Runs on several threads at once: no Catch macros in here (INFO/REQUIRE from two threads corrupt
+    // Catch's message stack).
+    CTensor tx = wrap_quiet(x, {8, 3}), ty = wrap_quiet(y, {8, 2}), tg = wrap_quiet(g, {8, 3}),
+            tt = wrap_quiet(target, {8, 2});
+    if (!tx.h || !ty.h || !tg.h || !tt.h) return false;
     axon_optimizer opt = nullptr;
     bool ok = axon_optimizer_create(m.h, "adam", 1e-2, "mean_squared_error", 0, &opt) == AXON_OK;
     for (int s = 0; s < 5 && ok; ++s) ok = axon_train_step(opt, tx.h, tt.h, nullptr) == AXON_OK;
