@@ -206,10 +206,12 @@ bool winograd_applies(const ConvGeometry& g) {
   return true;
 }
 
-// F(4x4, 3x3) measured 11-18% faster than F(2x2, 3x3) on W2's second conv (14x14x32 -> 64, one
-// thread: 43 against 49 us at batch 1, 2.5-2.7 against 3.1-3.3 ms at batch 64), its error a few
-// 1e-6 of the output's scale.
-int winograd_default_tile() { return 4; }
+// F(2x2, 3x3): in the whole CNN's predict (chunks of 5 items, quiet machine) it beat F(4x4, 3x3) at
+// batch 64 on one and two threads (4.33 against 5.09 ms, 2.25 against 2.66 ms, best of 4) and at
+// batch 1 on two threads (59-69 against 115-135 us: W2's 14x14 output has 16 4x4 tiles, too few to
+// split into even blocks), although the conv alone timed 11-18% faster with F(4x4) on a busy machine;
+// and its error is a tenth of F(4x4)'s.
+int winograd_default_tile() { return 2; }
 
 WinogradShape winograd_shape(const ConvGeometry& g, int tile) {
   if (tile == 0) {
