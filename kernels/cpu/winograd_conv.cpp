@@ -307,18 +307,13 @@ WinogradConv::WinogradConv(const WinogradShape& s, bool relu, int parts)
   block_ = std::max<int64_t>(1, (tiles + blocks - 1) / blocks);
   const int64_t ck = s.channels * s.out_channels;
   u_ = std::make_unique<float[]>(size_t(s.elements() * ck));
-  seen_ = std::make_unique<float[]>(size_t(9 * ck));
 }
 
 void WinogradConv::run(const float* x, const float* w, const float* b, float* y) {
   // The kernel is transformed again when its values differ from the last call's (a weight changed
   // in place counts), as the oneDNN path reorders it.
-  const size_t wn = size_t(9 * s_.channels * s_.out_channels);
-  if (!transformed_ || std::memcmp(seen_.get(), w, wn * sizeof(float)) != 0) {
-    std::memcpy(seen_.get(), w, wn * sizeof(float));
+  if (seen_.changed(w, size_t(9 * s_.channels * s_.out_channels)))
     winograd_transform_kernel(w, s_.channels, s_.out_channels, s_.tile, u_.get());
-    transformed_ = true;
-  }
   const int64_t tiles = s_.tiles(), blocks = (tiles + block_ - 1) / block_;
   const int64_t grain = (blocks + parts_ - 1) / parts_;
   const float* u = u_.get();

@@ -16,6 +16,7 @@
 #include <memory>
 
 #include <axon/kernels/conv.hpp>
+#include <axon/kernels/seen_values.hpp>
 
 namespace axon::kernels::cpu {
 
@@ -71,8 +72,8 @@ class WinogradConv {
   bool relu_;
   int parts_;
   int64_t block_;
-  std::unique_ptr<float[]> u_, seen_;
-  bool transformed_ = false;
+  std::unique_ptr<float[]> u_;
+  SeenValues seen_;  // the kernel's values at the last transform
 };
 
 // The environment's AXON_CPU_WINOGRAD: automatic (unset or "auto": timed against the other path on
