@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace axon::test {
 
@@ -185,6 +186,20 @@ void check_grad(const std::function<Tensor(const std::vector<Tensor>&)>& f, cons
     INFO("CUDA gradient of input " << float_idx[k] << " against CPU");
     check_close(gg[k].to(Device::cpu()), gc[k], Tol{1e-4, 1e-5});
   }
+}
+
+void check_predict_from_threads(const Model& model, const Params& params, const std::vector<Tensor>& inputs,
+                                int calls, Tol tol) {
+  const size_t n = inputs.size();
+  std::vector<Tensor> refs(n), got(n);
+  for (size_t t = 0; t < n; ++t) refs[t] = apply(model, params, inputs[t]).output;
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < n; ++t)
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < calls; ++k) got[t] = predict(model, params, inputs[t]);
+    });
+  for (auto& th : threads) th.join();
+  for (size_t t = 0; t < n; ++t) check_close(got[t], refs[t], tol);
 }
 
 }  // namespace axon::test

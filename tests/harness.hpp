@@ -89,6 +89,12 @@ Tol tol_for(DType dt);
 // must match exactly); on failure reports the first mismatches with their index. Also checks shape.
 void check_close(const Tensor& actual, const std::vector<double>& expected, const Shape& shape, Tol tol);
 void check_close(const Tensor& actual, const Tensor& expected, Tol tol);
+
+// predict() from one thread per input at the same time, `calls` times each; each thread's result
+// must then equal apply()'s for its input within tol (each thread gets its own plan and buffers).
+// Catch's macros run on the calling thread only (they are not thread-safe).
+void check_predict_from_threads(const Model& model, const Params& params, const std::vector<Tensor>& inputs,
+                                int calls, Tol tol);
 void check_equal(const Tensor& actual, const std::vector<double>& expected, const Shape& shape);
 
 // Deterministic test inputs: uniform in [lo, hi) from a seed (host-side, independent of axon's RNG).

@@ -7,7 +7,6 @@
 #include <limits>
 #include <list>
 #include <string>
-#include <thread>
 
 #include <axon/axon.hpp>
 #include <axon/out.hpp>
@@ -259,16 +258,9 @@ TEST_CASE("predict's conv steps: a conv last, a relu not absorbed, non-contiguou
 TEST_CASE("predict of a conv model from several threads at once gives each its own result", "[model][predict][conv]") {
   const Model m = small_cnn();
   const Params p = random_params(m, 6);
-  std::vector<Tensor> xs, refs(4), got(4);
+  std::vector<Tensor> xs;
   for (int t = 0; t < 4; ++t) xs.push_back(randn({1 + 2 * t, 28, 28, 1}));
-  for (int t = 0; t < 4; ++t) refs[t] = apply(m, p, xs[t]).output;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      for (int k = 0; k < 30; ++k) got[t] = predict(m, p, xs[t]);
-    });
-  for (auto& th : threads) th.join();
-  for (int t = 0; t < 4; ++t) test::check_close(got[t], refs[t], kTol);
+  test::check_predict_from_threads(m, p, xs, 30, kTol);
 }
 
 TEST_CASE("predict's chunked conv runs equal float64 apply for each chunk size, split and batch",

@@ -1,7 +1,6 @@
 // predict's compiled plans (layers/src/model/predict_plan.cpp): the values of apply(), plans rebuilt
 // when the params, the input shape or the dtype change, no result sharing memory with a later
 // call's, no allocations for dense layers into a kept output, and threads that predict at once.
-#include <thread>
 #include <tuple>
 
 #include <axon/axon.hpp>
@@ -100,16 +99,9 @@ TEST_CASE("predict of dense layers into a kept output allocates no memory after 
 TEST_CASE("predict from several threads at once gives each its own result", "[model][predict]") {
   const Model m = surrogate();
   const Params p = init(m, {.seed = 6});
-  std::vector<Tensor> xs, refs(4), got(4);
+  std::vector<Tensor> xs;
   for (int t = 0; t < 4; ++t) xs.push_back(randn({1 + t, 64}));
-  for (int t = 0; t < 4; ++t) refs[t] = apply(m, p, xs[t]).output;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      for (int k = 0; k < 50; ++k) got[t] = predict(m, p, xs[t]);
-    });
-  for (auto& th : threads) th.join();
-  for (int t = 0; t < 4; ++t) test::check_close(got[t], refs[t], kExact);
+  test::check_predict_from_threads(m, p, xs, 50, kExact);
 }
 
 TEST_CASE("predict inside a layer that predicts with another model", "[model][predict]") {
