@@ -12,6 +12,7 @@
 #include <axon/cpu_gemm.hpp>
 #include <axon/out.hpp>
 
+#include "../kernels/cpu/tanh_avx2.hpp"
 #include "../kernels/cpu/vmath.hpp"
 #include "harness.hpp"
 
@@ -163,3 +164,60 @@ TEST_CASE("the dense epilogues' rational tanh is within 6 ulp of tanh", "[vmath]
   CHECK(std::isnan(vm::tanh_rational(std::numeric_limits<float>::quiet_NaN())));
   CHECK(vm::tanh_rational(1e-30f) == 1e-30f);
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+namespace {
+// Eight lanes through avx2::tanh8 (fast: tanh8_fast), from a function compiled for AVX2 + FMA.
+__attribute__((target("avx2,fma"))) void tanh8_lanes(const float* x, float* y, bool fast) {
+  const __m256 v = _mm256_loadu_ps(x);
+  _mm256_storeu_ps(y, fast ? axon::kernels::cpu::avx2::tanh8_fast(v) : axon::kernels::cpu::avx2::tanh8(v));
+}
+}  // namespace
+
+TEST_CASE("the AVX2 register tanh is within 6 ulp of tanh, its fast form within 4e-7", "[vmath][dense_path]") {
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) AXON_SKIP("no AVX2 + FMA on this CPU");
+  double worst = 0, worst_fast = 0;
+  int beyond_one = 0;
+  // Every 53rd float from 0 to 12 (beyond the clamp at 9), both signs.
+  const uint32_t last = std::bit_cast<uint32_t>(12.0f);
+  float x[8], y[8], f[8];
+  for (uint32_t u = 0; u <= last; u += 4 * 53) {
+    for (int l = 0; l < 4; ++l) {
+      x[2 * l] = std::bit_cast<float>(u + uint32_t(53 * l));
+      x[2 * l + 1] = -x[2 * l];
+    }
+    tanh8_lanes(x, y, false);
+    tanh8_lanes(x, f, true);
+    for (int l = 0; l < 8; ++l) {
+      const double ref = std::tanh(double(x[l]));
+      const float rf = static_cast<float>(ref);
+      const double ulp = std::fabs(double(std::nextafter(rf, 2.0f)) - double(rf));
+      worst = std::max(worst, std::fabs(double(y[l]) - ref) / (ulp > 0 ? ulp : std::numeric_limits<float>::denorm_min()));
+      worst_fast = std::max(worst_fast, std::fabs(double(f[l]) - ref));
+      beyond_one += std::fabs(y[l]) > 1.0f || std::fabs(f[l]) > 1.0f ? 1 : 0;
+    }
+  }
+  INFO("worst " << worst << " ulp, fast form " << worst_fast);
+  CHECK(worst <= 6.0);
+  CHECK(worst_fast <= 4e-7);
+  CHECK(beyond_one == 0);
+  const float inf = std::numeric_limits<float>::infinity();
+  const float special[8] = {-0.0f, 0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 1e-30f, -1e-30f, -9.5f};
+  for (bool fast : {false, true}) {
+    INFO("fast " << fast);
+    tanh8_lanes(special, y, fast);
+    CHECK(std::signbit(y[0]));
+    CHECK(y[0] == 0.0f);
+    CHECK(y[1] == 0.0f);
+    CHECK(!std::signbit(y[1]));
+    // The fast form within 4e-7 of 1 beyond 9, the exact one 1.
+    const float tol = fast ? 4e-7f : 0.0f;
+    CHECK(std::fabs(y[2] - 1.0f) <= tol);
+    CHECK(std::fabs(y[3] + 1.0f) <= tol);
+    CHECK(std::isnan(y[4]));
+    CHECK(std::fabs(y[5] - 1e-30f) <= 1e-36f);
+    CHECK(std::fabs(y[6] + 1e-30f) <= 1e-36f);
+    CHECK(std::fabs(y[7] + 1.0f) <= tol);
+  }
+}
+#endif

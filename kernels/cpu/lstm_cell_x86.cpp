@@ -7,37 +7,19 @@
 #include <axon/error.hpp>
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#include "tanh_avx2.hpp"
 
 namespace axon::kernels::cpu {
 
 namespace {
 
-#define AXON_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
+#define AXON_AVX2 AXON_AVX2_INLINE
 
-// vm::tanh_rational: x P(x^2) / Q(x^2) on x clamped to [-9, 9], the result clamped to [-1, 1].
-AXON_AVX2 __m256 tanh8(__m256 x) {
-  const __m256 lim = _mm256_set1_ps(9.0f), one = _mm256_set1_ps(1.0f);
-  x = _mm256_max_ps(_mm256_min_ps(x, lim), _mm256_sub_ps(_mm256_setzero_ps(), lim));
-  const __m256 z = _mm256_mul_ps(x, x);
-  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(-8.49191594e-14f), z, _mm256_set1_ps(5.27920589e-11f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-2.02278603e-08f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.11549625e-05f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(3.10401921e-03f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.30840659e-01f));
-  p = _mm256_fmadd_ps(p, z, one);
-  __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(2.54623679e-04f), z, _mm256_set1_ps(2.44954303e-02f));
-  q = _mm256_fmadd_ps(q, z, _mm256_set1_ps(4.64173943e-01f));
-  q = _mm256_fmadd_ps(q, z, one);
-  __m256 r = _mm256_rcp_ps(q);  // q in [1, 2e4]: 12 bits, one Newton step to ~22
-  r = _mm256_mul_ps(r, _mm256_fnmadd_ps(q, r, _mm256_set1_ps(2.0f)));
-  const __m256 y = _mm256_mul_ps(_mm256_mul_ps(x, p), r);
-  return _mm256_max_ps(_mm256_min_ps(y, one), _mm256_sub_ps(_mm256_setzero_ps(), one));
-}
+using avx2::tanh8_fast;
 
 AXON_AVX2 __m256 sigmoid8(__m256 x) {
   const __m256 half = _mm256_set1_ps(0.5f);
-  return _mm256_fmadd_ps(half, tanh8(_mm256_mul_ps(half, x)), half);
+  return _mm256_fmadd_ps(half, tanh8_fast(_mm256_mul_ps(half, x)), half);
 }
 
 // Eight units at pointers already offset to them.
@@ -45,7 +27,7 @@ AXON_AVX2 void cells8(float* gi, float* gf, float* gg, float* go, const float* b
                       const float* bo, const float* cp, float* c, float* h) {
   const __m256 i = sigmoid8(_mm256_add_ps(_mm256_loadu_ps(gi), _mm256_loadu_ps(bi)));
   const __m256 f = sigmoid8(_mm256_add_ps(_mm256_loadu_ps(gf), _mm256_loadu_ps(bf)));
-  const __m256 a = tanh8(_mm256_add_ps(_mm256_loadu_ps(gg), _mm256_loadu_ps(bg)));
+  const __m256 a = tanh8_fast(_mm256_add_ps(_mm256_loadu_ps(gg), _mm256_loadu_ps(bg)));
   const __m256 o = sigmoid8(_mm256_add_ps(_mm256_loadu_ps(go), _mm256_loadu_ps(bo)));
   const __m256 cv = _mm256_fmadd_ps(f, _mm256_loadu_ps(cp), _mm256_mul_ps(i, a));
   _mm256_storeu_ps(gi, i);
@@ -53,7 +35,7 @@ AXON_AVX2 void cells8(float* gi, float* gf, float* gg, float* go, const float* b
   _mm256_storeu_ps(gg, a);
   _mm256_storeu_ps(go, o);
   _mm256_storeu_ps(c, cv);
-  _mm256_storeu_ps(h, _mm256_mul_ps(o, tanh8(cv)));
+  _mm256_storeu_ps(h, _mm256_mul_ps(o, tanh8_fast(cv)));
 }
 
 }  // namespace
