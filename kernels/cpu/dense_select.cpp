@@ -46,16 +46,19 @@ void via_gemm(DenseAct act, DType dt, const void* x, const void* w, const void* 
   dense_epilogue(act, dt, y, b, m, n);
 }
 
-// Blocks of 6 rows while there are enough for every thread, else groups of 16 columns.
+// Shares of rows while there are two 6-row blocks for every thread, else groups of 16 columns.
 void via_fused(DenseAct act, const float* x, const float* w, const float* b, float* y, int64_t m, int64_t k,
                int64_t n) {
   const double work = double(m) * double(n) * double(k);
   if (num_threads() == 1 || work <= kSplitWork) return dense_block(act, 0, m, 0, n, k, n, x, w, b, y);
   const int64_t row_blocks = (m + 5) / 6, col_groups = (n + 15) / 16;
   if (row_blocks >= 2 * num_threads()) {
+    // Equal shares of rows, not of 6-row blocks (256 rows on two threads: 128 each, not 132 and 124):
+    // a share ending on 7 or 8 rows takes them as 4-row tiles (gemm_dense_tiles.inc), and any split gives the same bits.
     const auto grain = std::max<int64_t>(1, static_cast<int64_t>(kSplitWork / (6.0 * double(n) * double(k))));
-    parallel_for(row_blocks, grain, [&](int64_t b0, int64_t b1) {
-      dense_block(act, b0 * 6, std::min(m, b1 * 6), 0, n, k, n, x, w, b, y);
+    const int64_t parts = std::clamp<int64_t>(row_blocks / grain, 1, num_threads());
+    parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+      dense_block(act, m * p0 / parts, m * p1 / parts, 0, n, k, n, x, w, b, y);
     });
   } else {
     const auto grain = std::max<int64_t>(1, static_cast<int64_t>(kSplitWork / (16.0 * double(m) * double(k))));

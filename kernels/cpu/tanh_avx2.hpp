@@ -30,12 +30,10 @@ AXON_AVX2_INLINE void tanh_fraction(__m256 ax, __m256& num, __m256& den) {
   num = _mm256_mul_ps(ax, p);
 }
 
-// y (>= 0, the fit at |x| = ax) at most 1, exactly 1 from |x| = 9 on (where the fit, evaluated with
-// FMAs, stays 2 ulp short of it: tanh rounds to 1 from 9.01), with the sign bits of x.
-AXON_AVX2_INLINE __m256 finish(__m256 y, __m256 ax, __m256 x) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 big = _mm256_and_ps(_mm256_cmp_ps(ax, _mm256_set1_ps(9.0f), _CMP_GE_OQ), one);
-  y = _mm256_max_ps(big, _mm256_min_ps(one, y));
+// y (>= 0) as vm::tanh_rational finishes it, 1 from 1 - 2^-23 on, with the sign bits of x.
+AXON_AVX2_INLINE __m256 finish(__m256 y, __m256 x) {
+  const __m256 big = _mm256_cmp_ps(y, _mm256_set1_ps(0x1.fffffcp-1f), _CMP_GE_OQ);  // false for NaN
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(1.0f), big);
   return _mm256_or_ps(y, _mm256_and_ps(x, _mm256_set1_ps(-0.0f)));
 }
 
@@ -44,7 +42,7 @@ AXON_AVX2_INLINE __m256 tanh8(__m256 x) {
   const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
   __m256 num, den;
   tanh_fraction(ax, num, den);
-  return finish(_mm256_div_ps(num, den), ax, x);
+  return finish(_mm256_div_ps(num, den), x);
 }
 
 // The division as a reciprocal estimate and one Newton step (Q in [1, 2e4]: 12 bits, then ~22), and
