@@ -4,9 +4,12 @@
 // 64 -> 256 -> 256 -> 256 -> 8 (tanh) at batch 1, 16, 256 and W2's CNN at batch 1, 64.
 //
 // With --ort-python PATH (a python that imports onnxruntime and numpy), each model is exported with
-// axon::onnx and bench/peers/ort_infer.py times it in ONNX Runtime with the same thread count, the
-// two taking turns round by round, so the ratio comes from one run on one machine state.
+// axon::onnx and bench/peers/ort_infer.py (one process a model, started once) times it in ONNX
+// Runtime with the same thread count, the two taking turns round by round (0.2 s each, 9 rounds
+// unless --repeats), so that the ratio comes from one stretch of time on one machine state.
 #include <sched.h>
+#include <csignal>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,17 +50,22 @@ struct Timing {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// The same scheme as ort_infer.py: as long a warm-up as the timed part, then blocks of about 2 ms of
-// calls, the figures per call.
+// The same scheme as ort_infer.py: a warm-up that also sizes the blocks (about 2 ms of calls, so the
+// clock's resolution does not matter), then rounds of blocks, each round's median and fastest block
+// the figures per call.
 template <class F>
-Timing time_calls(double seconds, F&& call) {
+int64_t warm_up(double seconds, F&& call) {
   int64_t n = 0;
   const auto t0 = Clock::now();
   while (seconds_since(t0) < seconds) {
     for (int k = 0; k < 10; ++k) call(n + k);
     n += 10;
   }
-  const int64_t block = std::max<int64_t>(1, static_cast<int64_t>(2e-3 / (seconds_since(t0) / double(n))));
+  return std::max<int64_t>(1, static_cast<int64_t>(2e-3 / (seconds_since(t0) / double(n))));
+}
+
+template <class F>
+Timing time_round(double seconds, int64_t block, F&& call) {
   std::vector<double> us;
   const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   while (Clock::now() < end || us.size() < 5) {
@@ -91,33 +99,123 @@ std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-// ort_infer.py's figures, or the reason there are none.
-struct PeerRun {
-  std::optional<Timing> t;
-  std::string why_not;
-};
-
-PeerRun run_ort(const Options& opt, const std::string& model_path, const Shape& shape, int threads, double seconds) {
-  std::string dims;
-  for (size_t d = 0; d < shape.size(); ++d) dims += (d ? "," : "") + std::to_string(shape[d]);
-  const std::string cmd = fmt::format("{} {} {} --shape {} --threads {} --seconds {} 2>&1", shell_quote(opt.ort_python),
-                                      shell_quote(opt.ort_script), shell_quote(model_path), dims, threads, seconds);
-  std::FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {std::nullopt, "could not start " + opt.ort_python};
-  std::string text;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) text += buf;
-  const int rc = pclose(p);
-  const auto brace = text.rfind('{');
-  auto med = brace == std::string::npos ? std::nullopt : json_number(text.substr(brace), "median_us");
-  auto mn = brace == std::string::npos ? std::nullopt : json_number(text.substr(brace), "min_us");
-  if (rc != 0 || !med || !mn) {
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    const auto nl = text.rfind('\n');
-    return {std::nullopt, "no ONNX Runtime figure: " + (nl == std::string::npos ? text : text.substr(nl + 1))};
+// bench/peers/ort_infer.py --serve on one exported model: started once (its warm-up), then a round
+// of ONNX Runtime calls for each round() between axon's rounds, so that the two alternate every few
+// tenths of a second in one stretch of time (a shared machine's load changes within seconds: rounds
+// from separate runs of each compared how busy the machine was as much as the two libraries).
+class OrtPeer {
+ public:
+  OrtPeer(const Options& opt, const std::string& model_path, const Shape& shape, int threads, double warmup) {
+    std::string dims;
+    for (size_t d = 0; d < shape.size(); ++d) dims += (d ? "," : "") + std::to_string(shape[d]);
+    const std::vector<std::string> args = {opt.ort_python, opt.ort_script,         model_path, "--shape",
+                                           dims,           "--threads",            std::to_string(threads),
+                                           "--seconds",    fmt::format("{}", warmup), "--serve"};
+    const std::string no_exec = "could not run " + opt.ort_python + "\n";
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    int to_child[2], from_child[2];
+    if (::pipe(to_child) != 0) {
+      why_not_ = "no ONNX Runtime figure: pipe() failed";
+      return;
+    }
+    if (::pipe(from_child) != 0) {
+      ::close(to_child[0]), ::close(to_child[1]);
+      why_not_ = "no ONNX Runtime figure: pipe() failed";
+      return;
+    }
+    pid_ = ::fork();
+    if (pid_ == 0) {  // only async-signal-safe calls until exec: the kernels' pool threads exist
+      ::dup2(to_child[0], 0);
+      ::dup2(from_child[1], 1);
+      ::dup2(from_child[1], 2);
+      ::close(to_child[0]), ::close(to_child[1]), ::close(from_child[0]), ::close(from_child[1]);
+      ::execvp(argv[0], argv.data());
+      [[maybe_unused]] const ssize_t w = ::write(2, no_exec.data(), no_exec.size());
+      ::_exit(127);
+    }
+    ::close(to_child[0]), ::close(from_child[1]);
+    if (pid_ < 0) {
+      ::close(to_child[1]), ::close(from_child[0]);
+      why_not_ = "no ONNX Runtime figure: fork() failed";
+      return;
+    }
+    to_ = ::fdopen(to_child[1], "w");
+    from_ = ::fdopen(from_child[0], "r");
+    if (!to_ || !from_) {
+      fail("fdopen() failed");
+      return;
+    }
+    std::string line;
+    while (read_line(line))
+      if (line.find("\"ready\"") != std::string::npos) return;
+    fail(last_line_.empty() ? "ort_infer.py ended without a word" : last_line_);
   }
-  return {Timing{*med, *mn}, {}};
-}
+  OrtPeer(const OrtPeer&) = delete;
+  OrtPeer& operator=(const OrtPeer&) = delete;
+  ~OrtPeer() { stop(); }
+
+  bool running() const { return to_ != nullptr; }
+  const std::string& why_not() const { return why_not_; }
+
+  // One round of `seconds`, or nothing (why_not() says why; the peer is stopped).
+  std::optional<Timing> round(double seconds) {
+    if (!running()) return std::nullopt;
+    if (std::fprintf(to_, "%g\n", seconds) < 0 || std::fflush(to_) != 0) {
+      fail("ort_infer.py stopped reading");
+      return std::nullopt;
+    }
+    std::string line;
+    while (read_line(line)) {
+      auto med = json_number(line, "median_us"), mn = json_number(line, "min_us");
+      if (med && mn) return Timing{*med, *mn};
+    }
+    fail(last_line_.empty() ? "ort_infer.py ended without a figure" : last_line_);
+    return std::nullopt;
+  }
+
+ private:
+  bool read_line(std::string& line) {
+    line.clear();
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, from_)) {
+      line += buf;
+      if (!line.empty() && line.back() == '\n') break;
+    }
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    if (!line.empty() && line.find("median_us") == std::string::npos && line.find("\"ready\"") == std::string::npos)
+      last_line_ = line;
+    return !line.empty() || !std::feof(from_);
+  }
+
+  void fail(const std::string& why) {
+    why_not_ = "no ONNX Runtime figure: " + why;
+    stop();
+  }
+
+  void stop() {
+    if (to_) std::fclose(to_);  // the script's stdin ends: it exits
+    to_ = nullptr;
+    if (from_) {
+      char buf[512];
+      while (std::fgets(buf, sizeof buf, from_)) {
+      }
+      std::fclose(from_);
+    }
+    from_ = nullptr;
+    if (pid_ > 0) {
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    pid_ = -1;
+  }
+
+  pid_t pid_ = -1;
+  std::FILE* to_ = nullptr;
+  std::FILE* from_ = nullptr;
+  std::string why_not_, last_line_;
+};
 
 // What the kernels' pool uses without --threads (kernels/cpu/parallel.cpp): AXON_NUM_THREADS, else
 // the CPUs this process may run on.
@@ -132,8 +230,9 @@ int default_threads() {
 
 void run_infer(const Options& opt) {
   const int threads = opt.threads > 0 ? opt.threads : default_threads();
-  const double seconds = 0.3;
-  const int rounds = opt.repeats_or(3);
+  const double seconds = 0.2;
+  const int rounds = opt.repeats_or(9);
+  std::signal(SIGPIPE, SIG_IGN);  // a peer that died: its pipe's write fails instead of ending the run
   const std::vector<Case> cases = {
       {"mlp", surrogate_mlp, {64}, 1},          {"mlp", surrogate_mlp, {64}, 16},
       {"mlp", surrogate_mlp, {64}, 256}, {"cnn", fashion_mnist_cnn, {28, 28, 1}, 1},
@@ -188,25 +287,32 @@ void run_infer(const Options& opt) {
       copy_into(x, ring[static_cast<size_t>(k % 8)]);
       predict(model, params, x, {.out = out});
     };
+    std::optional<OrtPeer> ort;
+    if (!model_path.empty()) {
+      ort.emplace(opt, model_path, shape, threads, seconds);
+      if (!ort->running()) why_not = ort->why_not();
+    }
+    const int64_t block = warm_up(seconds, call);
     std::optional<Timing> axon_best, ort_best;
     for (int r = 0; r < rounds; ++r) {
       auto axon_round = [&] {
-        Timing t = time_calls(seconds, call);
+        const Timing t = time_round(seconds, block, call);
         if (!axon_best || t.median_us < axon_best->median_us) axon_best = t;
       };
       auto ort_round = [&] {
-        if (model_path.empty()) return;
-        PeerRun p = run_ort(opt, model_path, shape, threads, seconds);
-        if (!p.t) {
-          why_not = p.why_not;
-          model_path.clear();  // one failure says enough
+        if (!ort || !ort->running()) return;
+        const std::optional<Timing> t = ort->round(seconds);
+        if (!t) {
+          why_not = ort->why_not();
+          ort_best.reset();  // one failure says enough
           return;
         }
-        if (!ort_best || p.t->median_us < ort_best->median_us) ort_best = p.t;
+        if (!ort_best || t->median_us < ort_best->median_us) ort_best = t;
       };
       if (r % 2 == 0) axon_round(), ort_round();
       else ort_round(), axon_round();
     }
+    ort.reset();
     // The timed calls left the last ring entry's prediction in `out`; the reference is the first's.
     predict(model, params, ring[0], {.out = out});
     const double err = max(abs(sub(out, reference))).item<double>();

@@ -6,11 +6,11 @@
 # alternating which goes first, and prints the best median of each and their ratio. Only ratios
 # from one run compare.
 #
-#   tools/compare_infer.sh                       threads 1 and 2, 3 rounds
-#   THREADS="1" ROUNDS=5 tools/compare_infer.sh
+#   tools/compare_infer.sh                       threads 1 and 2, 9 rounds
+#   THREADS="1" ROUNDS=15 tools/compare_infer.sh
 #
 # Environment: BUILD_DIR (default build/cpu), VENV (default build/ort-venv; created over
-# /usr/bin/python3 with `pip install onnxruntime numpy`), THREADS ("1 2"), ROUNDS (3), OUT (default
+# /usr/bin/python3 with `pip install onnxruntime numpy`), THREADS ("1 2"), ROUNDS (9), OUT (default
 # build/compare_infer: each table and the log).
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +18,7 @@ cd "$ROOT" || exit 1
 BUILD=${BUILD_DIR:-build/cpu}
 VENV=${VENV:-build/ort-venv}
 THREADS=${THREADS:-1 2}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-9}
 OUT=${OUT:-build/compare_infer}
 mkdir -p "$OUT"
 LOG=$OUT/compare_infer.log

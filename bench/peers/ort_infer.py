@@ -8,6 +8,11 @@ output (IOBinding: the results stay in memory the caller owns, like axon's predi
 Timed in blocks of calls long enough for the clock; the figures are per call.
 
   ort_infer.py MODEL.onnx --shape 16,64 --threads 1 [--seconds 0.5]
+  ort_infer.py MODEL.onnx --shape 16,64 --threads 1 --serve
+With --serve it warms up (--seconds), prints {"ready": true}, and then times one round for each
+line read from stdin (the line: the round's seconds), one JSON line each, until stdin ends: the way
+axon-bench alternates short rounds of axon and ORT in one stretch of time (a shared machine's load
+comes and goes within seconds, which separate runs of each land in differently).
 Needs `pip install onnxruntime numpy`; exits 3 with a message on stderr when they do not import.
 """
 import argparse
@@ -22,6 +27,7 @@ def main():
     ap.add_argument("--shape", required=True, help="the input's shape, comma-separated")
     ap.add_argument("--threads", type=int, default=1, help="intra_op_num_threads")
     ap.add_argument("--seconds", type=float, default=0.5, help="timed seconds (after as much warm-up)")
+    ap.add_argument("--serve", action="store_true", help="time one round per line of stdin (its seconds)")
     a = ap.parse_args()
     try:
         import numpy as np
@@ -60,14 +66,25 @@ def main():
         n += 10
     per = (time.perf_counter() - t0) / n
     block = max(1, int(2e-3 / per))
-    times = []
-    t_end = time.perf_counter() + a.seconds
-    while time.perf_counter() < t_end or len(times) < 5:
-        t = time.perf_counter()
-        calls(block, len(times))
-        times.append((time.perf_counter() - t) / block * 1e6)
-    times.sort()
-    print(json.dumps({"median_us": times[len(times) // 2], "min_us": times[0], "calls": block * len(times)}))
+
+    def round_(seconds):
+        times = []
+        t_end = time.perf_counter() + seconds
+        while time.perf_counter() < t_end or len(times) < 5:
+            t = time.perf_counter()
+            calls(block, len(times))
+            times.append((time.perf_counter() - t) / block * 1e6)
+        times.sort()
+        print(json.dumps({"median_us": times[len(times) // 2], "min_us": times[0], "calls": block * len(times)}),
+              flush=True)
+
+    if not a.serve:
+        round_(a.seconds)
+        return
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            round_(float(line))
 
 
 if __name__ == "__main__":
