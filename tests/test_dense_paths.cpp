@@ -46,8 +46,10 @@ TEST_CASE("dense layers on each CPU path against float64 loops", "[fused_dense][
     int64_t m, k, n;
   };
   // n = 29: a 16- and an 8-column strip and 5 columns; m = 7, 11: a 6-row block and 1 or 5 rows;
-  // m = 23, 260: the few-row kernel reading w in place and the one copying strips into a panel; k = 0.
-  const Shape3 shapes[] = {{1, 5, 3}, {3, 0, 5}, {7, 13, 29}, {11, 64, 40}, {16, 256, 256}, {23, 40, 130}, {260, 64, 24}};
+  // m = 23, 260: the few-row kernel reading w in place and the one copying strips into a panel; k = 0;
+  // m = 7, 14: the last 7 or 8 rows as 4 + 3 and 4 + 4 row tiles.
+  const Shape3 shapes[] = {{1, 5, 3},     {3, 0, 5},      {7, 13, 29},   {11, 64, 40},
+                           {14, 33, 48},  {16, 256, 256}, {23, 40, 130}, {260, 64, 24}};
   const FusedActivation acts[] = {FusedActivation::none, FusedActivation::relu, FusedActivation::tanh,
                                   FusedActivation::sigmoid};
   for (CpuDensePath path : {CpuDensePath::gemm, CpuDensePath::fused, CpuDensePath::automatic}) {

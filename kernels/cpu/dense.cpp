@@ -1,6 +1,7 @@
 // CPU dense epilogue (bias + activation after the GEMM) and its backward (act' and the bias gradient),
 // each one pass over the m x n output, vectorized (AVX2 / AVX-512 clones) and split across the pool.
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include <axon/error.hpp>
@@ -8,6 +9,7 @@
 
 #include "dense_act.hpp"
 #include "parallel.hpp"
+#include "tanh_avx2.hpp"
 
 namespace axon::kernels::cpu {
 
@@ -49,12 +51,40 @@ AXON_VM_CLONES void backward_columns(const T* y, const T* dy, T* dz, double* acc
   }
 }
 
+#ifdef AXON_AVX2_INLINE
+// f32 tanh rows in AVX2 + FMA: the register tanh of the one-pass kernel's tiles (tanh_avx2.hpp),
+// 8 columns at a time, the last n % 8 through the loop above: a fifth less time than that loop's
+// vectorized compare-and-blend clamps (256 x 256 with a bias: 26 against 34 us, one core).
+__attribute__((target("avx2,fma"))) void tanh_rows_avx2(float* y, const float* b, int64_t r0, int64_t r1, int64_t n) {
+  const int64_t n8 = n / 8 * 8;
+  for (int64_t i = r0; i < r1; ++i) {
+    float* row = y + i * n;
+    for (int64_t j = 0; j < n8; j += 8) {
+      __m256 v = _mm256_loadu_ps(row + j);
+      if (b != nullptr) v = _mm256_add_ps(v, _mm256_loadu_ps(b + j));
+      _mm256_storeu_ps(row + j, avx2::tanh8(v));
+    }
+    for (int64_t j = n8; j < n; ++j) row[j] = dense_act<DenseAct::tanh, float>(b != nullptr ? row[j] + b[j] : row[j]);
+  }
+}
+
+bool has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+#endif
+
 template <class T>
 void forward_t(DenseAct a, T* y, const T* b, int64_t m, int64_t n) {
   with_act(a, [&]<DenseAct Act>() {
     if (Act == DenseAct::none && b == nullptr) return;
-    parallel_for(m, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)),
-                 [&](int64_t r0, int64_t r1) { forward_rows<Act, T>(y, b, r0, r1, n); });
+    parallel_for(m, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), [&](int64_t r0, int64_t r1) {
+#ifdef AXON_AVX2_INLINE
+      if constexpr (Act == DenseAct::tanh && std::is_same_v<T, float>)
+        if (has_avx2()) return tanh_rows_avx2(y, b, r0, r1, n);
+#endif
+      forward_rows<Act, T>(y, b, r0, r1, n);
+    });
   });
 }
 
