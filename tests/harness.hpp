@@ -63,6 +63,7 @@ class SettingScope {
 using ConvPathScope = SettingScope<&cpu_conv_path, &set_cpu_conv_path>;
 using GemmPathScope = SettingScope<&cpu_gemm_path, &set_cpu_gemm_path>;
 using DensePathScope = SettingScope<&cpu_dense_path, &set_cpu_dense_path>;
+using Avx2KernelsScope = SettingScope<&cpu_avx2_kernels, &set_cpu_avx2_kernels>;
 
 // Row-major coordinates of flat index i in shape s, and back.
 inline std::vector<int64_t> unravel(int64_t i, const Shape& s) {

@@ -52,7 +52,10 @@ TEST_CASE("dense layers on each CPU path against float64 loops", "[fused_dense][
                            {14, 33, 48},  {16, 256, 256}, {23, 40, 130}, {260, 64, 24}};
   const FusedActivation acts[] = {FusedActivation::none, FusedActivation::relu, FusedActivation::tanh,
                                   FusedActivation::sigmoid};
+  // Each path with its AVX2 code and with the baseline code of CPUs without AVX2.
+  for (bool avx2 : {true, false})
   for (CpuDensePath path : {CpuDensePath::gemm, CpuDensePath::fused, CpuDensePath::automatic}) {
+    test::Avx2KernelsScope isa(avx2);
     DensePathScope scope(path);
     for (const Shape3& s : shapes)
       for (FusedActivation a : acts)
@@ -83,7 +86,7 @@ TEST_CASE("dense layers on each CPU path against float64 loops", "[fused_dense][
             for (size_t e = 0; e < g.size(); ++e) bad += std::fabs(g[e] - ref[e]) <= bound[e] ? 0 : 1;
             CHECK(bad == 0);
           };
-          INFO("path " << int(path) << " m " << s.m << " k " << s.k << " n " << s.n << " act " << int(a) << " bias "
+          INFO("avx2 " << avx2 << " path " << int(path) << " m " << s.m << " k " << s.k << " n " << s.n << " act " << int(a) << " bias "
                        << bias);
           const CpuDenseRuns before = cpu_dense_runs();
           check(fused_dense(x, w, b, a));

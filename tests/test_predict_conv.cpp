@@ -180,14 +180,19 @@ TEST_CASE("predict's conv models in one part, split by items and split by rows e
   }
   // A first conv on one channel pooled as it is made (conv_pool_infer.cpp): 16 + 8 channels, a 5x3
   // kernel with asymmetric padding, odd output sizes (the pool drops the last row and column), no
-  // bias, no relu; 8 channels with relu and bias; the pool's output read by the model's output.
-  check_splits(input("x", {-1, 13, 11, 1}) |
-                   conv(24, {.kernel_size = {5, 3}, .padding = Padding({{2, 1}, {0, 1}}), .use_bias = false}) |
-                   max_pool({.kernel_size = {2}}) | flatten() | dense(5),
-               {3, 13, 11, 1}, {1, 2, 3});
-  check_splits(input("x", {-1, 10, 12, 1}) | conv(8, {.kernel_size = {3}, .activation = "relu"}) |
-                   max_pool({.kernel_size = {2}}),
-               {2, 10, 12, 1}, {1, 2});
+  // bias, no relu; 8 channels with relu and bias; the pool's output read by the model's output. Its
+  // AVX2 code and the baseline code of CPUs without AVX2 alike (and the dense layer's).
+  for (bool avx2 : {true, false}) {
+    INFO("AVX2 kernels " << avx2);
+    test::Avx2KernelsScope scope(avx2);
+    check_splits(input("x", {-1, 13, 11, 1}) |
+                     conv(24, {.kernel_size = {5, 3}, .padding = Padding({{2, 1}, {0, 1}}), .use_bias = false}) |
+                     max_pool({.kernel_size = {2}}) | flatten() | dense(5),
+                 {3, 13, 11, 1}, {1, 2, 3});
+    check_splits(input("x", {-1, 10, 12, 1}) | conv(8, {.kernel_size = {3}, .activation = "relu"}) |
+                     max_pool({.kernel_size = {2}}),
+                 {2, 10, 12, 1}, {1, 2});
+  }
   // Channels that are not a multiple of 8; a pool followed by a pool.
   check_splits(input("x", {-1, 12, 12, 3}) | conv(12, {.kernel_size = {3}, .activation = "relu"}) |
                    max_pool({.kernel_size = {2}}) | max_pool({.kernel_size = {2}, .strides = {1}}) |

@@ -97,6 +97,22 @@ TEST_CASE("a path setting starts from its environment variable when that names a
   CHECK(setting.get() == Path::fast);
 }
 
+TEST_CASE("the AVX2 kernels' switch reads back and its scope puts it back", "[timed_choice][ops]") {
+  const bool on0 = cpu_avx2_kernels();
+  {
+    test::Avx2KernelsScope off(false);
+    CHECK_FALSE(cpu_avx2_kernels());
+    set_cpu_avx2_kernels(true);
+    // On only where the CPU has AVX2 and FMA.
+#if defined(__x86_64__) && defined(__GNUC__)
+    CHECK(cpu_avx2_kernels() == (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")));
+#else
+    CHECK_FALSE(cpu_avx2_kernels());
+#endif
+  }
+  CHECK(cpu_avx2_kernels() == on0);
+}
+
 TEST_CASE("the CPU path settings read back and scopes put them back", "[timed_choice][ops]") {
   const CpuConvPath conv0 = cpu_conv_path();
   const CpuDensePath dense0 = cpu_dense_path();

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu_features.hpp"
 #include "infer_parts.hpp"
 #include "parallel.hpp"
 
@@ -133,7 +134,7 @@ bool conv_pool_fits(const ConvGeometry& c, const PoolGeometry& p) {
 void conv_pool_forward(const ConvGeometry& c, const PoolGeometry& p, bool relu, const float* x, const float* w,
                        const float* b, float* y, int64_t n0, int64_t items, int64_t r0, int64_t r1) {
 #ifdef AXON_CONV_POOL_AVX2
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx2 = avx2_kernels();
 #endif
   const Shape s{c.kernel[0], c.kernel[1], c.out_channels, c.in[0], c.in[1], c.pad_lo[0], c.pad_lo[1],
                 c.in[1] + c.pad_lo[1] + c.pad_hi[1], p.out[1], p.out[2]};

@@ -7,6 +7,7 @@
 #include <axon/error.hpp>
 #include <axon/kernels/dense.hpp>
 
+#include "cpu_features.hpp"
 #include "dense_act.hpp"
 #include "parallel.hpp"
 #include "tanh_avx2.hpp"
@@ -67,11 +68,6 @@ __attribute__((target("avx2,fma"))) void tanh_rows_avx2(float* y, const float* b
     for (int64_t j = n8; j < n; ++j) row[j] = dense_act<DenseAct::tanh, float>(b != nullptr ? row[j] + b[j] : row[j]);
   }
 }
-
-bool has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
 #endif
 
 template <class T>
@@ -81,7 +77,7 @@ void forward_t(DenseAct a, T* y, const T* b, int64_t m, int64_t n) {
     parallel_for(m, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), [&](int64_t r0, int64_t r1) {
 #ifdef AXON_AVX2_INLINE
       if constexpr (Act == DenseAct::tanh && std::is_same_v<T, float>)
-        if (has_avx2()) return tanh_rows_avx2(y, b, r0, r1, n);
+        if (avx2_kernels()) return tanh_rows_avx2(y, b, r0, r1, n);
 #endif
       forward_rows<Act, T>(y, b, r0, r1, n);
     });

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu_features.hpp"
 #include "dense_act.hpp"
 #include "tanh_avx2.hpp"
 
@@ -38,7 +39,7 @@ AXON_DENSE_INLINE void load(v8& v, const float* p, int64_t cols) {
 }
 
 // The tiles twice (gemm_dense_tiles.inc): for the baseline, and for AVX2 + FMA where the CPU has
-// them.
+// them (avx2_kernels(), cpu_features.hpp).
 namespace baseline {
 #define AXON_DENSE_TANH_IN_REGISTERS 0
 #include "gemm_dense_tiles.inc"
@@ -60,8 +61,7 @@ template <DenseAct Act>
 void block(int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t k, int64_t n, const float* x, const float* w,
            const float* b, float* y) {
 #ifdef AXON_DENSE_AVX2
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2) return avx2_tiles::block_rows<Act>(r0, r1, c0, c1, k, n, x, w, b, y);
+  if (avx2_kernels()) return avx2_tiles::block_rows<Act>(r0, r1, c0, c1, k, n, x, w, b, y);
 #endif
   baseline::block_rows<Act>(r0, r1, c0, c1, k, n, x, w, b, y);
 }

@@ -34,4 +34,11 @@ struct CpuDenseRuns {
 };
 CpuDenseRuns cpu_dense_runs();  // f32 dense layers each path has run since the start
 
+// Whether the CPU kernels with an AVX2 + FMA version (the one-pass dense kernel, the dense tanh
+// epilogue, the fused first conv + pool of predict's plans) run it; true by default where the CPU
+// has both. Off, they run the baseline code that CPUs without AVX2 take (the tests check it so);
+// AXON_CPU_AVX2=off sets the initial value.
+void set_cpu_avx2_kernels(bool on);
+bool cpu_avx2_kernels();
+
 }  // namespace axon

@@ -6,6 +6,8 @@
 #include <axon/kernels/dense.hpp>
 #include <axon/kernels/gemm.hpp>
 
+#include "../../../kernels/cpu/cpu_features.hpp"
+
 namespace axon {
 
 namespace kc = kernels::cpu;
@@ -45,5 +47,8 @@ CpuDenseRuns cpu_dense_runs() {
   const kc::DenseRuns r = kc::dense_runs();
   return {r.gemm, r.fused};
 }
+
+void set_cpu_avx2_kernels(bool on) { kc::set_avx2_kernels(on); }
+bool cpu_avx2_kernels() { return kc::avx2_kernels(); }
 
 }  // namespace axon
