@@ -1,7 +1,6 @@
 // CPU dense epilogue (bias + activation after the GEMM) and its backward (act' and the bias gradient),
 // each one pass over the m x n output, vectorized (AVX2 / AVX-512 clones) and split across the pool.
 #include <algorithm>
-#include <type_traits>
 #include <vector>
 
 #include <axon/error.hpp>
@@ -56,7 +55,8 @@ AXON_VM_CLONES void backward_columns(const T* y, const T* dy, T* dz, double* acc
 // f32 tanh rows in AVX2 + FMA: the register tanh of the one-pass kernel's tiles (tanh_avx2.hpp),
 // 8 columns at a time, the last n % 8 through the loop above: a fifth less time than that loop's
 // vectorized compare-and-blend clamps (256 x 256 with a bias: 26 against 34 us, one core).
-__attribute__((target("avx2,fma"))) void tanh_rows_avx2(float* y, const float* b, int64_t r0, int64_t r1, int64_t n) {
+__attribute__((target("avx2,fma"))) void tanh_rows_avx2(float* y, const float* b, int64_t r0, int64_t r1,
+                                                        int64_t n) {
   const int64_t n8 = n / 8 * 8;
   for (int64_t i = r0; i < r1; ++i) {
     float* row = y + i * n;
@@ -70,15 +70,25 @@ __attribute__((target("avx2,fma"))) void tanh_rows_avx2(float* y, const float* b
 }
 #endif
 
+// Rows [r0, r1) of act = tanh on the AVX2 path; false where that does not apply (f64, no AVX2).
+bool tanh_rows_fast(float* y, const float* b, int64_t r0, int64_t r1, int64_t n) {
+#ifdef AXON_AVX2_INLINE
+  if (avx2_kernels()) {
+    tanh_rows_avx2(y, b, r0, r1, n);
+    return true;
+  }
+#endif
+  return false;
+}
+bool tanh_rows_fast(double*, const double*, int64_t, int64_t, int64_t) { return false; }
+
 template <class T>
 void forward_t(DenseAct a, T* y, const T* b, int64_t m, int64_t n) {
   with_act(a, [&]<DenseAct Act>() {
     if (Act == DenseAct::none && b == nullptr) return;
     parallel_for(m, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), [&](int64_t r0, int64_t r1) {
-#ifdef AXON_AVX2_INLINE
-      if constexpr (Act == DenseAct::tanh && std::is_same_v<T, float>)
-        if (avx2_kernels()) return tanh_rows_avx2(y, b, r0, r1, n);
-#endif
+      if constexpr (Act == DenseAct::tanh)
+        if (tanh_rows_fast(y, b, r0, r1, n)) return;
       forward_rows<Act, T>(y, b, r0, r1, n);
     });
   });

@@ -47,14 +47,22 @@ namespace baseline {
 }  // namespace baseline
 
 #ifdef AXON_DENSE_AVX2
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#endif
 namespace avx2_tiles {
 #define AXON_DENSE_TANH_IN_REGISTERS 1
 #include "gemm_dense_tiles.inc"
 #undef AXON_DENSE_TANH_IN_REGISTERS
 }  // namespace avx2_tiles
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif
 
 template <DenseAct Act>
