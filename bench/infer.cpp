@@ -9,10 +9,12 @@
 // unless --repeats), so that the ratio comes from one stretch of time on one machine state.
 #include <sched.h>
 #include <csignal>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -127,6 +129,7 @@ class OrtPeer {
     }
     pid_ = ::fork();
     if (pid_ == 0) {  // only async-signal-safe calls until exec: the kernels' pool threads exist
+      ::setpgid(0, 0);  // its own group, which a timeout kills whole (a shell wrapper's children too)
       ::dup2(to_child[0], 0);
       ::dup2(from_child[1], 1);
       ::dup2(from_child[1], 2);
@@ -141,16 +144,17 @@ class OrtPeer {
       why_not_ = "no ONNX Runtime figure: fork() failed";
       return;
     }
+    from_ = from_child[0];
     to_ = ::fdopen(to_child[1], "w");
-    from_ = ::fdopen(from_child[0], "r");
-    if (!to_ || !from_) {
+    if (!to_) {
+      ::close(to_child[1]);
       fail("fdopen() failed");
       return;
     }
     std::string line;
-    while (read_line(line))
+    while (read_line(line, timeout_))
       if (line.find("\"ready\"") != std::string::npos) return;
-    fail(last_line_.empty() ? "ort_infer.py ended without a word" : last_line_);
+    fail(ended("ended without a word"));
   }
   OrtPeer(const OrtPeer&) = delete;
   OrtPeer& operator=(const OrtPeer&) = delete;
@@ -167,26 +171,60 @@ class OrtPeer {
       return std::nullopt;
     }
     std::string line;
-    while (read_line(line)) {
+    while (read_line(line, seconds + timeout_)) {
       auto med = json_number(line, "median_us"), mn = json_number(line, "min_us");
       if (med && mn) return Timing{*med, *mn};
     }
-    fail(last_line_.empty() ? "ort_infer.py ended without a figure" : last_line_);
+    fail(ended("ended without a figure"));
     return std::nullopt;
   }
 
  private:
-  bool read_line(std::string& line) {
-    line.clear();
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, from_)) {
-      line += buf;
-      if (!line.empty() && line.back() == '\n') break;
+  // The next line the script writes, within `timeout` seconds; false at its end, or when the time ran
+  // out (timed_out_: a script that hangs must not hang the benchmark with it).
+  bool read_line(std::string& line, double timeout) {
+    const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+    for (;;) {
+      if (const auto nl = pending_.find('\n'); nl != std::string::npos) {
+        line = pending_.substr(0, nl);
+        pending_.erase(0, nl + 1);
+        return take(line);
+      }
+      if (from_ < 0) break;
+      const double left = std::chrono::duration<double>(end - Clock::now()).count();
+      if (left <= 0) {
+        timed_out_ = true;
+        return false;
+      }
+      pollfd p{from_, POLLIN, 0};
+      const int ready = ::poll(&p, 1, static_cast<int>(std::min(left * 1e3 + 1, 6e4)));
+      if (ready <= 0) continue;  // the time left is checked again; EINTR likewise
+      char buf[4096];
+      const ssize_t got = ::read(from_, buf, sizeof buf);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        ::close(from_);
+        from_ = -1;
+        break;
+      }
+      pending_.append(buf, static_cast<size_t>(got));
     }
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    if (pending_.empty()) return false;  // the end; a last line without its newline still counts
+    line.swap(pending_);
+    pending_.clear();
+    return take(line);
+  }
+
+  bool take(std::string& line) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
     if (!line.empty() && line.find("median_us") == std::string::npos && line.find("\"ready\"") == std::string::npos)
       last_line_ = line;
-    return !line.empty() || !std::feof(from_);
+    return true;
+  }
+
+  std::string ended(const char* what) const {
+    if (timed_out_) return fmt::format("ort_infer.py gave no answer in {} s", timeout_);
+    return last_line_.empty() ? fmt::format("ort_infer.py {}", what) : last_line_;
   }
 
   void fail(const std::string& why) {
@@ -197,13 +235,15 @@ class OrtPeer {
   void stop() {
     if (to_) std::fclose(to_);  // the script's stdin ends: it exits
     to_ = nullptr;
-    if (from_) {
-      char buf[512];
-      while (std::fgets(buf, sizeof buf, from_)) {
-      }
-      std::fclose(from_);
+    if (from_ >= 0) {
+      std::string rest;
+      if (!timed_out_)
+        while (read_line(rest, 10.0)) {
+        }
+      if (timed_out_ && pid_ > 0) ::kill(-pid_, SIGKILL);
+      if (from_ >= 0) ::close(from_);
+      from_ = -1;
     }
-    from_ = nullptr;
     if (pid_ > 0) {
       int status = 0;
       ::waitpid(pid_, &status, 0);
@@ -211,10 +251,19 @@ class OrtPeer {
     pid_ = -1;
   }
 
+  // Seconds the script may take to get ready, or beyond a round's own: AXON_BENCH_PEER_TIMEOUT, else 120.
+  static double peer_timeout() {
+    const char* s = std::getenv("AXON_BENCH_PEER_TIMEOUT");
+    const double t = s ? std::atof(s) : 0.0;
+    return t > 0 ? t : 120.0;
+  }
+
   pid_t pid_ = -1;
   std::FILE* to_ = nullptr;
-  std::FILE* from_ = nullptr;
-  std::string why_not_, last_line_;
+  int from_ = -1;
+  std::string pending_, why_not_, last_line_;
+  bool timed_out_ = false;
+  double timeout_ = peer_timeout();
 };
 
 // What the kernels' pool uses without --threads (kernels/cpu/parallel.cpp): AXON_NUM_THREADS, else
