@@ -95,12 +95,6 @@ std::string json_escape(const std::string& s) {
   return e;
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 // bench/peers/ort_infer.py --serve on one exported model: started once (its warm-up), then a round
 // of ONNX Runtime calls for each round() between axon's rounds, so that the two alternate every few
 // tenths of a second in one stretch of time (a shared machine's load changes within seconds: rounds
