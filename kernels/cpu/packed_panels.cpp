@@ -9,6 +9,7 @@
 
 #include <axon/error.hpp>
 
+#include "cpu_features.hpp"
 #include "parallel.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -64,10 +65,7 @@ void stream_copy(float* dst, const float* src, int64_t n) {
 
 void stream_fence() { _mm_sfence(); }
 
-bool packed_gemm_available() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return ok;
-}
+bool packed_gemm_available() { return cpu_has_avx2_fma(); }
 
 namespace {
 

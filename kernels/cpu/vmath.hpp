@@ -233,19 +233,27 @@ AXON_VM_INLINE V pick(M c, V a, V b) {
   return c ? a : b;
 }
 }  // namespace detail
+// The fit, shared with its AVX2 form (tanh_avx2.hpp): P's coefficients from z^6 down, Q's from z^3
+// down, the clamp, and the value from which a result is rounded to 1: with its multiply-adds
+// contracted into FMAs the fit stays at 1 - 2^-23, 2 ulp short of 1, from the clamp on (tanh rounds
+// to 1 from 9.01); rounding it up costs at most 2 ulp below.
+namespace tanh_fit {
+inline constexpr float kP[7] = {-8.49191594e-14f, 5.27920589e-11f, -2.02278603e-08f, 1.11549625e-05f,
+                                3.10401921e-03f,  1.30840659e-01f, 1.0f};
+inline constexpr float kQ[4] = {2.54623679e-04f, 2.44954303e-02f, 4.64173943e-01f, 1.0f};
+inline constexpr float kClamp = 9.0f, kNearOne = 0x1.fffffcp-1f;
+}  // namespace tanh_fit
 template <class V>
 AXON_VM_INLINE V tanh_rational(V x) {
-  const V zero{}, one = zero + 1.0f, clamp = zero + 9.0f;
+  using namespace tanh_fit;
+  const V zero{}, one = zero + 1.0f, clamp = zero + kClamp;
   x = detail::pick(x > clamp, clamp, x);
   x = detail::pick(x < -clamp, -clamp, x);
   const V z = x * x;
-  const V p = (((((-8.49191594e-14f * z + 5.27920589e-11f) * z + -2.02278603e-08f) * z + 1.11549625e-05f) * z +
-                3.10401921e-03f) * z + 1.30840659e-01f) * z + 1.0f;
-  const V q = ((2.54623679e-04f * z + 2.44954303e-02f) * z + 4.64173943e-01f) * z + 1.0f;
+  const V p = (((((kP[0] * z + kP[1]) * z + kP[2]) * z + kP[3]) * z + kP[4]) * z + kP[5]) * z + kP[6];
+  const V q = ((kQ[0] * z + kQ[1]) * z + kQ[2]) * z + kQ[3];
   const V y = x * p / q;
-  // From 1 - 2^-23 on, 1: with its multiply-adds contracted into FMAs the fit stays there, 2 ulp short
-  // of 1, from the clamp on (tanh rounds to 1 from 9.01); rounding it up costs at most 2 ulp below.
-  const V near_one = zero + 0x1.fffffcp-1f;
+  const V near_one = zero + kNearOne;
   return detail::pick(y >= near_one, one, detail::pick(y <= -near_one, -one, y));
 }
 
